@@ -1,0 +1,3 @@
+from trading.factory import create_app
+
+app = create_app()

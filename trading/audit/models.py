@@ -1,0 +1,76 @@
+"""Audit rows. No code path updates or deletes them; on PostgreSQL a trigger refuses it too."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DDL, Index, Integer, LargeBinary, String, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from trading.core.db import Base, UTCDateTime
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entry"
+
+    #: dense sequence 0, 1, 2, … assigned under the head lock
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    #: canonical JSON bytes, hashed exactly as stored
+    body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    #: SHA-256(prev_hash || SHA-256(0x00 || body))
+    entry_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    # Columns below copy fields of `body` for search; the body is the record.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    action: Mapped[str] = mapped_column(String(64), nullable=False)
+    object_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    object_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    actor_user_id: Mapped[int | None] = mapped_column(Integer)
+    actor_org_id: Mapped[int | None] = mapped_column(Integer)
+    #: the project the entry belongs to, when there is one (project timelines)
+    project_id: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_audit_entry_object", "object_type", "object_id", "seq"),
+        Index("ix_audit_entry_action", "action", "seq"),
+        Index("ix_audit_entry_project", "project_id", "seq"),
+        Index("ix_audit_entry_actor", "actor_user_id", "seq"),
+    )
+
+
+class AuditHead(Base):
+    """One row (id = 1): the next seq and the last entry hash. Appenders lock it, so the chain is
+    written by one transaction at a time and never forks."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    next_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+
+
+# Tests build the schema with create_all; migrations insert the same row explicitly.
+_ZERO_HEX = "00" * 32
+event.listen(AuditHead.__table__, "after_create",
+             DDL(f"INSERT INTO audit_head (id, next_seq, last_hash) VALUES (1, 0, X'{_ZERO_HEX}')")
+             .execute_if(dialect="sqlite"))
+event.listen(AuditHead.__table__, "after_create",
+             DDL(f"INSERT INTO audit_head (id, next_seq, last_hash) VALUES (1, 0, '\\x{_ZERO_HEX}'::bytea)")
+             .execute_if(dialect="postgresql"))
+
+#: PostgreSQL refuses UPDATE, DELETE and TRUNCATE on audit rows whatever the caller.
+PG_IMMUTABLE_FUNCTION = """
+CREATE OR REPLACE FUNCTION audit_entry_immutable() RETURNS trigger AS $$
+BEGIN
+  RAISE EXCEPTION 'audit_entry is append-only: % refused', TG_OP;
+END;
+$$ LANGUAGE plpgsql
+"""
+PG_IMMUTABLE_TRIGGERS = [
+    "CREATE TRIGGER audit_entry_no_update BEFORE UPDATE OR DELETE ON audit_entry "
+    "FOR EACH ROW EXECUTE FUNCTION audit_entry_immutable()",
+    "CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_immutable()",
+]
+event.listen(AuditEntry.__table__, "after_create", DDL(PG_IMMUTABLE_FUNCTION.replace("%", "%%")).execute_if(dialect="postgresql"))
+for _stmt in PG_IMMUTABLE_TRIGGERS:
+    event.listen(AuditEntry.__table__, "after_create", DDL(_stmt).execute_if(dialect="postgresql"))

@@ -1,0 +1,92 @@
+"""Writing and reading the audit trail. `record` is called by every mutating service inside its own
+transaction, so the entry commits or rolls back with the change it describes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import select, update
+
+from trading.core.clock import rfc3339
+from trading.core.context import ServiceContext
+
+from .canonical import canonical_bytes
+from .chain import VerifyResult, chain_hash, verify_chain
+from .models import AuditEntry, AuditHead
+
+#: payload keys that must never reach the trail (sealed contents, secrets)
+FORBIDDEN_KEYS = frozenset({"password", "password_hash", "totp_secret", "token", "share", "private_key", "plaintext"})
+
+
+def _scrub(payload: dict[str, Any]) -> dict[str, Any]:
+    bad = FORBIDDEN_KEYS.intersection(payload)
+    if bad:
+        raise ValueError(f"audit payload must not carry secrets: {sorted(bad)}")
+    return payload
+
+
+def record(ctx: ServiceContext, action: str, object_type: str, object_id: Any, *,
+           payload: dict[str, Any] | None = None, project_id: int | None = None) -> AuditEntry:
+    """Append one entry under the head lock and flush it. `payload` says what changed (old → new)."""
+    session = ctx.session
+    # Lock the head row first. On PostgreSQL the UPDATE takes the row lock; on SQLite it takes the
+    # writer lock before any read, which avoids the read-then-upgrade deadlock.
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(next_seq=AuditHead.next_seq))
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1)
+                           .execution_options(populate_existing=True)).scalar_one()
+    now = ctx.now()
+    actor = ctx.actor
+    body = canonical_bytes({
+        "v": 1,
+        "seq": head.next_seq,
+        "at": rfc3339(now),
+        "action": action,
+        "object": {"type": object_type, "id": str(object_id)},
+        "project": project_id,
+        "actor": {"user": actor.user_id, "org": actor.org_id, "name": actor.username,
+                  "role": actor.acting_role},
+        "ip": ctx.ip,
+        "payload": _scrub(payload or {}),
+    })
+    entry_hash = chain_hash(head.last_hash, body)
+    entry = AuditEntry(seq=head.next_seq, body=body, entry_hash=entry_hash, created_at=now, action=action,
+                       object_type=object_type, object_id=str(object_id), actor_user_id=actor.user_id,
+                       actor_org_id=actor.org_id, project_id=project_id)
+    session.add(entry)
+    head.next_seq += 1
+    head.last_hash = entry_hash
+    session.flush()
+    return entry
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list]:
+    """{field: [old, new]} for the fields that changed — what an update entry records."""
+    return {k: [old.get(k), new.get(k)] for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)}
+
+
+def iter_rows(session, batch: int = 5000) -> Iterator[tuple[int, bytes, bytes]]:
+    last = -1
+    while True:
+        rows = session.execute(
+            select(AuditEntry.seq, AuditEntry.body, AuditEntry.entry_hash)
+            .where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)).all()
+        if not rows:
+            return
+        for seq, body, h in rows:
+            yield seq, bytes(body), bytes(h)
+        last = rows[-1][0]
+
+
+def verify(session) -> VerifyResult:
+    head = session.execute(select(AuditHead.next_seq, AuditHead.last_hash).where(AuditHead.id == 1)).one_or_none()
+    if head is None:
+        return VerifyResult(False, 0, 0, "audit head row is missing")
+    # Ordered by the stored seq; a row moved between positions shows as a gap or as a bytes/seq mismatch.
+    return verify_chain(iter_rows(session), head=(head[0], bytes(head[1])))
+
+
+def entry_json(entry: AuditEntry) -> dict[str, Any]:
+    import json
+    return {"seq": entry.seq, "entry_hash": entry.entry_hash.hex(), "at": rfc3339(entry.created_at),
+            "entry": json.loads(bytes(entry.body).decode("utf-8"))}

@@ -1,0 +1,110 @@
+"""create_app: reads like a table of contents. Nothing runs at import time."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from trading.config import Config, database_url_from_env, normalise_database_url
+from trading.core.clock import Clock, SystemClock
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | type | None = None, *, clock: Clock | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True,
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    _load_config(app, config)
+    app.extensions["clock"] = clock or SystemClock()
+    _init_extensions(app)
+    _register_web_glue(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _load_config(app: Flask, config) -> None:
+    app.config.from_object(Config)
+    if isinstance(config, type):
+        app.config.from_object(config)
+    elif isinstance(config, dict):
+        app.config.from_mapping(config)
+    app.config.from_prefixed_env("TRADING")
+    url = database_url_from_env() if not app.config.get("TESTING") or os.environ.get("DATABASE_URL") else None
+    if url and not (isinstance(config, dict) and "SQLALCHEMY_DATABASE_URI" in config):
+        app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'trading.db'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app)
+
+
+def _instance_secret(app: Flask) -> str:
+    """A random key kept in the instance folder, made on first start (never committed)."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _init_extensions(app: Flask) -> None:
+    from trading.core import sqlite_pragmas
+    from trading.extensions import babel, csrf, db, login_manager, migrate
+
+    sqlite_pragmas.install()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    from trading.core.i18n import select_locale
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=str(ROOT / "trading" / "translations"))
+    import trading.models  # noqa: F401  (every model registered on the metadata)
+
+
+def _register_web_glue(app: Flask) -> None:
+    from trading.accounts import web_auth
+    from trading.core import web
+
+    web.init_app(app)
+    web_auth.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from trading.accounts.admin_views import bp as admin_bp
+    from trading.accounts.views import bp as auth_bp
+    from trading.api import bp as api_bp
+    from trading.portal.views import bp as portal_bp
+    from trading.procedures.common.views import bp as notices_bp
+    from trading.projects.views import bp as projects_bp
+    from trading.supervision.views import bp as supervision_bp
+
+    app.register_blueprint(portal_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(projects_bp, url_prefix="/projects")
+    app.register_blueprint(notices_bp, url_prefix="/notices")
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(supervision_bp, url_prefix="/supervise")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+
+def _register_cli(app: Flask) -> None:
+    from trading.audit.cli import audit_cli
+    from trading.demo import demo_command
+    from trading.reference.cli import calendar_cli
+
+    app.cli.add_command(audit_cli)
+    app.cli.add_command(calendar_cli)
+    app.cli.add_command(demo_command)
+
+
+__all__ = ["create_app", "SystemClock"]

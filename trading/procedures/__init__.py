@@ -1,0 +1,1 @@
+"""Trading procedures: common parts (lots, notices, schedule) and one package per kind."""

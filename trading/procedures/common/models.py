@@ -1,0 +1,55 @@
+"""Notices (公告). A published notice is never edited: a change is a new notice linked to it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trading.core.db import Base, UTCDateTime
+
+
+class Notice(Base):
+    __tablename__ = "notice"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), nullable=False)
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lot.id"))
+    #: NoticeKind: announcement, change, candidates, result, termination, contract, land_grant, deal_publicity …
+    kind: Mapped[str] = mapped_column(String(24), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    #: SHA-256 of the body as published (shown on the portal, kept in the audit entry)
+    body_sha256: Mapped[str | None] = mapped_column(String(64))
+    #: draft | published
+    status: Mapped[str] = mapped_column(String(12), nullable=False)
+    #: the notice this one changes or follows (chain per project)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Key dates (all optional; which apply depends on kind and procedure)
+    docs_from: Mapped[datetime | None] = mapped_column(UTCDateTime)        # 文件获取开始
+    docs_until: Mapped[datetime | None] = mapped_column(UTCDateTime)       # 文件获取截止
+    objection_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 异议截止
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)      # 投标/响应/竞买申请截止
+    opening_at: Mapped[datetime | None] = mapped_column(UTCDateTime)       # 开标/开始竞价
+    opening_place: Mapped[str] = mapped_column(String(60), nullable=False, default="")
+    publicity_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 公示期截止
+    # Copies of project fields for the portal's filtered lists (a notice's project never changes)
+    trade_type: Mapped[str] = mapped_column(String(20), nullable=False)
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), nullable=False)
+    project_code: Mapped[str] = mapped_column(String(40), nullable=False)
+
+    previous: Mapped[Notice | None] = relationship(remote_side=[id])
+
+    __table_args__ = (
+        Index("ix_notice_status_published", "status", "published_at"),
+        Index("ix_notice_type_published", "status", "trade_type", "published_at"),
+        Index("ix_notice_kind_published", "status", "kind", "published_at"),
+        Index("ix_notice_region_published", "status", "region_id", "published_at"),
+        Index("ix_notice_project", "project_id", "id"),
+        Index("ix_notice_project_code", "project_code"),
+        Index("ix_notice_opening", "status", "opening_at"),
+    )
