@@ -117,6 +117,15 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(yuan=format_yuan, wan=format_wan, capitals=to_capitals, bj=fmt_beijing,
                                  bj_long=fmt_beijing_long, bj_date=fmt_beijing_date, iso=fmt_iso)
 
+    from trading.vendor import versions
+    vendor_versions = versions()
+
+    def vendor_url(name: str, path: str) -> str:
+        from flask import url_for
+        return url_for("static", filename=f"vendor/{name}-{vendor_versions[name]}/{path}")
+
+    app.jinja_env.globals["vendor_url"] = vendor_url
+
     @app.context_processor
     def _globals():
         return {"now_utc": current_app.extensions["clock"].now(), "locale": current_locale(),
