@@ -128,7 +128,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _globals():
-        return {"now_utc": current_app.extensions["clock"].now(), "locale": current_locale(),
+        return {"now_utc": current_app.extensions["clock"].now(), "nav_endpoints": app.view_functions, "locale": current_locale(),
                 "county_name": app.config["COUNTY_NAME_EN"] if current_locale() == "en" else app.config["COUNTY_NAME"]}
 
 
