@@ -74,9 +74,11 @@ def _init_extensions(app: Flask) -> None:
 def _register_web_glue(app: Flask) -> None:
     from trading.accounts import web_auth
     from trading.core import web
+    from trading.reference import web as reference_web
 
     web.init_app(app)
     web_auth.init_app(app)
+    reference_web.init_app(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -50,3 +50,18 @@ class Region(Base):
     name: Mapped[str] = mapped_column(String(40), nullable=False)
     name_en: Mapped[str] = mapped_column(String(60), nullable=False, default="")
     sort: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class AdminAlert(Base):
+    """Something an administrator must act on, e.g. a working-day period refused because its year's
+    holiday schedule is not loaded (fail closed, rules.md §0.1). One open alert per key."""
+    __tablename__ = "admin_alert"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: deduplication key, e.g. "calendar.year_missing:2027"
+    key: Mapped[str] = mapped_column(String(80), nullable=False, index=True)
+    message: Mapped[str] = mapped_column(String(400), nullable=False)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: how many times the condition was hit while open
+    hits: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

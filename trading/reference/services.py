@@ -59,6 +59,8 @@ def load_calendar_year(ctx: ServiceContext, year: int, days: list[tuple[date, bo
     else:
         existing.source, existing.loaded_at, existing.loaded_by = source, ctx.now(), ctx.actor.user_id
     ctx.cache.pop("calendar", None)
+    from .alerts import calendar_key, resolve_alerts
+    resolve_alerts(ctx, calendar_key(year))
     digest_src = json.dumps([[d.isoformat(), w, n] for d, w, n in sorted(days)], ensure_ascii=False)
     import hashlib
     record(ctx, "calendar.year_loaded", "calendar_year", year,
