@@ -1,0 +1,62 @@
+<%
+    # The revision that creates audit_entry also needs what autogenerate cannot see: the chain's
+    # head row and, on PostgreSQL, the append-only triggers (see README in this folder).
+    creates_audit = "op.create_table('audit_entry'" in (upgrades or "")
+%>"""${message}
+
+Revision ID: ${up_revision}
+Revises: ${down_revision | comma,n}
+Create Date: ${create_date}
+
+"""
+from alembic import op
+import sqlalchemy as sa
+${imports if imports else ""}
+% if creates_audit:
+from trading.audit.models import PG_IMMUTABLE_FUNCTION, PG_IMMUTABLE_TRIGGERS
+% endif
+
+# revision identifiers, used by Alembic.
+revision = ${repr(up_revision)}
+down_revision = ${repr(down_revision)}
+branch_labels = ${repr(branch_labels)}
+depends_on = ${repr(depends_on)}
+
+
+def upgrade():
+    ${upgrades if upgrades else "pass"}
+% if creates_audit:
+    _audit_upgrade()
+% endif
+
+
+def downgrade():
+% if creates_audit:
+    _audit_downgrade()
+% endif
+    ${downgrades if downgrades else "pass"}
+% if creates_audit:
+
+
+# --- written by hand (rendered from script.py.mako; autogenerate cannot see rows or triggers) ---
+
+def _audit_upgrade():
+    """The chain's head row (next seq 0, genesis hash of 32 zero bytes) and, on PostgreSQL, the
+    triggers that refuse UPDATE, DELETE and TRUNCATE of audit_entry."""
+    head = sa.table("audit_head", sa.column("id", sa.Integer()), sa.column("next_seq", sa.BigInteger()),
+                    sa.column("last_hash", sa.LargeBinary()))
+    op.bulk_insert(head, [{"id": 1, "next_seq": 0, "last_hash": bytes(32)}])
+    if op.get_context().dialect.name == "postgresql":
+        # A plain string: its single % (RAISE's placeholder) reaches PostgreSQL as written; only the
+        # DDL() event in the models doubles it.
+        op.execute(PG_IMMUTABLE_FUNCTION)
+        for statement in PG_IMMUTABLE_TRIGGERS:
+            op.execute(statement)
+
+
+def _audit_downgrade():
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_entry_no_truncate ON audit_entry")
+        op.execute("DROP TRIGGER IF EXISTS audit_entry_no_update ON audit_entry")
+        op.execute("DROP FUNCTION IF EXISTS audit_entry_immutable()")
+% endif
