@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
+
+from trading.reference.settings import SettingDef, define
 
 
 class Role(StrEnum):
@@ -76,3 +79,96 @@ def credit_code_problem(code: str) -> str | None:
 
 def is_valid_credit_code(code: str) -> bool:
     return credit_code_problem(code) is None
+
+
+def normalise_credit_code(raw: str) -> str:
+    """What people type: spaces, lower case. GB 32100 codes are upper case without separators."""
+    return "".join((raw or "").split()).upper()
+
+
+# --- Passwords ------------------------------------------------------------------------------------
+PASSWORD_MIN = 10
+#: Argon2 accepts any length; a cap keeps a megabyte "password" from costing a hash of a megabyte
+PASSWORD_MAX = 128
+
+
+def password_problem(password: str) -> str | None:
+    """None when the password meets the policy (≥ 10 characters, letters and digits), else a reason:
+    too_short, too_long, needs_letter, needs_digit."""
+    if len(password) < PASSWORD_MIN:
+        return "too_short"
+    if len(password) > PASSWORD_MAX:
+        return "too_long"
+    if not any(c.isascii() and c.isalpha() for c in password):
+        return "needs_letter"
+    if not any(c.isdigit() for c in password):
+        return "needs_digit"
+    return None
+
+
+# --- Separation of duties (管办分离) ----------------------------------------------------------------
+# The documented source of who may do what. Services name the same roles in ctx.require(...); the
+# table test keeps the principles true: the centre (operator) runs trades but holds no supervise,
+# audit-read or penalise power (宁波条例 Art. 10, 濮阳条例 Art. 27); the supervisor reads everything
+# and operates nothing; the administrator manages accounts and settings but takes no part in trades.
+READ_ACTIONS = frozenset({"project.read_all", "notice.read_all", "audit.read", "supervision.read"})
+
+CAN: dict[str, frozenset[Role]] = {
+    # entry registration (进场登记) and review (进场审核)
+    "project.register": frozenset({Role.OWNER, Role.AGENCY}),
+    "project.update": frozenset({Role.OWNER, Role.AGENCY}),
+    "project.submit": frozenset({Role.OWNER, Role.AGENCY}),
+    "project.review": frozenset({Role.OPERATOR}),
+    "project.read_all": frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    # notices (公告)
+    "notice.create": frozenset({Role.OWNER, Role.AGENCY}),
+    "notice.publish": frozenset({Role.OWNER, Role.AGENCY}),
+    "notice.read_all": frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    # supervision: reading the record and the audit trail
+    "supervision.read": frozenset({Role.SUPERVISOR}),
+    "audit.read": frozenset({Role.SUPERVISOR}),
+    # administration
+    "settings.update": frozenset({Role.ADMIN}),
+    "calendar.load": frozenset({Role.ADMIN}),
+    "org.create": frozenset({Role.ADMIN}),
+    "user.create": frozenset({Role.ADMIN}),
+    "user.deactivate": frozenset({Role.ADMIN}),
+    # every signed-in person manages their own credentials
+    "account.manage_own": frozenset(Role),
+}
+
+
+def can(role: str, action: str) -> bool:
+    """True when `role` may perform `action`. Unknown actions are refused (fail closed)."""
+    return role in CAN.get(action, frozenset())
+
+
+def roles_for(action: str) -> tuple[str, ...]:
+    """The roles for ctx.require(*roles_for(action)); raises KeyError for an unknown action."""
+    return tuple(sorted(r.value for r in CAN[action]))
+
+
+# --- Settings this package reads (auth.max_failures and auth.lock_minutes are in the catalogue) ---
+define(
+    SettingDef("auth.max_failures_ip", 20, "count", "等保 2.0 登录失败处理 [P]; 一个办公网出口 IP 由多人共用",
+               "同一 IP 登录失败锁定次数", "Failed log-ins from one IP before lock", 1),
+)
+
+
+# --- Log-in throttling ----------------------------------------------------------------------------
+def lock_remaining(failures_desc: list[datetime], now: datetime, max_failures: int,
+                   lock: timedelta) -> timedelta | None:
+    """How long a log-in stays refused, or None when it is not locked.
+
+    `failures_desc` are the failure instants (newest first) that fall inside the lock window. The lock
+    holds while `max_failures` of them are younger than `lock`; it lifts when the max_failures-th newest
+    one ages out."""
+    recent = [t for t in failures_desc if now - t < lock]
+    if len(recent) < max_failures:
+        return None
+    return recent[max_failures - 1] + lock - now
+
+
+def whole_minutes(delta: timedelta) -> int:
+    """Minutes shown to a person: rounded up, at least 1."""
+    return max(1, -(-int(delta.total_seconds()) // 60))

@@ -33,6 +33,17 @@ class SessionUser(UserMixin):
 
 
 def init_app(app: Flask) -> None:
+    from . import passwords
+    # Test apps hash with the cheapest Argon2 profile (every fixture user costs a hash); see passwords.py.
+    passwords.use_cheap_hashing(bool(app.config.get("TESTING")))
+
+    @app.before_request
+    def _fresh_request_state():
+        # `g` lives on the app context. Tests keep one app context open across requests, so without
+        # this a request would see the previous request's user and service context.
+        for key in ("_login_user", "service_ctx", "bad_token", "token_auth"):
+            g.pop(key, None)
+
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
     login_manager.session_protection = "strong"
