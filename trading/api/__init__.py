@@ -1,5 +1,20 @@
-"""JSON API under /api/v1: one module per resource, the OpenAPI document. Thin: calls services."""
+"""JSON API under /api/v1: one module per resource, the OpenAPI document. Thin: calls services.
+
+The blueprint is exempt from CSRFProtect's form check; `framework.guard_request` applies the API's own
+rule instead (cookie-session requests with unsafe methods need the X-CSRFToken header; bearer-token
+requests need none). Errors raised under the blueprint become {"error", "message", "fields"?}."""
 
 from flask import Blueprint
 
+from trading.core.errors import DomainError
+from trading.extensions import csrf
+
+from . import framework
+
 bp = Blueprint("api", __name__)
+csrf.exempt(bp)
+bp.before_request(framework.guard_request)
+bp.register_error_handler(DomainError, framework.error_response)
+
+# Resource modules register their operations on `bp` (imported last: they import `bp` from here).
+from . import audit, me, meta, notices, organisations, projects  # noqa: E402,F401
