@@ -26,8 +26,12 @@ class Notice(Base):
     status: Mapped[str] = mapped_column(String(12), nullable=False)
     #: the notice this one changes or follows (chain per project)
     previous_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"))
+    #: the later published notice that replaces this one's dates (a change) or ends the trade (a
+    #: termination); the portal shows such a notice as ended and points to the newer one
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("notice.id"))
     created_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Key dates (all optional; which apply depends on kind and procedure)
     docs_from: Mapped[datetime | None] = mapped_column(UTCDateTime)        # 文件获取开始
@@ -36,13 +40,14 @@ class Notice(Base):
     deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)      # 投标/响应/竞买申请截止
     opening_at: Mapped[datetime | None] = mapped_column(UTCDateTime)       # 开标/开始竞价
     opening_place: Mapped[str] = mapped_column(String(60), nullable=False, default="")
+    closing_at: Mapped[datetime | None] = mapped_column(UTCDateTime)       # 挂牌截止/信息披露期满
     publicity_until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # 公示期截止
     # Copies of project fields for the portal's filtered lists (a notice's project never changes)
     trade_type: Mapped[str] = mapped_column(String(20), nullable=False)
     region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), nullable=False)
     project_code: Mapped[str] = mapped_column(String(40), nullable=False)
 
-    previous: Mapped[Notice | None] = relationship(remote_side=[id])
+    previous: Mapped[Notice | None] = relationship(remote_side=[id], foreign_keys=[previous_id])
 
     __table_args__ = (
         Index("ix_notice_status_published", "status", "published_at"),
