@@ -7,7 +7,9 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from trading.accounts.models import Organisation, User
 from trading.core.db import Base, Fen, UTCDateTime
+from trading.reference.models import Region
 
 
 class Project(Base):
@@ -50,11 +52,17 @@ class Project(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: when the centre's entry review is due (entry.review_wd working days after the last submission)
+    review_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: optimistic concurrency: every change bumps it; a stale form is refused
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
-    lots: Mapped[list[Lot]] = relationship(back_populates="project", order_by="Lot.seq")
+    lots: Mapped[list[Lot]] = relationship(back_populates="project", order_by="Lot.seq",
+                                          cascade="all, delete-orphan")
     reviews: Mapped[list[EntryReview]] = relationship(back_populates="project", order_by="EntryReview.id")
+    owner_org: Mapped[Organisation] = relationship(foreign_keys=[owner_org_id])
+    agency_org: Mapped[Organisation | None] = relationship(foreign_keys=[agency_org_id])
+    region: Mapped[Region] = relationship()
 
     __table_args__ = (
         Index("ix_project_owner_status", "owner_org_id", "status"),
@@ -92,6 +100,7 @@ class EntryReview(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     project: Mapped[Project] = relationship(back_populates="reviews")
+    actor: Mapped[User] = relationship()
 
 
 class TradeCodeCounter(Base):
