@@ -79,9 +79,12 @@ def test_one_head_with_dated_file_names_and_real_downgrades():
         assert "op." in downgrade, f"{name}: downgrade does nothing"
 
 
+DRIFT = "the models and the migrations differ: regenerate or add a revision (migrations/README)"
+
+
 def test_upgrade_builds_the_schema_of_the_models(mig_app):
     command.upgrade(_alembic_config(), "head")
-    assert _differences() == []
+    assert _differences() == [], DRIFT
     head = db.session.execute(sa.text("SELECT id, next_seq, last_hash FROM audit_head")).all()
     assert [(r[0], r[1], bytes(r[2])) for r in head] == [(1, 0, GENESIS)]
 
@@ -127,5 +130,5 @@ def test_downgrade_removes_everything_and_upgrade_works_again(mig_app):
             left = conn.execute(sa.text("SELECT proname FROM pg_proc WHERE proname = 'audit_entry_immutable'"))
             assert left.all() == []
     command.upgrade(cfg, "head")
-    assert _differences() == []
+    assert _differences() == [], DRIFT
     assert db.session.execute(sa.text("SELECT count(*) FROM audit_head")).scalar_one() == 1

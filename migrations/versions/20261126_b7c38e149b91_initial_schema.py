@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 7c765a514b55
+Revision ID: b7c38e149b91
 Revises: 
-Create Date: 2026-11-26 21:31:04.162250
+Create Date: 2026-11-26 21:47:00.927577
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from trading.audit.models import PG_IMMUTABLE_FUNCTION, PG_IMMUTABLE_TRIGGERS
 
 # revision identifiers, used by Alembic.
-revision = '7c765a514b55'
+revision = 'b7c38e149b91'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -169,6 +169,7 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('review_due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['agency_org_id'], ['organisation.id'], name=op.f('fk_project_agency_org_id_organisation')),
     sa.ForeignKeyConstraint(['created_by'], ['user_account.id'], name=op.f('fk_project_created_by_user_account')),
@@ -225,8 +226,10 @@ def upgrade():
     sa.Column('body_sha256', sa.String(length=64), nullable=True),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('previous_id', sa.Integer(), nullable=True),
+    sa.Column('superseded_by_id', sa.Integer(), nullable=True),
     sa.Column('created_by', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('docs_from', sa.DateTime(timezone=True), nullable=True),
     sa.Column('docs_until', sa.DateTime(timezone=True), nullable=True),
@@ -234,6 +237,7 @@ def upgrade():
     sa.Column('deadline_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('opening_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('opening_place', sa.String(length=60), nullable=False),
+    sa.Column('closing_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('publicity_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('trade_type', sa.String(length=20), nullable=False),
     sa.Column('region_id', sa.Integer(), nullable=False),
@@ -243,6 +247,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['previous_id'], ['notice.id'], name=op.f('fk_notice_previous_id_notice')),
     sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_notice_project_id_project')),
     sa.ForeignKeyConstraint(['region_id'], ['region.id'], name=op.f('fk_notice_region_id_region')),
+    sa.ForeignKeyConstraint(['superseded_by_id'], ['notice.id'], name=op.f('fk_notice_superseded_by_id_notice')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notice'))
     )
     with op.batch_alter_table('notice', schema=None) as batch_op:
