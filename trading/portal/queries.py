@@ -1,0 +1,170 @@
+"""Read-only queries of the public portal. Every filter is on a Notice column (trade type, kind,
+region and project code are copied onto the notice), and lists are ordered by (published_at, id)
+descending, so the (status, …, published_at) indexes serve 100,000 notices. The public status
+(报名中/已截止/公示中/已结束) is derived in SQL from the key dates and `now`, mirroring
+procedures.common.rules.public_status."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from trading.core.clock import BEIJING, to_beijing
+from trading.core.errors import not_found
+from trading.procedures.common.models import Notice
+from trading.procedures.common.rules import KIND_LABELS, TRADE_LABELS, PublicStatus
+
+PUBLISHED = "published"
+KEYWORD_MAX = 100
+
+
+@dataclass(frozen=True)
+class NoticeFilters:
+    trade_type: str | None = None
+    kind: str | None = None
+    region_id: int | None = None
+    date_from: date | None = None     # published on or after (Beijing date)
+    date_to: date | None = None       # published on or before (Beijing date)
+    keyword: str | None = None        # in the title, or an exact project code
+    project_code: str | None = None
+    status: str | None = None         # PublicStatus
+
+    @classmethod
+    def from_args(cls, args) -> NoticeFilters:
+        """Parse query-string values; a value that does not parse is ignored, never an error page."""
+        def text(name, maximum=KEYWORD_MAX):
+            v = (args.get(name) or "").strip()
+            return v[:maximum] or None
+
+        def day(name):
+            try:
+                return date.fromisoformat(args.get(name) or "")
+            except ValueError:
+                return None
+
+        region = args.get("region", "")
+        status = args.get("status")
+        return cls(trade_type=args.get("trade_type") if args.get("trade_type") in TRADE_LABELS else None,
+                   kind=args.get("kind") if args.get("kind") in KIND_LABELS else None,
+                   region_id=int(region) if region.isdigit() else None,
+                   date_from=day("date_from"), date_to=day("date_to"), keyword=text("keyword"),
+                   project_code=text("project_code", 40),
+                   status=status if status in set(PublicStatus) else None)
+
+    def active(self) -> bool:
+        return any(getattr(self, f.name) is not None for f in fields(self))
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    page: int
+    pages: int
+    total: int
+    per_page: int
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def day_start(d: date) -> datetime:
+    """00:00 Beijing time of d, as an aware instant."""
+    return datetime.combine(d, time(0, 0), tzinfo=BEIJING)
+
+
+def status_condition(status: str, now: datetime):
+    """The SQL condition for a public status at `now` (see rules.public_status)."""
+    current = Notice.superseded_by_id.is_(None)
+    deadline_ahead = and_(Notice.deadline_at.is_not(None), Notice.deadline_at > now)
+    publicity_ahead = and_(Notice.publicity_until.is_not(None), Notice.publicity_until > now)
+    if status == PublicStatus.OPEN:
+        return and_(current, deadline_ahead)
+    if status == PublicStatus.PUBLICITY:
+        return and_(current, ~deadline_ahead, publicity_ahead)
+    if status == PublicStatus.CLOSED:
+        return and_(current, Notice.deadline_at.is_not(None), Notice.deadline_at <= now, ~publicity_ahead)
+    if status == PublicStatus.ENDED:
+        return or_(~current, and_(Notice.deadline_at.is_(None), ~publicity_ahead))
+    return false()
+
+
+def _conditions(f: NoticeFilters, now: datetime) -> list:
+    cond = [Notice.status == PUBLISHED]
+    if f.trade_type:
+        cond.append(Notice.trade_type == f.trade_type)
+    if f.kind:
+        cond.append(Notice.kind == f.kind)
+    if f.region_id is not None:
+        cond.append(Notice.region_id == f.region_id)
+    if f.date_from:
+        cond.append(Notice.published_at >= day_start(f.date_from))
+    if f.date_to:
+        cond.append(Notice.published_at < day_start(f.date_to + timedelta(days=1)))
+    if f.keyword:
+        cond.append(or_(Notice.title.contains(f.keyword, autoescape=True), Notice.project_code == f.keyword))
+    if f.project_code:
+        cond.append(Notice.project_code == f.project_code)
+    if f.status:
+        cond.append(status_condition(f.status, now))
+    return cond
+
+
+def search_notices(session: Session, filters: NoticeFilters, page: int, per_page: int, now: datetime) -> Page:
+    cond = _conditions(filters, now)
+    total = session.execute(select(func.count()).select_from(Notice).where(*cond)).scalar_one()
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    rows = session.execute(select(Notice).where(*cond).order_by(Notice.published_at.desc(), Notice.id.desc())
+                           .limit(per_page).offset((page - 1) * per_page)).scalars().all()
+    return Page(list(rows), page, pages, total, per_page)
+
+
+def latest_notices(session: Session, trade_type: str | None, limit: int = 8) -> list[Notice]:
+    cond = [Notice.status == PUBLISHED]
+    if trade_type:
+        cond.append(Notice.trade_type == trade_type)
+    return list(session.execute(select(Notice).where(*cond)
+                                .order_by(Notice.published_at.desc(), Notice.id.desc()).limit(limit)).scalars())
+
+
+def todays_openings(session: Session, now: datetime) -> list[Notice]:
+    """Openings (开标/竞价开始) on the Beijing day of `now`, by time; a changed or terminated notice's
+    opening is not listed (the change notice carries the current one)."""
+    start = day_start(to_beijing(now).date())
+    return list(session.execute(
+        select(Notice).where(Notice.status == PUBLISHED, Notice.opening_at >= start,
+                             Notice.opening_at < start + timedelta(days=1), Notice.superseded_by_id.is_(None))
+        .order_by(Notice.opening_at, Notice.id)).scalars())
+
+
+def public_notice(session: Session, notice_id: int) -> Notice:
+    """A published notice; drafts and unknown ids are a 404."""
+    notice = session.get(Notice, notice_id)
+    if notice is None or notice.status != PUBLISHED:
+        raise not_found("公告", "notice")
+    return notice
+
+
+def notice_chain(session: Session, notice: Notice) -> list[Notice]:
+    """Every published notice of the project in publishing order: original → changes → candidates → result."""
+    return list(session.execute(
+        select(Notice).where(Notice.project_id == notice.project_id, Notice.status == PUBLISHED)
+        .order_by(Notice.published_at, Notice.id)).scalars())
+
+
+def superseding_kinds(session: Session, notices: list[Notice]) -> dict[int, str]:
+    """For the page's superseded notices: the kind of the notice that replaced each (change/termination)."""
+    ids = {n.superseded_by_id for n in notices if n.superseded_by_id}
+    if not ids:
+        return {}
+    kinds = dict(session.execute(select(Notice.id, Notice.kind).where(Notice.id.in_(ids))).all())
+    return {n.id: kinds.get(n.superseded_by_id, "change") for n in notices if n.superseded_by_id}
