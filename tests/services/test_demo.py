@@ -1,0 +1,190 @@
+"""The demo county: built through the real services, its audit chain verifies, it has what the demo
+promises (every state and category, openings today, valid credit codes, working log-ins), the
+README lists the same log-ins, and a date that would need 2027's calendar is refused, not invented."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pyotp
+import pytest
+from sqlalchemy import select
+
+from tests.timeline import T0
+from trading.accounts import services as accounts
+from trading.accounts.models import Organisation, User
+from trading.accounts.rules import TWO_FACTOR_REQUIRED, is_valid_credit_code
+from trading.audit.services import verify
+from trading.core.clock import beijing, to_beijing
+from trading.core.web import cli_context
+from trading.demo import build_demo, demo_command
+from trading.demo.catalogue import PROJECTS
+from trading.demo.people import DEMO_PASSWORD, ORGS, USERS, demo_credit_code, demo_totp_secret
+from trading.extensions import db
+from trading.procedures.common.models import Notice
+from trading.projects.models import Project
+from trading.reference.models import AdminAlert, CalendarYear, Region
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def expected_status(spec) -> str:
+    if not spec.submitted:
+        return "draft"
+    if not spec.reviews:
+        return "submitted"
+    last = spec.reviews[-1][0]
+    return {"accept": "accepted", "return": "returned", "refuse": "refused"}[last]
+
+
+@pytest.fixture
+def demo(app):
+    summary = build_demo(cli_context())
+    db.session.commit()
+    return summary
+
+
+def test_the_demo_county(demo, session, clock):
+    """One build, several promises (a build costs seconds, so the read-only checks share it)."""
+    check_chain(demo, session)
+    check_states(demo, session)
+    check_review_trail(session)
+    check_notices(session, clock)
+    check_people(session, clock)
+    assert clock.now() == T0  # the history ran on the demo's own clock; the app's clock did not move
+
+
+def check_chain(demo, session):
+    assert demo.skipped == []
+    result = verify(session)
+    assert result.ok, result.describe()
+    assert result.count > 150
+
+
+def check_states(demo, session):
+    rows = session.execute(select(Project.name, Project.status, Project.category)).all()
+    by_name = {name: status for name, status, _ in rows}
+    assert by_name == {spec.name: expected_status(spec) for spec in PROJECTS}
+    statuses = Counter(s for _, s, _ in rows)
+    assert statuses == {"accepted": 17, "draft": 2, "submitted": 2, "returned": 1, "refused": 1}
+    assert set(c for _, _, c in rows) == {"works", "goods", "services", "land", "mining", "state_asset", "other"}
+    assert demo.projects_by_status == statuses
+
+
+def check_review_trail(session):
+    """Returned and refused projects carry the operator's comment."""
+    library = session.execute(select(Project).where(Project.name == "示范县图书馆数字资源采购")).scalar_one()
+    assert library.reviews[-1].action == "returned" and "预算批复" in library.reviews[-1].comment
+    refused = session.execute(select(Project).where(Project.status == "refused")).scalar_one()
+    assert "查封" in refused.reviews[-1].comment
+    # the project that was returned, fixed and resubmitted shows the whole trail
+    kit = session.execute(select(Project).where(Project.name.like("%医疗设备采购%"))).scalar_one()
+    assert [r.action for r in kit.reviews] == ["submitted", "returned", "resubmitted", "accepted"]
+    assert [lot.budget_fen for lot in kit.lots] == [115_000_000, 68_000_000]
+
+
+def check_notices(session, clock):
+    """Open now, openings today, closed, publicity running, results."""
+    now = clock.now()
+    published = session.execute(select(Notice).where(Notice.status == "published")).scalars().all()
+    assert len(published) == 21
+    kinds = Counter(n.kind for n in published)
+    assert kinds["candidates"] == 2 and kinds["result"] == 2 and kinds["deal_publicity"] == 1
+    today = to_beijing(now).date()
+    assert len([n for n in published if n.opening_at and to_beijing(n.opening_at).date() == today]) == 2
+    assert any(n.deadline_at and n.deadline_at > now + timedelta(days=5) for n in published)
+    assert any(n.deadline_at and n.deadline_at < now and n.kind == "announcement" for n in published)
+    assert any(n.publicity_until and n.publicity_until > now for n in published)
+    assert all(n.published_at < now for n in published)
+    # nothing a notice says lies beyond the years whose holiday schedule is loaded
+    years = set(session.execute(select(CalendarYear.year)).scalars())
+    for n in published:
+        for f in ("deadline_at", "opening_at", "closing_at", "publicity_until"):
+            v = getattr(n, f)
+            assert v is None or to_beijing(v).year in years
+
+
+def check_people(session, clock):
+    """Valid, unique credit codes; nine regions; every demo log-in works."""
+    codes = session.execute(select(Organisation.credit_code)).scalars().all()
+    assert len(codes) == len(ORGS) == len(set(codes))
+    assert all(is_valid_credit_code(c) for c in codes)
+    assert session.execute(select(Region.name)).scalars().all().count("城区") == 1
+    assert len(session.execute(select(Region.id)).all()) == 9
+    check_log_ins(session, clock)
+
+
+@pytest.mark.parametrize("register,seq", [("11", 1), ("12", 27), ("91", 99999)])
+def test_demo_credit_codes_pass_gb32100(register, seq):
+    code = demo_credit_code(register, seq)
+    assert is_valid_credit_code(code) and code.startswith(register + "519900")
+
+
+def check_log_ins(session, clock):
+    ctx = cli_context()
+    for spec in USERS[:4]:
+        assert accounts.authenticate(ctx, spec.username, DEMO_PASSWORD).username == spec.username
+    for spec in USERS:
+        user = session.execute(select(User).where(User.username == spec.username)).scalar_one()
+        if spec.role in TWO_FACTOR_REQUIRED:
+            assert user.totp_enabled and user.totp_secret == demo_totp_secret(spec.username)
+        else:
+            assert not user.totp_enabled
+    operator = session.execute(select(User).where(User.username == "operator1")).scalar_one()
+    code = pyotp.TOTP(demo_totp_secret("operator1")).at(clock.now())
+    assert accounts.complete_totp_login(ctx, operator.id, code).username == "operator1"
+
+
+def test_totp_secrets_are_distinct_base32():
+    secrets = [demo_totp_secret(u.username) for u in USERS if u.role in TWO_FACTOR_REQUIRED]
+    assert len(set(secrets)) == len(secrets)
+    assert all(re.fullmatch(r"[A-Z2-7]{32}", s) for s in secrets)
+
+
+def test_readme_lists_the_demo_log_ins():
+    text = README.read_text(encoding="utf-8")
+    assert DEMO_PASSWORD in text
+    for spec in USERS:
+        if spec.role in TWO_FACTOR_REQUIRED or spec.username in ("edu", "agency1", "bidder01", "expert01"):
+            assert f"`{spec.username}`" in text, spec.username
+        if spec.role in TWO_FACTOR_REQUIRED:
+            assert demo_totp_secret(spec.username) in text, spec.username
+
+
+def test_portal_shows_the_demo(demo, client):
+    home = client.get("/")
+    assert home.status_code == 200
+    page = home.get_data(as_text=True)
+    assert "城区滨河路排水管网改造工程比选公告" in page      # opening today
+    assert "示范县农村公路养护服务采购竞争性谈判公告" in page
+    listing = client.get("/notices?trade_type=engineering")
+    assert listing.status_code == 200
+    text = listing.get_data(as_text=True)
+    assert "青山镇至石桥镇通村公路改造工程竞争性谈判公告" in text
+    assert "示范县中小学智慧教室设备采购" not in text           # procurement, not engineering
+
+
+def test_a_period_reaching_2027_is_refused_and_reported(app, clock):
+    clock.set(beijing(2026, 12, 20, 10, 0))
+    summary = build_demo(cli_context())
+    db.session.commit()
+    assert summary.skipped and all("2027" in line for line in summary.skipped)
+    assert db.session.execute(select(AdminAlert.key)).scalars().all() == ["calendar.year_missing:2027"]
+    assert verify(db.session).ok
+    assert 2027 not in set(db.session.execute(select(CalendarYear.year)).scalars())
+
+
+def test_command_fills_once_and_if_empty_keeps_quiet(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(demo_command, ["--if-empty"])
+    assert first.exit_code == 0, first.output
+    assert "Demo2026pass" in first.output and "DEMOONLYOPERATORONE" in first.output
+    again = runner.invoke(demo_command, ["--if-empty"])
+    assert again.exit_code == 0 and "nothing to do" in again.output
+    refused = runner.invoke(demo_command, [])
+    assert refused.exit_code == 1
+    assert db.session.execute(select(Organisation.id)).scalars().all().__len__() == len(ORGS)
+
