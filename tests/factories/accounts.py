@@ -13,6 +13,7 @@ commits, because the request boundary rolls back the shared session on every 4xx
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import timedelta
 
 import pyotp
@@ -125,3 +126,15 @@ def login_as(client, user: User, *, two_factor: bool = True) -> None:
         sess["_id"] = identifier
         if two_factor and (user.totp_enabled or user.role in TWO_FACTOR_REQUIRED):
             sess["2fa_ok"] = True
+
+
+_CSRF_RE = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/auth/login") -> str:
+    """A valid CSRF token for the client's session, read from a page that renders a form."""
+    page = client.get(path)
+    match = _CSRF_RE.search(page.get_data(as_text=True))
+    if page.status_code != 200 or not match:
+        raise AssertionError(f"GET {path} gave {page.status_code} without a CSRF token")
+    return match.group(1)

@@ -44,6 +44,15 @@ class OrgKind(StrEnum):
     EXPERT_EMPLOYER = "expert_employer"  # 专家所在单位
 
 
+ORG_KIND_LABELS = {
+    OrgKind.CENTRE: ("公共资源交易中心", "Trading centre"),
+    OrgKind.OWNER: ("业主单位/采购人", "Project owner / purchaser"),
+    OrgKind.AGENCY: ("代理机构", "Agency"),
+    OrgKind.BIDDER: ("投标企业/供应商", "Bidder / supplier"),
+    OrgKind.SUPERVISOR: ("行政监督部门", "Supervising authority"),
+    OrgKind.EXPERT_EMPLOYER: ("专家所在单位", "Expert's employer"),
+}
+
 #: which roles a user of an organisation of each kind may hold
 ROLES_BY_ORG_KIND = {
     OrgKind.CENTRE: {Role.OPERATOR, Role.ADMIN},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, flash, g, jsonify, redirect, request, session, url_for
+from flask import Flask, flash, g, jsonify, redirect, request, request_started, session, url_for
 from flask_login import UserMixin, current_user
 
 from trading.extensions import db, login_manager
@@ -37,12 +37,14 @@ def init_app(app: Flask) -> None:
     # Test apps hash with the cheapest Argon2 profile (every fixture user costs a hash); see passwords.py.
     passwords.use_cheap_hashing(bool(app.config.get("TESTING")))
 
-    @app.before_request
-    def _fresh_request_state():
-        # `g` lives on the app context. Tests keep one app context open across requests, so without
-        # this a request would see the previous request's user and service context.
-        for key in ("_login_user", "service_ctx", "bad_token", "token_auth"):
-            g.pop(key, None)
+    def _fresh_request_state(sender, **extra):
+        # `g` lives on the app context. In production every request brings its own, so this is a
+        # no-op; tests keep one app context open across requests, and without it a request would see
+        # the previous request's user (Flask-Login), service context and CSRF token (Flask-WTF).
+        # request_started fires before every before_request function.
+        g.__dict__.clear()
+
+    request_started.connect(_fresh_request_state, app, weak=False)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
