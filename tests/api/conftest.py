@@ -99,3 +99,28 @@ def caller(app, cast):
             made[role] = Caller(app, None if role == "anonymous" else cast[role])
         return made[role]
     return get
+
+
+@pytest.fixture
+def world(ctx, session, clock, cast):
+    """Projects and notices of the owner organisation, handled by the owner and its agency:
+    a draft, a submitted and an accepted project; on the accepted one a published announcement
+    and a draft announcement; and an API token of the owner."""
+    from tests.factories.accounts import actor_ctx
+    from tests.factories.notices import make_notice, published_notice
+    from tests.factories.projects import accepted_project, ensure_calendar, make_project, submitted_project
+    from trading.accounts import services as accounts
+
+    as_ = {role: actor_ctx(session, clock, user) for role, user in cast.items()}
+    owner_org = cast["owner"].org_id
+    ensure_calendar(ctx)
+    draft = make_project(as_["agency"], owner_org_id=owner_org)
+    submitted = submitted_project(as_["agency"], owner_org_id=owner_org)
+    accepted = accepted_project(as_["agency"], as_["operator"], owner_org_id=owner_org)
+    published = published_notice(as_["owner"], accepted)
+    notice_draft = make_notice(as_["owner"], accepted, title="第二批次比选公告")
+    token, _ = accounts.create_api_token(as_["owner"], name="owner token")
+    db.session.commit()
+    return {"draft": draft.id, "submitted": submitted.id, "accepted": accepted.id, "lot": draft.lots[0].id,
+            "published": published.id, "notice_draft": notice_draft.id, "token": token.id,
+            "owner_org": owner_org, "as": as_}

@@ -85,5 +85,5 @@ def capitals_of(attr: str):
     def get(obj):
         value = obj.get(attr) if isinstance(obj, dict) else getattr(obj, attr, None)
         return to_capitals(value) if isinstance(value, int) and not isinstance(value, bool) else None
-    return fields.Function(get, dump_only=True, metadata={
+    return fields.Function(get, dump_only=True, allow_none=True, metadata={
         "description": "金额大写，例如 人民币壹佰万元整 / the amount in Chinese capitals", "type": "string"})

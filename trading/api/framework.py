@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import validate_csrf
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -98,6 +98,14 @@ def require_login() -> None:
 
 
 def error_response(err: DomainError):
+    # An app-level handler for a more specific error (e.g. a missing calendar year, which also alerts
+    # the administrators) keeps its side effects for API requests too.
+    app_handlers = current_app.error_handler_spec[None][None]
+    for cls in type(err).__mro__:
+        if cls is DomainError:
+            break
+        if cls in app_handlers:
+            return app_handlers[cls](err)
     db.session.rollback()
     body: dict[str, Any] = {"error": err.code, "message": err.message(current_locale())}
     if isinstance(err, ApiInvalidInput):

@@ -1,0 +1,146 @@
+"""The role × endpoint permission matrix of /api/v1.
+
+One test per endpoint, parametrized; inside it every role calls the endpoint and the whole row of
+statuses is compared at once, so a failure prints which roles differ. (One world per endpoint rather
+than per cell: building the world costs about a second, and 27 × 9 worlds would take minutes.)
+Endpoints that consume their target (submit, publish, review) get a fresh target per role. Every
+refusal is a JSON {"error", "message"} and leaves the audit trail exactly as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from tests.api.conftest import ROLES, audit_next_seq
+from tests.factories.accounts import valid_credit_code
+from tests.factories.notices import compliant_dates, make_notice
+from tests.factories.projects import make_project, project_fields, submitted_project
+from trading.extensions import db
+from trading.projects.models import Project
+
+
+def row(anonymous, owner, agency, other_owner, bidder, expert, operator, supervisor, admin) -> dict[str, int]:
+    return dict(zip(ROLES, (anonymous, owner, agency, other_owner, bidder, expert, operator, supervisor, admin),
+                    strict=True))
+
+
+def every(status: int, anonymous: int | None = None) -> dict[str, int]:
+    out = dict.fromkeys(ROLES, status)
+    if anonymous is not None:
+        out["anonymous"] = anonymous
+    return out
+
+
+def _draft(w) -> dict:
+    return {"draft": make_project(w["as"]["agency"], owner_org_id=w["owner_org"]).id}
+
+
+def _submitted(w) -> dict:
+    return {"submitted": submitted_project(w["as"]["agency"], owner_org_id=w["owner_org"]).id}
+
+
+def _notice_draft(w) -> dict:
+    project = db.session.get(Project, w["accepted"])
+    return {"notice_draft": make_notice(w["as"]["owner"], project, title="又一份比选公告").id}
+
+
+def _project_body(w) -> dict:
+    return project_fields(w["as"]["owner"], owner_org_id=w["owner_org"])
+
+
+def _notice_body(w) -> dict:
+    dates = compliant_dates("selection", "announcement", w["as"]["owner"].now())
+    return {"project_id": w["accepted"], "kind": "announcement", "title": "示范县道路工程比选公告",
+            "body": "一、项目概况", **{k: v.isoformat() for k, v in dates.items()}}
+
+
+@dataclass
+class Case:
+    method: str
+    path: str
+    expect: dict[str, int]
+    body: Callable | dict | None = None
+    fresh: Callable | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+OK, CREATED, GONE = 200, 201, 204
+# anonymous, owner, agency, other_owner, bidder, expert, operator, supervisor, admin
+PROJECT_READ = row(401, OK, OK, 404, 404, 404, 404, OK, 404)        # target: a draft (the centre sees none)
+OWNER_SIDE_WRITE = row(401, OK, OK, 404, 403, 403, 403, 403, 403)
+CENTRE_REVIEW = row(401, 403, 403, 403, 403, 403, OK, 403, 403)
+NOTICE_WRITE = row(401, OK, OK, 404, 403, 403, OK, 403, 403)
+AUDIT = row(401, 403, 403, 403, 403, 403, 403, OK, OK)
+
+CASES = [
+    Case("GET", "/openapi.json", every(OK)),
+    Case("GET", "/me", every(OK, anonymous=401)),
+    Case("GET", "/me/tokens", every(OK, anonymous=401)),
+    Case("POST", "/me/tokens", every(CREATED, anonymous=401), body={"name": "对接"}),
+    Case("DELETE", "/me/tokens/{token}", row(401, GONE, 404, 404, 404, 404, 404, 404, 404)),
+    Case("GET", "/organisations", every(OK, anonymous=401)),
+    Case("GET", "/organisations/{owner_org}", row(401, OK, 404, 404, 404, 404, OK, OK, OK)),
+    Case("POST", "/organisations", row(401, 403, 403, 403, 403, 403, 403, 403, CREATED),
+         body={"name": "示范县新登记有限公司", "credit_code": valid_credit_code(31337), "kind": "bidder"}),
+    Case("GET", "/projects", every(OK, anonymous=401)),
+    Case("GET", "/projects/{draft}", PROJECT_READ),
+    Case("GET", "/projects/{submitted}", row(401, OK, OK, 404, 404, 404, OK, OK, 404)),
+    Case("POST", "/projects", row(401, CREATED, CREATED, 403, 403, 403, 403, 403, 403), body=_project_body),
+    Case("PATCH", "/projects/{draft}", OWNER_SIDE_WRITE, body={"expected_version": 1, "name": "改名后的道路工程"},
+         fresh=_draft),
+    Case("POST", "/projects/{draft}/submit", OWNER_SIDE_WRITE, body={"expected_version": 1}, fresh=_draft),
+    Case("POST", "/projects/{submitted}/return", CENTRE_REVIEW, body={"comment": "请补充审批文件扫描件"},
+         fresh=_submitted),
+    Case("POST", "/projects/{submitted}/accept", CENTRE_REVIEW, body={}, fresh=_submitted),
+    Case("POST", "/projects/{submitted}/refuse", CENTRE_REVIEW, body={"comment": "不属于进场交易范围"},
+         fresh=_submitted),
+    Case("GET", "/projects/{draft}/lots", PROJECT_READ),
+    Case("GET", "/lots/{lot}", PROJECT_READ),
+    Case("GET", "/notices", every(OK)),
+    Case("GET", "/notices/{published}", every(OK)),
+    Case("GET", "/notices/{notice_draft}", row(404, OK, OK, 404, 404, 404, OK, OK, 404)),
+    Case("POST", "/notices", row(401, CREATED, CREATED, 404, 403, 403, CREATED, 403, 403), body=_notice_body),
+    Case("PATCH", "/notices/{notice_draft}", NOTICE_WRITE, body={"title": "更正后的比选公告"}, fresh=_notice_draft),
+    Case("GET", "/notices/{notice_draft}/check", row(401, OK, OK, 404, 403, 403, OK, OK, 403)),
+    Case("POST", "/notices/{notice_draft}/publish", NOTICE_WRITE, fresh=_notice_draft),
+    Case("GET", "/audit/entries", AUDIT),
+    Case("GET", "/audit/verify", AUDIT),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_permission_matrix(world, caller, case: Case):
+    got: dict[str, int] = {}
+    for role in ROLES:
+        targets = dict(world)
+        if case.fresh:
+            targets.update(case.fresh(world))
+            db.session.commit()
+        path = case.path.format(**targets)
+        body = case.body(world) if callable(case.body) else case.body
+        before = audit_next_seq()
+        resp = caller(role).call(case.method, path, body)
+        got[role] = resp.status_code
+        if resp.status_code >= 400:
+            assert set(resp.json) >= {"error", "message"} and resp.json["message"], (role, resp.json)
+            assert audit_next_seq() == before, f"{role}: a refused {case.id} wrote to the audit trail"
+        elif case.method != "GET":
+            assert audit_next_seq() > before, f"{role}: {case.id} changed something without an audit entry"
+    assert got == case.expect
+
+
+def test_matrix_covers_every_documented_operation(client):
+    spec = client.get("/api/v1/openapi.json").json
+    documented = {f"{m.upper()} {p.removeprefix('/api/v1')}" for p, ops in spec["paths"].items() for m in ops}
+    tested = {f"{c.method} {c.path}" for c in CASES}
+    normalise = {"{token}": "{token_id}", "{owner_org}": "{org_id}", "{draft}": "{project_id}",
+                 "{submitted}": "{project_id}", "{lot}": "{lot_id}", "{published}": "{notice_id}",
+                 "{notice_draft}": "{notice_id}"}
+    for short, long in normalise.items():
+        tested = {t.replace(short, long) for t in tested}
+    assert documented == tested
