@@ -39,8 +39,8 @@ def print_figure(f: Figure) -> None:
     target = f"  target {f.target}{verdict}" if f.target else ""
     print(f"  {f.name:<34} {_fmt(f.value, f.unit):>16}   baseline {f.baseline_name}: "
           f"{_fmt(f.baseline, f.baseline_unit or f.unit)}   ratio {f.ratio:.2f}{target}")
-    if f.note:
-        print(f"  {'':<34} {f.note}")
+    for line in f.note.splitlines():
+        print(f"  {'':<34} {line}")
 
 
 def main(argv: list[str]) -> int:

@@ -4,7 +4,8 @@ trading.portal.queries.search_notices, median and p95 per query type (target p95
 Data: bench/_notice_data.py (regions, projects across trade types, notice chains over three years),
 loaded with COPY, then VACUUM ANALYZE. Each query type runs REPEATS times with varying values (a
 random trade type, region, month, keyword …); a sample is the wall time of one search_notices call —
-the count and the page query plus loading the rows, what the list page pays. The baseline, in the
+the count and the page query plus loading the rows, what the list page pays — and the database time
+within it (statements' round trips) is shown beside it. The baseline, in the
 same run, is the simplest indexed query: the latest 20 published notices in plain SQL. The EXPLAIN
 (ANALYZE, BUFFERS) plan of every statement of each query type is saved in the results file, and the
 indexes it uses are printed."""
@@ -72,22 +73,28 @@ def query_types(rnd: random.Random, codes: list[str]) -> dict[str, Callable[[], 
 
 
 class StatementLog:
-    """Records the SQL and parameters an engine sends, so each query type's plan can be explained."""
+    """Times every statement an engine sends (database time: round trip and execution, without the
+    ORM), and records SQL and parameters on demand so each query type's plan can be explained."""
 
     def __init__(self, engine: Engine):
-        self.engine, self.statements, self.on = engine, [], False
-        event.listen(engine, "before_cursor_execute", self._hook)
+        self.statements, self.capturing, self.db_ms, self._started = [], False, 0.0, 0.0
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
 
-    def _hook(self, conn, cursor, statement, parameters, context, executemany):
-        if self.on:
+    def _before(self, conn, cursor, statement, parameters, context, executemany):
+        if self.capturing:
             self.statements.append((statement, parameters))
+        self._started = time.perf_counter()
+
+    def _after(self, conn, cursor, statement, parameters, context, executemany):
+        self.db_ms += (time.perf_counter() - self._started) * 1000
 
     def capture(self, fn: Callable[[], object]) -> list[tuple[str, object]]:
-        self.statements, self.on = [], True
+        self.statements, self.capturing = [], True
         try:
             fn()
         finally:
-            self.on = False
+            self.capturing = False
         return self.statements
 
 
@@ -111,6 +118,23 @@ def indexes_used(plans: list[str]) -> str:
         seq = ["SEQ SCAN " + t for t in re.findall(r"Seq Scan on (\w+)", plan)]
         used.append("+".join(dict.fromkeys(names + seq)) or "?")
     return " | ".join(used)
+
+
+_COST = re.compile(r"  \(cost=[^)]*\)")
+_ACTUAL = re.compile(r"\(actual time=[\d.]+\.\.([\d.]+) rows=(\d+) loops=(\d+)\)")
+
+
+def condensed(plan: str) -> list[str]:
+    """The plan's nodes, one line each, with the time to the last row and the rows instead of costs."""
+    lines = []
+    for line in plan.splitlines():
+        if line.lstrip().startswith("->") or (not lines and "(cost=" in line):
+            line = _ACTUAL.sub(lambda m: f"[{m[1]} ms, {m[2]} rows{'' if m[3] == '1' else ' x' + m[3]}]",
+                               _COST.sub("", line))
+            lines.append(line.rstrip())
+        elif line.startswith("Execution Time"):
+            lines.append(line)
+    return lines
 
 
 def load(engine: Engine, notices: int) -> dict:
@@ -143,32 +167,36 @@ def run(scale: float = 1.0) -> list[Figure]:
             base_plan = explain(engine, [(BASELINE_SQL, None)])
             figures = []
             for name, make in query_types(rnd, info["project_codes"]).items():
-                samples = []
+                samples, db_samples = [], []
                 budget_ends = time.perf_counter() + SECONDS_PER_TYPE * max(scale, 0.25)
                 for i in range(repeats + 2):
                     if i > 6 and time.perf_counter() > budget_ends:
                         break  # a slow query type gets fewer samples, so the run stays bounded
                     filters, page = make()
                     session.expunge_all()  # a page request starts with an empty identity map
+                    log.db_ms = 0.0
                     ms = timed(lambda f=filters, p=page: search_notices(session, f, p, PER_PAGE, NOW))
                     if i >= 2:  # the first two warm the statement cache
                         samples.append(ms)
+                        db_samples.append(log.db_ms)
                 session.expunge_all()
                 statements = log.capture(lambda f=filters, p=page: search_notices(session, f, p, PER_PAGE, NOW))
                 plans = explain(engine, statements)
-                stats = summary(samples)
+                stats, db = summary(samples), summary(db_samples)
                 figures.append(Figure(
                     name=f"notices: {name}", value=stats["p95_ms"], unit="ms p95",
                     baseline=base["p95_ms"], baseline_name="latest 20 (plain SQL)",
                     target=f"p95 < {TARGET_MS:.0f} ms", ok=stats["p95_ms"] < TARGET_MS,
-                    note=f"median {stats['median_ms']:.2f} ms; plan: {indexes_used(plans)}",
-                    details={**stats, "example_filters": repr(filters), "page": page,
+                    note=f"median {stats['median_ms']:.2f} ms; database time median {db['median_ms']:.2f} ms, "
+                         f"p95 {db['p95_ms']:.2f} ms; indexes: {indexes_used(plans)}\n"
+                         + "\n".join("\n".join(condensed(p)) for p in plans),
+                    details={**stats, "database_ms": db, "example_filters": repr(filters), "page": page,
                              "statements": [s for s, _ in statements], "plans": plans}))
     finally:
         engine.dispose()
     figures.insert(0, Figure(
         name="notices: baseline latest 20", value=base["p95_ms"], unit="ms p95", baseline=base["p95_ms"],
-        baseline_name="itself", note=f"median {base['median_ms']:.2f} ms; plan: {indexes_used(base_plan)}",
+        baseline_name="itself", note=f"median {base['median_ms']:.2f} ms; indexes: {indexes_used(base_plan)}",
         details={**base, "sql": BASELINE_SQL, "plans": base_plan, "data": {k: v for k, v in info.items()
                                                                             if k != "project_codes"}}))
     return figures
