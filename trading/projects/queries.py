@@ -72,3 +72,12 @@ def status_counts(ctx: ServiceContext) -> dict[str, int]:
     rows = ctx.session.execute(select(Project.status, func.count()).where(visible_clause(ctx))
                                .group_by(Project.status)).all()
     return {status: n for status, n in rows}
+
+
+def owner_organisations(ctx: ServiceContext) -> list[tuple[int, str]]:
+    """The owner organisations an agency may register for (id, name), for the registration form."""
+    from trading.accounts.models import Organisation
+    from trading.accounts.rules import OrgKind
+    rows = ctx.session.execute(select(Organisation.id, Organisation.name).where(Organisation.kind == OrgKind.OWNER)
+                               .order_by(Organisation.name, Organisation.id)).all()
+    return [(i, n) for i, n in rows]
