@@ -140,3 +140,14 @@ def test_publish_in_the_past_deadline_names_the_field(caller, world, clock):
     assert resp.status_code == 422 and resp.json["error"] == "dates.deadline_passed"
     assert "has passed" in resp.json["message"] and resp.json["field"] == "deadline_at"
     assert audit_next_seq() == before
+
+
+def test_a_notice_names_its_lot_with_the_budget_in_capitals(caller, world, clock):
+    owner = caller("owner")
+    lot = owner.get(f"/projects/{world['accepted']}/lots").json["items"][0]
+    made = owner.post("/notices", _draft_body(world, clock, lot_id=lot["id"]))
+    assert made.status_code == 201, made.json
+    assert made.json["lot"] == {"id": lot["id"], "code": lot["code"], "name": lot["name"],
+                                "budget_fen": lot["budget_fen"], "budget_capitals": lot["budget_capitals"]}
+    other_lot = owner.post("/notices", _draft_body(world, clock, lot_id=world["lot"]))
+    assert other_lot.status_code == 422 and other_lot.json["field"] == "lot_id"

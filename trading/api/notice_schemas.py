@@ -102,10 +102,6 @@ def _now():
     return current_app.extensions["clock"].now()
 
 
-def _lot(n):
-    return NoticeLotSchema().dump(db.session.get(Lot, n.lot_id)) if n.lot_id else None
-
-
 class NoticePublicSchema(Schema):
     """What the portal shows anyone: no drafting metadata, no internal ids beyond the chain."""
     id = fields.Integer(required=True)
@@ -118,7 +114,7 @@ class NoticePublicSchema(Schema):
     trade_type = fields.String(required=True, metadata={"enum": [str(t) for t in TradeType]})
     trade_type_label = _label(TRADE_LABELS, "trade_type")
     region_id = fields.Integer(required=True)
-    lot = fields.Function(_lot, allow_none=True, metadata={"type": "object", "description": "标段（包）"})
+    lot = fields.Nested(NoticeLotSchema, allow_none=True, metadata={"description": "标段（包）"})
     previous_id = fields.Integer(allow_none=True)
     superseded_by_id = fields.Integer(allow_none=True, metadata={"description": "已被该公告变更或终止"})
     published_at = BeijingDateTime(allow_none=True)
@@ -134,6 +130,11 @@ class NoticePublicSchema(Schema):
                                                              "enum": [str(s) for s in PublicStatus]})
     public_status_label = fields.Function(
         lambda n: notice_rules.label(STATUS_LABELS, _public_status(n), current_locale()), metadata={"type": "string"})
+
+    def get_attribute(self, obj, attr, default):
+        if attr == "lot":  # a notice names its lot by id only
+            return db.session.get(Lot, obj.lot_id) if obj.lot_id else None
+        return super().get_attribute(obj, attr, default)
 
 
 class NoticeStaffSchema(NoticePublicSchema):
