@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pyotp
 import pytest
 from sqlalchemy import func, select
 
@@ -138,10 +139,11 @@ def test_pending_two_factor_expires(client, ctx, clock):
     user = make_user(ctx, "admin", username="admin.web", totp=True)
     db.session.commit()
     post_login(client, "admin.web", DEFAULT_PASSWORD)
+    token = csrf_token(client, "/auth/2fa/verify")
     clock.advance(minutes=6)
-    r = client.get("/auth/2fa/verify")
+    r = client.post("/auth/2fa/verify", data={"csrf_token": token, "code": totp_code(user, clock)})
     assert r.status_code == 302 and r.headers["Location"].startswith("/auth/login")
-    assert user.id  # the user stays as they were
+    assert logged_in_user_id(client) is None and "pending_2fa_user" not in session_keys(client)
 
 
 @pytest.mark.parametrize("role", ["operator", "supervisor", "admin"])
@@ -157,7 +159,6 @@ def test_roles_that_need_two_factor_are_sent_to_setup(client, ctx, clock, role):
     db.session.expire_all()
     secret = db.session.get(User, user.id).totp_secret
     assert secret and secret[:4] in page.text
-    import pyotp
     token = csrf_token(client, "/auth/2fa/setup")
     wrong = client.post("/auth/2fa/setup", data={"csrf_token": token, "code": "12345"})
     assert wrong.status_code == 422 and "验证码不正确" in wrong.text
