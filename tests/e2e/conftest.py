@@ -188,9 +188,13 @@ def login(page, server: LiveServer, username: str, *, password: str = DEMO_PASSW
         page.get_by_label(re.compile("验证码|动态码|TOTP")).fill(server.totp(totp_secret))
         page.get_by_role("button", name=re.compile("验证|确认|登录")).click()
         page.wait_for_load_state()
-    page.get_by_test_id("whoami").wait_for()
+    page.get_by_test_id("whoami").wait_for(state="attached")  # hidden behind the menu on a phone
 
 
 def logout(page) -> None:
-    page.get_by_role("button", name="退出").click()
+    button = page.get_by_role("button", name="退出")
+    if not button.is_visible():
+        page.get_by_role("button", name="展开菜单").click()
+    button.click()
     page.wait_for_load_state()
+    page.get_by_test_id("whoami").wait_for(state="detached")

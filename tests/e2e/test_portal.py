@@ -65,3 +65,7 @@ def test_home_and_notice_on_a_phone(phone_page, demo_server):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the notice page scrolls sideways on a phone ({width}px)"
     shot(page, "01-notice-detail-phone")
+    page.goto("/notices?status=open")
+    expect(page.get_by_test_id("notice-row").first).to_contain_text("报名中")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the notice list scrolls sideways"
+    shot(page, "01-notices-phone")
