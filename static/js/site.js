@@ -32,11 +32,12 @@
   }
 
   // Live 大写 preview next to money inputs: <input data-capitals-for="id-of-output">
+  // (dist/nzh.cn.min.js exports the simplified-Chinese converter itself as window.Nzh; nzh.min.js has .cn)
   function capitals(text) {
     if (!window.Nzh) { return ""; }
     var v = (text || "").replace(/[,，\s¥元]/g, "");
     if (!/^\d{1,13}(\.\d{1,2})?$/.test(v)) { return ""; }
-    var out = window.Nzh.cn.toMoney(v, { outSymbol: false });
+    var out = (window.Nzh.cn || window.Nzh).toMoney(v, { outSymbol: false });
     return "人民币" + out;
   }
   document.querySelectorAll("[data-capitals-for]").forEach(function (input) {
