@@ -338,3 +338,11 @@ def test_permission_matrix(client, world, method, path):
 def test_unknown_project_is_404(client, world):
     login_as(client, world["users"]["owner"])
     assert client.get("/projects/999999").status_code == 404
+
+
+def test_new_form_starts_in_the_owners_region(client, world, ctx):
+    township = make_region(ctx, code="511002", name="城南镇", name_en="Chengnan")
+    owner = make_user(ctx, "owner", org=make_org(ctx, "owner", region_id=township.id))
+    login_as(client, owner)
+    html = client.get("/projects/new").get_data(as_text=True)
+    assert re.search(rf'<option selected value="{township.id}">城南镇</option>', html)

@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import login_required
 
+from trading.accounts.models import Organisation
 from trading.accounts.web_auth import role_required
 from trading.core.clock import to_beijing
 from trading.core.errors import DomainError
@@ -145,6 +146,9 @@ def new_project():
     _choices(form, ctx, agency=ctx.actor.has("agency"))
     if request.method == "POST":
         return _post_form(form, ctx, None)
+    org = ctx.session.get(Organisation, ctx.actor.org_id) if ctx.actor.has("owner") else None
+    if org is not None and org.region_id:
+        form.region_id.data = org.region_id  # an owner's projects are usually where it sits
     return _form_page(form, None)
 
 
