@@ -1,7 +1,7 @@
 """Notices for tests, made through the real services.
 
-    cal = load_calendar(ctx)                              # the official 2026 schedule (2027 stays unknown)
-    project = notice_project(ctx, owner)                  # an accepted project of owner's organisation
+    load_calendar(ctx)                                    # the official 2026 schedule (2027 stays unknown)
+    project = notice_project(ctx, owner)                  # an accepted tender project of owner's organisation
     draft = make_notice(ctx_owner, project)               # a compliant announcement for the procedure
     live = published_notice(ctx_owner, project)           # … published at the clock's now
 
@@ -10,18 +10,23 @@ one date it is about."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import datetime, time, timedelta
 
+from sqlalchemy import select
+
+from tests.factories.accounts import actor_ctx, make_user
+from tests.factories.projects import accepted_project, make_project, make_region, submitted_project
+from trading.accounts.models import User
 from trading.core.clock import BEIJING, to_beijing
 from trading.core.context import ServiceContext
 from trading.procedures.common import services
 from trading.procedures.common.models import Notice
 from trading.projects.models import Project
-from trading.reference.models import CalendarYear, Region
+from trading.reference.models import CalendarYear
 from trading.reference.services import load_builtin_years
 
-_seq = itertools.count(1)
+#: government buyers spend fiscal funds (the router wants the share)
+_GP_FUNDS = dict(funding_source="fiscal_county", fiscal_share_bp=10_000)
 
 
 def load_calendar(ctx: ServiceContext, years=(2026,)) -> None:
@@ -30,33 +35,32 @@ def load_calendar(ctx: ServiceContext, years=(2026,)) -> None:
         load_builtin_years(sys_ctx, list(years))
 
 
-def region(ctx: ServiceContext, code: str = "511000", name: str = "城区", name_en: str = "County seat") -> Region:
-    row = ctx.session.query(Region).filter_by(code=code).one_or_none()
-    if row is None:
-        row = Region(code=code, name=name, name_en=name_en, sort=int(code[-3:]))
-        ctx.session.add(row)
-        ctx.session.flush()
-    return row
+def region(ctx: ServiceContext, code: str = "511000", name: str = "城区", name_en: str = "County seat"):
+    return make_region(ctx, code, name, name_en)
 
 
-def notice_project(ctx: ServiceContext, owner, *, agency_org=None, category: str = "works",
-                   owner_type: str = "state_enterprise", procedure: str = "tender", status: str = "accepted",
-                   name: str | None = None, region_row: Region | None = None) -> Project:
-    """An accepted project of `owner`'s organisation, written directly (the entry flow is tested in
-    the projects package; here only its outcome matters)."""
-    n = next(_seq)
-    reg = region_row or region(ctx)
-    now = ctx.now()
-    project = Project(
-        trade_code=f"SFX-2026-GC-{n:04d}", name=name or f"示范县第{n}号道路改造工程", approval_number=f"示发改〔2026〕{n}号",
-        approval_department="示范县发展和改革局", funding_source="fiscal_county", fiscal_share_bp=10000,
-        category=category, owner_type=owner_type, total_investment_fen=150_000_000, budget_fen=150_000_000,
-        procedure=procedure, route={}, status=status, owner_org_id=owner.org_id,
-        agency_org_id=agency_org.id if agency_org else None, region_id=reg.id, created_by=owner.id,
-        created_at=now, submitted_at=now, accepted_at=now if status == "accepted" else None)
-    ctx.session.add(project)
-    ctx.session.flush()
-    return project
+def _operator_ctx(ctx: ServiceContext) -> ServiceContext:
+    op = ctx.session.execute(select(User).where(User.role == "operator").limit(1)).scalar_one_or_none()
+    return actor_ctx(ctx.session, ctx.clock, op or make_user(ctx, "operator"))
+
+
+def notice_project(ctx: ServiceContext, owner, *, agency=None, status: str = "accepted", procedure: str = "tender",
+                   region_row=None, **overrides) -> Project:
+    """A project of `owner`'s organisation through the real entry flow (registered by `agency` for
+    the owner when given), accepted by an operator unless `status` says draft or submitted."""
+    if overrides.get("owner_type") == "gov":
+        overrides = {**_GP_FUNDS, **overrides}
+    if region_row is not None:
+        overrides["region_id"] = region_row.id
+    if agency is not None:
+        overrides["owner_org_id"] = owner.org_id
+    octx = actor_ctx(ctx.session, ctx.clock, agency or owner)
+    load_calendar(ctx)
+    if status == "draft":
+        return make_project(octx, procedure=procedure, **overrides)
+    if status == "submitted":
+        return submitted_project(octx, procedure=procedure, **overrides)
+    return accepted_project(octx, _operator_ctx(ctx), procedure=procedure, **overrides)
 
 
 def bj_at(now: datetime, days: int, hh: int = 9, mm: int = 30) -> datetime:

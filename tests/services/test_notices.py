@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from tests.factories.accounts import actor_ctx, make_org, make_user
+from tests.factories.accounts import actor_ctx, make_user
 from tests.factories.notices import bj_at, load_calendar, make_notice, notice_project, published_notice
 from tests.timeline import PUBLISHED
 from trading.audit.models import AuditEntry
@@ -135,9 +135,9 @@ def test_another_organisations_project_is_not_found(ctx, octx, project, session,
 
 
 def test_agency_and_operator_may_act_bidder_may_not(ctx, owner, session, clock):
-    agency_org = make_org(ctx, "agency")
-    agent = make_user(ctx, "agency", org=agency_org)
-    project = notice_project(ctx, owner, agency_org=agency_org)
+    agent = make_user(ctx, "agency")
+    project = notice_project(ctx, owner, agency=agent)
+    assert project.agency_org_id == agent.org_id
     assert make_notice(actor_ctx(session, clock, agent), project).project_id == project.id
     operator = make_user(ctx, "operator")
     assert make_notice(actor_ctx(session, clock, operator), project).project_id == project.id
@@ -232,3 +232,16 @@ def test_gp_goods_project_is_procurement(ctx, owner, session, clock):
     project = notice_project(ctx, owner, category="goods", owner_type="gov", procedure="inquiry")
     n = make_notice(actor_ctx(session, clock, owner), project)
     assert n.trade_type == "procurement"
+
+
+def test_terminated_project_takes_only_its_termination_notice(ctx, octx, owner, project, session, clock):
+    from trading.projects.services import terminate_project
+    clock.set(PUBLISHED)
+    original = published_notice(octx, project)
+    operator = make_user(ctx, "operator")
+    terminate_project(actor_ctx(session, clock, operator), project.id, "业主未在期限内推进交易，依规终止")
+    with pytest.raises(Conflict) as err:
+        make_notice(octx, project, kind="change", previous_id=original.id, title="变更", body="变更")
+    assert err.value.code == "notice.project_not_accepted"
+    ended = published_notice(octx, project, kind="termination", title="终止公告", body="项目终止")
+    assert ended.status == "published" and original.superseded_by_id == ended.id

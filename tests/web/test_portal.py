@@ -247,3 +247,16 @@ def test_list_date_range_boundaries(session, spread):
     assert page.total == 2
     assert all(p.published_at == beijing(2026, 11, 13, 10) for p in page.items)
     assert queries.day_start(date(2026, 11, 13)) + timedelta(days=1) == beijing(2026, 11, 14)
+
+
+def test_count_stops_at_the_cap(session, spread, monkeypatch):
+    monkeypatch.setattr(queries, "COUNT_CAP", 4)
+    page = queries.search_notices(session, queries.NoticeFilters(), 1, 3, beijing(2026, 11, 20))
+    assert (page.total, page.capped, page.pages) == (4, True, 2)
+    page = queries.search_notices(session, queries.NoticeFilters(trade_type="procurement", date_to=date(2026, 11, 12)),
+                                  1, 3, beijing(2026, 11, 20))
+    assert (page.total, page.capped) == (3, False)
+
+
+def test_lot_code_keyword_finds_the_project(client, spread, project):
+    assert len(_rows(client.get(f"/notices?keyword={project.trade_code.lower()}-01"))) == 5

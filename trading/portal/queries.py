@@ -7,6 +7,7 @@ procedures.common.rules.public_status."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 
@@ -20,6 +21,10 @@ from trading.procedures.common.rules import KIND_LABELS, TRADE_LABELS, PublicSta
 
 PUBLISHED = "published"
 KEYWORD_MAX = 100
+#: counting stops here: "10000+" is all a reader needs, and an exact count of 100,000 rows is not free
+COUNT_CAP = 10_000
+#: 统一交易标识码 and lot codes (SFX-2026-GC-0001, …-01): such a keyword is looked up as a code
+_CODE = re.compile(r"^[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+$")
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,8 @@ class Page:
     pages: int
     total: int
     per_page: int
+    #: True when there are more than `total` (= COUNT_CAP) matches
+    capped: bool = False
 
     @property
     def has_prev(self) -> bool:
@@ -84,16 +91,18 @@ def day_start(d: date) -> datetime:
 def status_condition(status: str, now: datetime):
     """The SQL condition for a public status at `now` (see rules.public_status)."""
     current = Notice.superseded_by_id.is_(None)
-    deadline_ahead = and_(Notice.deadline_at.is_not(None), Notice.deadline_at > now)
-    publicity_ahead = and_(Notice.publicity_until.is_not(None), Notice.publicity_until > now)
+    deadline_ahead = Notice.deadline_at > now          # NULL compares as unknown: not ahead
+    deadline_not_ahead = or_(Notice.deadline_at.is_(None), Notice.deadline_at <= now)
+    publicity_ahead = Notice.publicity_until > now
+    publicity_not_ahead = or_(Notice.publicity_until.is_(None), Notice.publicity_until <= now)
     if status == PublicStatus.OPEN:
         return and_(current, deadline_ahead)
     if status == PublicStatus.PUBLICITY:
-        return and_(current, ~deadline_ahead, publicity_ahead)
+        return and_(current, publicity_ahead, deadline_not_ahead)
     if status == PublicStatus.CLOSED:
-        return and_(current, Notice.deadline_at.is_not(None), Notice.deadline_at <= now, ~publicity_ahead)
+        return and_(current, Notice.deadline_at <= now, publicity_not_ahead)
     if status == PublicStatus.ENDED:
-        return or_(~current, and_(Notice.deadline_at.is_(None), ~publicity_ahead))
+        return or_(Notice.superseded_by_id.is_not(None), and_(Notice.deadline_at.is_(None), publicity_not_ahead))
     return false()
 
 
@@ -110,7 +119,7 @@ def _conditions(f: NoticeFilters, now: datetime) -> list:
     if f.date_to:
         cond.append(Notice.published_at < day_start(f.date_to + timedelta(days=1)))
     if f.keyword:
-        cond.append(or_(Notice.title.contains(f.keyword, autoescape=True), Notice.project_code == f.keyword))
+        cond.append(keyword_condition(f.keyword))
     if f.project_code:
         cond.append(Notice.project_code == f.project_code)
     if f.status:
@@ -118,14 +127,30 @@ def _conditions(f: NoticeFilters, now: datetime) -> list:
     return cond
 
 
+def keyword_condition(keyword: str):
+    """A code-shaped keyword finds the project by its code (a lot code finds its project); any other
+    is a substring of the title (LIKE with % and _ escaped)."""
+    if _CODE.match(keyword):
+        code = keyword.upper()
+        return Notice.project_code.in_({code, code.rsplit("-", 1)[0]})
+    return Notice.title.contains(keyword, autoescape=True)
+
+
 def search_notices(session: Session, filters: NoticeFilters, page: int, per_page: int, now: datetime) -> Page:
+    """One page of published notices, newest first. The count stops at COUNT_CAP; the page's ids come
+    from the index alone and only those rows are read (a deep page does not read the rows it skips)."""
     cond = _conditions(filters, now)
-    total = session.execute(select(func.count()).select_from(Notice).where(*cond)).scalar_one()
+    found = session.execute(select(func.count()).select_from(
+        select(Notice.id).where(*cond).limit(COUNT_CAP + 1).subquery())).scalar_one()
+    total, capped = min(found, COUNT_CAP), found > COUNT_CAP
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
-    rows = session.execute(select(Notice).where(*cond).order_by(Notice.published_at.desc(), Notice.id.desc())
-                           .limit(per_page).offset((page - 1) * per_page)).scalars().all()
-    return Page(list(rows), page, pages, total, per_page)
+    ids = (select(Notice.id, Notice.published_at).where(*cond)
+           .order_by(Notice.published_at.desc(), Notice.id.desc())
+           .limit(per_page).offset((page - 1) * per_page).subquery())
+    rows = session.execute(select(Notice).join(ids, Notice.id == ids.c.id)
+                           .order_by(ids.c.published_at.desc(), ids.c.id.desc())).scalars().all()
+    return Page(list(rows), page, pages, total, per_page, capped)
 
 
 def latest_notices(session: Session, trade_type: str | None, limit: int = 8) -> list[Notice]:

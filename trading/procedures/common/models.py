@@ -50,16 +50,17 @@ class Notice(Base):
     previous: Mapped[Notice | None] = relationship(remote_side=[id], foreign_keys=[previous_id])
 
     # Portal lists filter on these columns and order by (published_at, id) descending: each index
-    # carries id so a page's ids come from an index-only scan (deep pages stay cheap); deadline and
-    # publicity indexes serve the status filter (报名中/公示中).
+    # carries id so a page's ids come from an index-only scan (deep pages stay cheap); the main one
+    # also carries the title, so a keyword (LIKE '%…%') is matched in the index, not the wide rows;
+    # the deadline and publicity indexes cover the status filter (报名中/已截止/公示中/已结束).
     __table_args__ = (
-        Index("ix_notice_status_published", "status", "published_at", "id"),
+        Index("ix_notice_status_published", "status", "published_at", "id", "title"),
         Index("ix_notice_type_published", "status", "trade_type", "published_at", "id"),
         Index("ix_notice_kind_published", "status", "kind", "published_at", "id"),
         Index("ix_notice_region_published", "status", "region_id", "published_at", "id"),
         Index("ix_notice_project", "project_id", "id"),
         Index("ix_notice_project_code", "project_code"),
         Index("ix_notice_opening", "status", "opening_at"),
-        Index("ix_notice_deadline", "status", "deadline_at"),
+        Index("ix_notice_deadline", "status", "deadline_at", "publicity_until", "superseded_by_id"),
         Index("ix_notice_publicity", "status", "publicity_until"),
     )

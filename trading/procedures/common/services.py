@@ -37,13 +37,14 @@ def _acts_for(ctx: ServiceContext, project: Project) -> bool:
     return ctx.actor.org_id is not None and ctx.actor.org_id in (project.owner_org_id, project.agency_org_id)
 
 
-def get_project_for_notice(ctx: ServiceContext, project_id: int) -> Project:
-    """The project, if the actor may publish for it; 404 otherwise; 409 unless accepted."""
+def get_project_for_notice(ctx: ServiceContext, project_id: int, kind: str | None = None) -> Project:
+    """The project, if the actor may publish for it; 404 otherwise; 409 unless accepted (a project
+    the centre terminated can still get its termination notice)."""
     ctx.require(*WRITERS)
     project = ctx.session.get(Project, project_id) if isinstance(project_id, int) else None
     if project is None or not _acts_for(ctx, project):
         raise not_found("项目", "project")
-    if project.status != "accepted":
+    if project.status != "accepted" and not (project.status == "terminated" and kind == NoticeKind.TERMINATION):
         raise Conflict("notice.project_not_accepted", "项目尚未受理，不能发布公告",
                        "The project has not been accepted, so no notice can be published", field="project_id")
     return project
@@ -146,7 +147,7 @@ def create_notice(ctx: ServiceContext, project_id: int, *, kind: str, title: str
                   objection_until=None, deadline_at=None, opening_at=None, opening_place: str = "",
                   closing_at=None, publicity_until=None) -> Notice:
     """A draft notice. A change notice takes the key dates of the notice it changes unless given."""
-    project = get_project_for_notice(ctx, project_id)
+    project = get_project_for_notice(ctx, project_id, kind)
     values = _clean(ctx, project, dict(
         kind=kind, title=title, body=body, lot_id=lot_id, opening_place=opening_place, docs_from=docs_from,
         docs_until=docs_until, objection_until=objection_until, deadline_at=deadline_at, opening_at=opening_at,
@@ -182,7 +183,7 @@ def update_notice(ctx: ServiceContext, notice_id: int, **changes) -> Notice:
     if unknown:
         raise InvalidInput("notice.unknown_field", f"不能修改的字段：{sorted(unknown)}",
                            f"Fields that cannot be changed: {sorted(unknown)}")
-    project = get_project_for_notice(ctx, notice.project_id)
+    project = get_project_for_notice(ctx, notice.project_id, changes.get("kind", notice.kind))
     old = _snapshot(notice)
     values = _clean(ctx, project, {f: changes.get(f, getattr(notice, f)) for f in EDITABLE})
     previous = _previous(ctx, project, values.pop("previous_id"))
@@ -207,7 +208,7 @@ def check_notice(ctx: ServiceContext, notice_id: int) -> list[Violation]:
     """Everything that would refuse publishing now: the chain, the key dates, the statutory periods
     (a missing calendar year shows as a violation here; publishing raises it)."""
     notice = get_visible_notice(ctx, notice_id)
-    return _violations(ctx, notice, ctx.now())
+    return _violations(ctx, notice, ctx.now()) if notice.status == "draft" else []
 
 
 def _violations(ctx: ServiceContext, notice: Notice, now: datetime) -> list[Violation]:
@@ -225,12 +226,14 @@ def _violations(ctx: ServiceContext, notice: Notice, now: datetime) -> list[Viol
 
 def publish_notice(ctx: ServiceContext, notice_id: int) -> Notice:
     """Publish a draft, or refuse naming the rule (and the earliest compliant date) and change nothing."""
-    notice = get_visible_notice(ctx, notice_id)
+    get_visible_notice(ctx, notice_id)
     ctx.require(*WRITERS)
+    # lock the row: two clicks on "publish" must not publish (and audit) twice
+    notice = ctx.session.execute(select(Notice).where(Notice.id == notice_id).with_for_update()
+                                 .execution_options(populate_existing=True)).scalar_one()
     if notice.status != "draft":
         raise Conflict("notice.already_published", "该公告已发布", "The notice is already published")
-    if ctx.session.get(Project, notice.project_id).status != "accepted":
-        get_project_for_notice(ctx, notice.project_id)  # raises the not-accepted conflict
+    get_project_for_notice(ctx, notice.project_id, notice.kind)  # still accepted?
     now = ctx.now()
     problems = _violations(ctx, notice, now)
     missing = next((p for p in problems if p.code == "calendar.year_missing"), None)
