@@ -25,6 +25,7 @@ def test_public_list_and_filters(caller, world):
     anon = caller("anonymous")
     listed = anon.get("/notices").json
     assert listed["total"] == 1 and listed["page"] == 1 and listed["per_page"] == 20
+    assert listed["total_capped"] is False
     item = listed["items"][0]
     assert item["id"] == world["published"] and item["public_status"] == "open"
     assert item["public_status_label"] == "报名中" and item["published_at"].endswith("+08:00")

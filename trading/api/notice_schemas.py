@@ -147,6 +147,15 @@ class NoticeStaffSchema(NoticePublicSchema):
     updated_at = BeijingDateTime(allow_none=True)
 
 
+class NoticePageSchema(Schema):
+    items = fields.List(fields.Nested(NoticePublicSchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={"description": "匹配条数；超过 10000 时为 10000"})
+    total_capped = fields.Boolean(required=True, metadata={
+        "description": "为 true 时实际匹配多于 total（计数到上限即停止） / more matches than total"})
+
+
 class ViolationSchema(Schema):
     code = fields.String(required=True, metadata={"description": "period.* / dates.* / chain.* / calendar.*"})
     message = fields.Function(lambda v: v.message(current_locale()), metadata={"type": "string"}, required=True)

@@ -10,10 +10,11 @@ from trading.portal import queries as portal
 from trading.procedures.common import services as notices
 
 from . import bp
-from .framework import PUBLIC, ctx, operation, page_schema
+from .framework import PUBLIC, ctx, operation
 from .notice_schemas import (
     CheckSchema,
     NoticeCreateSchema,
+    NoticePageSchema,
     NoticePublicSchema,
     NoticeQuery,
     NoticeStaffSchema,
@@ -40,13 +41,14 @@ def _staff(notice) -> dict:
 
 
 @operation(bp, "GET", "/notices", summary="公告列表（与门户相同的筛选） / published notices", tag="notices",
-           auth=PUBLIC, query=NoticeQuery, response=page_schema(NoticePublicSchema))
+           auth=PUBLIC, query=NoticeQuery, response=NoticePageSchema)
 def list_notices(query):
     page, per_page = query.pop("page"), query.pop("per_page")
     c = ctx()
     result = portal.search_notices(c.session, portal.NoticeFilters(**query), page, per_page, c.now())
     return {"items": NoticePublicSchema(many=True).dump(result.items), "page": result.page,
-            "per_page": result.per_page, "total": result.total}
+            "per_page": result.per_page, "total": result.total,
+            "total_capped": bool(getattr(result, "capped", False))}
 
 
 @operation(bp, "GET", "/notices/<int:notice_id>", summary="公告详情 / a notice", tag="notices", auth=PUBLIC,
