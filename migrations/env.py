@@ -59,7 +59,9 @@ def _configure_args() -> dict:
 def run_migrations_offline():
     """`flask db upgrade --sql`: print the SQL instead of running it."""
     url = get_engine().url.render_as_string(hide_password=False)
-    context.configure(url=url, target_metadata=get_metadata(), literal_binds=True, **_configure_args())
+    # paramstyle "named": the printed SQL keeps a single % (PL/pgSQL's RAISE placeholder)
+    context.configure(url=url, target_metadata=get_metadata(), literal_binds=True,
+                      dialect_opts={"paramstyle": "named"}, **_configure_args())
     with context.begin_transaction():
         context.run_migrations()
 

@@ -43,9 +43,12 @@ def downgrade():
 def _audit_upgrade():
     """The chain's head row (next seq 0, genesis hash of 32 zero bytes) and, on PostgreSQL, the
     triggers that refuse UPDATE, DELETE and TRUNCATE of audit_entry."""
-    head = sa.table("audit_head", sa.column("id", sa.Integer()), sa.column("next_seq", sa.BigInteger()),
-                    sa.column("last_hash", sa.LargeBinary()))
-    op.bulk_insert(head, [{"id": 1, "next_seq": 0, "last_hash": bytes(32)}])
+    # Literal SQL rather than bulk_insert: `flask db upgrade --sql` cannot print a bytes parameter.
+    zero = "00" * 32
+    if op.get_context().dialect.name == "postgresql":
+        op.execute(f"INSERT INTO audit_head (id, next_seq, last_hash) VALUES (1, 0, decode('{zero}', 'hex'))")
+    else:
+        op.execute(f"INSERT INTO audit_head (id, next_seq, last_hash) VALUES (1, 0, X'{zero}')")
     if op.get_context().dialect.name == "postgresql":
         # A plain string: its single % (RAISE's placeholder) reaches PostgreSQL as written; only the
         # DDL() event in the models doubles it.

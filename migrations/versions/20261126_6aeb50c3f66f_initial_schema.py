@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 50fa98f52c38
+Revision ID: 6aeb50c3f66f
 Revises: 
-Create Date: 2026-11-26 21:54:59.413496
+Create Date: 2026-11-26 22:06:02.687830
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from trading.audit.models import PG_IMMUTABLE_FUNCTION, PG_IMMUTABLE_TRIGGERS
 
 # revision identifiers, used by Alembic.
-revision = '50fa98f52c38'
+revision = '6aeb50c3f66f'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -251,14 +251,14 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notice'))
     )
     with op.batch_alter_table('notice', schema=None) as batch_op:
-        batch_op.create_index('ix_notice_deadline', ['status', 'deadline_at'], unique=False)
+        batch_op.create_index('ix_notice_deadline', ['status', 'deadline_at', 'publicity_until', 'superseded_by_id'], unique=False)
         batch_op.create_index('ix_notice_kind_published', ['status', 'kind', 'published_at', 'id'], unique=False)
         batch_op.create_index('ix_notice_opening', ['status', 'opening_at'], unique=False)
         batch_op.create_index('ix_notice_project', ['project_id', 'id'], unique=False)
         batch_op.create_index('ix_notice_project_code', ['project_code'], unique=False)
         batch_op.create_index('ix_notice_publicity', ['status', 'publicity_until'], unique=False)
         batch_op.create_index('ix_notice_region_published', ['status', 'region_id', 'published_at', 'id'], unique=False)
-        batch_op.create_index('ix_notice_status_published', ['status', 'published_at', 'id'], unique=False)
+        batch_op.create_index('ix_notice_status_published', ['status', 'published_at', 'id', 'title'], unique=False)
         batch_op.create_index('ix_notice_type_published', ['status', 'trade_type', 'published_at', 'id'], unique=False)
 
     # ### end Alembic commands ###
@@ -323,9 +323,12 @@ def downgrade():
 def _audit_upgrade():
     """The chain's head row (next seq 0, genesis hash of 32 zero bytes) and, on PostgreSQL, the
     triggers that refuse UPDATE, DELETE and TRUNCATE of audit_entry."""
-    head = sa.table("audit_head", sa.column("id", sa.Integer()), sa.column("next_seq", sa.BigInteger()),
-                    sa.column("last_hash", sa.LargeBinary()))
-    op.bulk_insert(head, [{"id": 1, "next_seq": 0, "last_hash": bytes(32)}])
+    # Literal SQL rather than bulk_insert: `flask db upgrade --sql` cannot print a bytes parameter.
+    zero = "00" * 32
+    if op.get_context().dialect.name == "postgresql":
+        op.execute(f"INSERT INTO audit_head (id, next_seq, last_hash) VALUES (1, 0, decode('{zero}', 'hex'))")
+    else:
+        op.execute(f"INSERT INTO audit_head (id, next_seq, last_hash) VALUES (1, 0, X'{zero}')")
     if op.get_context().dialect.name == "postgresql":
         # A plain string: its single % (RAISE's placeholder) reaches PostgreSQL as written; only the
         # DDL() event in the models doubles it.
