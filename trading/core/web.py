@@ -114,6 +114,12 @@ def init_app(app: Flask) -> None:
             return error_payload(code, msg, status)
         return render_template("errors/error.html", status=status, code=code, message=msg), status
 
+    def _favicon():
+        from flask import redirect, url_for
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
+
+    app.add_url_rule("/favicon.ico", "favicon", _favicon)
+
     app.jinja_env.filters.update(yuan=format_yuan, wan=format_wan, capitals=to_capitals, bj=fmt_beijing,
                                  bj_long=fmt_beijing_long, bj_date=fmt_beijing_date, iso=fmt_iso)
 
