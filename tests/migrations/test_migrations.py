@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,6 +83,19 @@ def test_one_head_with_dated_file_names_and_real_downgrades():
 
 
 DRIFT = "the models and the migrations differ: regenerate or add a revision (migrations/README)"
+
+
+def test_every_models_module_is_registered():
+    """A models.py that trading/models.py does not import is missing from create_all and from
+    autogenerate alike, so the comparison below could not notice it. Checked in a fresh interpreter,
+    where nothing else has imported the model modules."""
+    trading_dir = MIGRATIONS.parent / "trading"
+    modules = {".".join(p.relative_to(trading_dir.parent).with_suffix("").parts)
+               for p in trading_dir.rglob("models.py") if p.parent != trading_dir}
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, trading.models; print(' '.join(sys.modules))"],
+        cwd=MIGRATIONS.parent, capture_output=True, text=True, check=True).stdout.split()
+    assert modules and not modules - set(loaded), sorted(modules - set(loaded))
 
 
 def test_upgrade_builds_the_schema_of_the_models(mig_app):
