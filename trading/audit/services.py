@@ -4,6 +4,7 @@ transaction, so the entry commits or rolls back with the change it describes."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -26,20 +27,38 @@ def _scrub(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What an append returns: enough for a receipt (seq, hash) without loading the row."""
+    seq: int
+    entry_hash: bytes
+    body: bytes
+
+
+_head = AuditHead.__table__
+_entries = AuditEntry.__table__
+
+
 def record(ctx: ServiceContext, action: str, object_type: str, object_id: Any, *,
-           payload: dict[str, Any] | None = None, project_id: int | None = None) -> AuditEntry:
-    """Append one entry under the head lock and flush it. `payload` says what changed (old → new)."""
+           payload: dict[str, Any] | None = None, project_id: int | None = None) -> Recorded:
+    """Append one entry under the head lock. `payload` says what changed (old → new).
+
+    Plain Core statements, not the ORM: the head row stays locked from here until the request
+    commits, so every microsecond spent here is spent by every concurrent writer."""
     session = ctx.session
-    # Lock the head row first. On PostgreSQL the UPDATE takes the row lock; on SQLite it takes the
-    # writer lock before any read, which avoids the read-then-upgrade deadlock.
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(next_seq=AuditHead.next_seq))
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1)
-                           .execution_options(populate_existing=True)).scalar_one()
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite: take the writer lock before reading, to avoid the read-then-upgrade deadlock.
+        session.execute(update(_head).where(_head.c.id == 1).values(next_seq=_head.c.next_seq))
+        seq, prev = session.execute(select(_head.c.next_seq, _head.c.last_hash).where(_head.c.id == 1)).one()
+    else:
+        # PostgreSQL: the row lock serialises appenders; the chain cannot fork.
+        seq, prev = session.execute(select(_head.c.next_seq, _head.c.last_hash)
+                                    .where(_head.c.id == 1).with_for_update()).one()
     now = ctx.now()
     actor = ctx.actor
     body = canonical_bytes({
         "v": 1,
-        "seq": head.next_seq,
+        "seq": seq,
         "at": rfc3339(now),
         "action": action,
         "object": {"type": object_type, "id": str(object_id)},
@@ -49,15 +68,12 @@ def record(ctx: ServiceContext, action: str, object_type: str, object_id: Any, *
         "ip": ctx.ip,
         "payload": _scrub(payload or {}),
     })
-    entry_hash = chain_hash(head.last_hash, body)
-    entry = AuditEntry(seq=head.next_seq, body=body, entry_hash=entry_hash, created_at=now, action=action,
-                       object_type=object_type, object_id=str(object_id), actor_user_id=actor.user_id,
-                       actor_org_id=actor.org_id, project_id=project_id)
-    session.add(entry)
-    head.next_seq += 1
-    head.last_hash = entry_hash
-    session.flush()
-    return entry
+    entry_hash = chain_hash(bytes(prev), body)
+    session.execute(_entries.insert().values(
+        seq=seq, body=body, entry_hash=entry_hash, created_at=now, action=action, object_type=object_type,
+        object_id=str(object_id), actor_user_id=actor.user_id, actor_org_id=actor.org_id, project_id=project_id))
+    session.execute(update(_head).where(_head.c.id == 1).values(next_seq=seq + 1, last_hash=entry_hash))
+    return Recorded(seq, entry_hash, body)
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list]:
