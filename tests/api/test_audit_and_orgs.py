@@ -1,4 +1,4 @@
-"""Audit search and chain verification (supervisor, admin), the organisation directory with its
+"""Audit search and chain verification (supervisors only: 三员分立), the organisation directory with its
 audience views, and organisation creation by an administrator."""
 
 from __future__ import annotations
@@ -35,16 +35,16 @@ def test_audit_entries_filter_and_page(caller, cast):
     ("per_page=101", "per_page"), ("page=0", "page"), ("seq_from=x", "seq_from"), ("colour=red", "colour"),
 ])
 def test_audit_query_errors_name_the_parameter(caller, query, field):
-    resp = caller("admin").get(f"/audit/entries?{query}")
+    resp = caller("supervisor").get(f"/audit/entries?{query}")
     assert resp.status_code == 422 and field in resp.json["fields"]
 
 
 def test_audit_verify_reports_an_intact_chain(caller):
-    body = caller("admin").get("/audit/verify").json
+    body = caller("supervisor").get("/audit/verify").json
     assert body == {"ok": True, "count": audit_next_seq(), "bad_seq": None, "reason": ""}
 
 
-@pytest.mark.parametrize("role", ["owner", "agency", "bidder", "expert", "operator"])
+@pytest.mark.parametrize("role", ["owner", "agency", "bidder", "expert", "operator", "admin"])
 def test_audit_is_closed_to_other_roles(caller, role):
     assert caller(role).get("/audit/entries").status_code == 403
     assert caller(role).get("/audit/verify").status_code == 403

@@ -75,7 +75,7 @@ PROJECT_READ = row(401, OK, OK, 404, 404, 404, 404, OK, 404)        # target: a 
 OWNER_SIDE_WRITE = row(401, OK, OK, 404, 403, 403, 403, 403, 403)
 CENTRE_REVIEW = row(401, 403, 403, 403, 403, 403, OK, 403, 403)
 NOTICE_WRITE = row(401, OK, OK, 404, 403, 403, OK, 403, 403)
-AUDIT = row(401, 403, 403, 403, 403, 403, 403, OK, OK)
+AUDIT = row(401, 403, 403, 403, 403, 403, 403, OK, 403)
 
 CASES = [
     Case("GET", "/openapi.json", every(OK)),
