@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.pool import StaticPool
 
+from tests.timeline import T0
 from trading.config import TestConfig, normalise_database_url
 from trading.core.clock import FrozenClock
 from trading.core.context import ServiceContext
 from trading.extensions import db
 from trading.factory import create_app
-from tests.timeline import T0
 
 DB_URL = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
 

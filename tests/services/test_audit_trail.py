@@ -9,12 +9,12 @@ import threading
 import pytest
 from sqlalchemy import select, text
 
+from tests.conftest import is_postgres
 from trading.audit.chain import GENESIS, chain_hash
 from trading.audit.models import AuditEntry, AuditHead
 from trading.audit.services import record, verify
 from trading.core.context import Actor, ServiceContext
 from trading.extensions import db
-from tests.conftest import is_postgres
 
 
 def _write(ctx, n, start=0):

@@ -7,10 +7,10 @@ import pytest
 from trading.audit.models import AuditHead
 from trading.core.context import Actor, ServiceContext
 from trading.core.errors import Forbidden, InvalidInput, NotFound
+from trading.extensions import db
 from trading.reference import services
 from trading.reference.settings import get_setting
 from trading.reference.workdays import CalendarYearMissing
-from trading.extensions import db
 
 
 def _as(role, clock):

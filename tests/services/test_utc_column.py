@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 
 from trading.core.clock import beijing
-from trading.reference.models import CalendarYear, RuleSetting
 from trading.extensions import db
+from trading.reference.models import CalendarYear, RuleSetting
 
 
 def test_utc_round_trip(session):

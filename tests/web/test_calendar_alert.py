@@ -5,11 +5,11 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from trading.extensions import db
 from trading.reference import services
 from trading.reference.alerts import open_alerts
 from trading.reference.models import AdminAlert, RuleSetting
 from trading.reference.workdays import CalendarYearMissing
-from trading.extensions import db
 
 
 def _add_route(app):

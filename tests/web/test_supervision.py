@@ -4,10 +4,10 @@ integrity check names a tampered entry."""
 import pytest
 from sqlalchemy import text
 
-from trading.audit.services import record
-from trading.extensions import db
 from tests.conftest import is_postgres
 from tests.factories.accounts import login_as, make_user
+from trading.audit.services import record
+from trading.extensions import db
 
 PAGES = ["/supervise/", "/supervise/audit", "/supervise/audit/verify"]
 

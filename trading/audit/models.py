@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DDL, Index, Integer, LargeBinary, String, event
+from sqlalchemy import DDL, BigInteger, Index, Integer, LargeBinary, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trading.core.db import Base, UTCDateTime
