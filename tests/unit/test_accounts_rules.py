@@ -45,7 +45,7 @@ MATRIX = [
     ("project.register", {"owner", "agency"}, {"operator", "bidder", "expert", "supervisor", "admin"}),
     ("project.review", {"operator"}, {"owner", "agency", "bidder", "expert", "supervisor", "admin"}),
     ("project.read_all", {"operator", "supervisor"}, {"owner", "agency", "bidder", "expert", "admin"}),
-    ("notice.publish", {"owner", "agency"}, {"operator", "bidder", "expert", "supervisor", "admin"}),
+    ("notice.publish", {"owner", "agency", "operator"}, {"bidder", "expert", "supervisor", "admin"}),
     ("audit.read", {"supervisor"}, {"operator", "owner", "agency", "bidder", "expert", "admin"}),
     ("supervision.read", {"supervisor"}, {"operator", "owner", "agency", "bidder", "expert", "admin"}),
     ("settings.update", {"admin"}, {"operator", "owner", "agency", "bidder", "expert", "supervisor"}),

@@ -129,9 +129,9 @@ CAN: dict[str, frozenset[Role]] = {
     "project.submit": frozenset({Role.OWNER, Role.AGENCY}),
     "project.review": frozenset({Role.OPERATOR}),
     "project.read_all": frozenset({Role.OPERATOR, Role.SUPERVISOR}),
-    # notices (公告)
-    "notice.create": frozenset({Role.OWNER, Role.AGENCY}),
-    "notice.publish": frozenset({Role.OWNER, Role.AGENCY}),
+    # notices (公告): the centre publishes too — publication is one of its services (rules.md §1.0)
+    "notice.create": frozenset({Role.OWNER, Role.AGENCY, Role.OPERATOR}),
+    "notice.publish": frozenset({Role.OWNER, Role.AGENCY, Role.OPERATOR}),
     "notice.read_all": frozenset({Role.OPERATOR, Role.SUPERVISOR}),
     # supervision: reading the record and the audit trail
     "supervision.read": frozenset({Role.SUPERVISOR}),
