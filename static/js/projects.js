@@ -8,12 +8,7 @@
   var max = parseInt(box.getAttribute("data-max"), 10) || 20;
   var ATTRS = ["name", "id", "for", "data-capitals-for", "aria-describedby"];
 
-  function capitals(text) {
-    if (!window.Nzh) { return ""; }
-    var v = (text || "").replace(/[,，\s¥元]/g, "");
-    if (!/^\d{1,13}(\.\d{1,2})?$/.test(v)) { return ""; }
-    return "人民币" + (window.Nzh.cn || window.Nzh).toMoney(v, { outSymbol: false });
-  }
+  function capitals(text) { return window.Trading && window.Trading.capitals ? window.Trading.capitals(text) : ""; }
   function rows() { return box.querySelectorAll("[data-lot-row]"); }
   function renumber() {
     var all = rows();

@@ -31,15 +31,20 @@
     tick(); setInterval(tick, 1000);
   }
 
-  // Live 大写 preview next to money inputs: <input data-capitals-for="id-of-output">
-  // (dist/nzh.cn.min.js exports the simplified-Chinese converter itself as window.Nzh; nzh.min.js has .cn)
+  // Live 大写 preview next to money inputs: <input data-capitals-for="id-of-output">.
+  // The official form (会计基础工作规范 Art. 52): 人民币 prefix, 整 after 元 or 角, none after 分 —
+  // the same vectors as trading.core.money.to_capitals (tests/e2e/test_capitals.py compares them).
   function capitals(text) {
-    if (!window.Nzh) { return ""; }
+    var nzh = window.Nzh && (window.Nzh.cn || window.Nzh);
+    if (!nzh) { return ""; }
     var v = (text || "").replace(/[,，\s¥元]/g, "");
     if (!/^\d{1,13}(\.\d{1,2})?$/.test(v)) { return ""; }
-    var out = (window.Nzh.cn || window.Nzh).toMoney(v, { outSymbol: false });
+    var out = nzh.toMoney(v, { outSymbol: false });
+    if (/[元角]$/.test(out)) { out += "整"; }
     return "人民币" + out;
   }
+  window.Trading = window.Trading || {};
+  window.Trading.capitals = capitals;
   document.querySelectorAll("[data-capitals-for]").forEach(function (input) {
     var out = document.getElementById(input.getAttribute("data-capitals-for"));
     var update = function () { if (out) { out.textContent = capitals(input.value); } };
