@@ -24,7 +24,7 @@ static/vendor/.copied: node_modules/.installed trading/vendor.py $(VENV)/.instal
 	touch $@
 
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d trading/translations
+	$(BIN)/pybabel -q compile -d trading/translations
 
 ## make run: install everything, build the schema, fill the demo county once, serve on :5000
 run: setup
