@@ -64,3 +64,15 @@ class Notice(Base):
         Index("ix_notice_deadline", "status", "deadline_at", "publicity_until", "superseded_by_id"),
         Index("ix_notice_publicity", "status", "publicity_until"),
     )
+
+
+class NoticeTerm(Base):
+    """The posting lists of the portal's keyword search: one row per character bigram of a published
+    notice's title (rules.title_terms), written by publish_notice — a published title never changes.
+    The primary key (term, notice_id) is the index the search reads: a term's notices in id order,
+    from the index alone."""
+
+    __tablename__ = "notice_term"
+
+    term: Mapped[str] = mapped_column(String(2), primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), primary_key=True)

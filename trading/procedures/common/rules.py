@@ -270,3 +270,22 @@ def next_deadline(dates: Mapping[str, datetime | None], now: datetime) -> tuple[
         return None
     v, f = min(ahead)
     return f, v
+
+
+# --- the title search index (portal keyword search) ------------------------------------------
+
+def _term_char(ch: str) -> str | None:
+    """A title character as the search index keeps it: letters (CJK included) and digits, lower-cased
+    one character for one (so a substring of the title stays a substring); anything else breaks terms."""
+    if not ch.isalnum():
+        return None
+    low = ch.lower()
+    return low if len(low) == 1 else ch
+
+
+def title_terms(title: str) -> set[str]:
+    """The character bigrams of a title that the keyword search looks up: every two adjacent letters
+    or digits, lower-cased ("LED显示屏" → le, ed, d显, 显示, 示屏). A keyword found in a title has all
+    its own terms among the title's, so the terms narrow the candidates and a LIKE confirms them."""
+    chars = [_term_char(c) for c in title]
+    return {a + b for a, b in zip(chars, chars[1:], strict=False) if a and b}

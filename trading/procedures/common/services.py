@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from trading.audit.services import diff, record
 from trading.core.clock import ensure_utc
@@ -21,7 +21,7 @@ from trading.reference.settings import get_setting
 from trading.reference.workdays import CalendarYearMissing
 
 from . import rules
-from .models import Notice
+from .models import Notice, NoticeTerm
 from .rules import KEY_DATES, NoticeFacts, NoticeKind, Violation
 
 WRITERS = ("owner", "agency", "operator")
@@ -246,10 +246,19 @@ def publish_notice(ctx: ServiceContext, notice_id: int) -> Notice:
     notice.body_sha256 = hashlib.sha256(notice.body.encode("utf-8")).hexdigest()
     _supersede(ctx, notice)
     ctx.session.flush()
+    _index_title(ctx, notice)
     record(ctx, "notice.published", "notice", notice.id, project_id=notice.project_id,
            payload={"kind": notice.kind, "title": notice.title, "body_sha256": notice.body_sha256,
                     "previous_id": notice.previous_id})
     return notice
+
+
+def _index_title(ctx: ServiceContext, notice: Notice) -> None:
+    """The portal's keyword search terms of the title (a published title never changes), in one
+    INSERT with the publishing."""
+    terms = sorted(rules.title_terms(notice.title))
+    if terms:
+        ctx.session.execute(insert(NoticeTerm), [{"term": t, "notice_id": notice.id} for t in terms])
 
 
 def _supersede(ctx: ServiceContext, notice: Notice) -> None:
