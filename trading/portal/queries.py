@@ -181,23 +181,32 @@ def _is_one_term(keyword: str, filters: NoticeFilters) -> bool:
 
 def _search_postings(session: Session, cond: list, term: str, page: int, per_page: int) -> Page:
     """A rare term's notices (at most RARE_TERM_LIMIT) are checked one by one against every filter,
-    the LIKE included (the term is one of the keyword's); one statement lists all the matches in
-    order, so the page is a slice of it and the count its length.
+    the LIKE included (the term is one of the keyword's); one statement orders the matches and
+    returns the page's ids with the number of matches.
 
     Each candidate is checked by a correlated subquery on the notice's primary key, behind OFFSET 0
     so that it runs once per candidate: the planner cannot turn the check into a scan of every notice
-    (a join let PostgreSQL hash all 100,000 notices for 647 candidates: 47 ms against 3)."""
+    (a join let PostgreSQL hash all 100,000 notices for 647 candidates: 47 ms against 6)."""
     published = (select(Notice.published_at).where(Notice.id == NoticeTerm.notice_id, *cond)
                  .scalar_subquery().label("published_at"))
     checked = (select(NoticeTerm.notice_id.label("id"), published).where(NoticeTerm.term == term)
                .offset(0).subquery())
-    ids = list(session.scalars(select(checked.c.id).where(checked.c.published_at.is_not(None))
-                               .order_by(checked.c.published_at.desc(), checked.c.id.desc())))
-    pages = max(1, math.ceil(len(ids) / per_page))
-    page = min(max(1, page), pages)
-    shown = ids[(page - 1) * per_page:page * per_page]
-    rows = {n.id: n for n in session.scalars(select(Notice).where(Notice.id.in_(shown)))} if shown else {}
-    return Page([rows[i] for i in shown], page, pages, len(ids), per_page)
+    matches = (select(checked.c.id, func.count().over()).where(checked.c.published_at.is_not(None))
+               .order_by(checked.c.published_at.desc(), checked.c.id.desc()))
+
+    def ids_and_total(p: int) -> tuple[list[int], int]:
+        rows = session.execute(matches.limit(per_page).offset((p - 1) * per_page)).all()
+        return [r[0] for r in rows], (rows[0][1] if rows else 0)
+
+    page = max(1, page)
+    ids, total = ids_and_total(page)
+    if not ids and page > 1:  # past the last page: the last page
+        ids, total = ids_and_total(1)
+        page = max(1, math.ceil(total / per_page))
+        if page > 1:
+            ids, total = ids_and_total(page)
+    notices = {n.id: n for n in session.scalars(select(Notice).where(Notice.id.in_(ids)))} if ids else {}
+    return Page([notices[i] for i in ids], page, max(1, math.ceil(total / per_page)), total, per_page)
 
 
 def search_notices(session: Session, filters: NoticeFilters, page: int, per_page: int, now: datetime) -> Page:
