@@ -8,6 +8,7 @@ import html as htmllib
 import re
 
 import pytest
+from sqlalchemy import event
 
 from tests.factories.accounts import actor_ctx, make_user
 from tests.factories.notices import load_calendar, make_notice, notice_project, published_notice, region
@@ -132,9 +133,22 @@ def test_routes(session, notices, route, postings_used):
     _search(session, "城东路")
     _search(session, "路")          # one character: always the LIKE
     _search(session, "SFX-2026")    # a project code: looked up as a code
-    _search(session, "桥梁")        # no title has the term: answered from the (empty) posting list
-    expected = ["城东", "桥梁"] if route == "postings" else ["桥梁"]
-    assert postings_used == expected
+    assert postings_used == (["城东"] if route == "postings" else [])
+
+
+def test_a_term_no_title_has_is_answered_by_the_lookup_alone(session, notices, route):
+    statements = []
+
+    def listen(conn, cursor, statement, *rest):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        page = _search(session, "城东桥")  # 城东 is common, 东桥 in no title
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert (page.items, page.total) == ([], 0)
+    assert len(statements) == 1 and "notice_term" in statements[0]
 
 
 def test_list_page_keyword_with_trade_type(client, notices, route):

@@ -4,10 +4,11 @@ descending, so the (status, …, published_at) indexes serve 100,000 notices. Th
 (报名中/已截止/公示中/已结束) is derived in SQL from the key dates and `now`, mirroring
 procedures.common.rules.public_status.
 
-A title keyword is a substring (LIKE) of the title. A rare one is first looked up in the posting
-lists (notice_term: the character bigrams of published titles), so only its few candidates are
-checked, not the whole index; a common one is found by the ordered LIKE scan, which fills a page
-within a few hundred rows."""
+A title keyword is a substring (LIKE) of the title. Its terms (character bigrams) are first looked
+up in the posting lists (notice_term, written when a notice is published): a rare keyword is then
+checked on its rarest term's few notices only, not on the whole index; a common one is found by the
+ordered LIKE scan, which fills a page within a few hundred rows. A keyword of one character, or
+with no two adjacent letters or digits, takes the LIKE scan."""
 
 from __future__ import annotations
 
@@ -224,6 +225,8 @@ def search_notices(session: Session, filters: NoticeFilters, page: int, per_page
         one_term = len(terms) == 1 and _is_one_term(filters.keyword, filters)
         sizes = _posting_sizes(session, terms, COUNT_CAP + 1 if one_term else RARE_TERM_LIMIT + 1)
         rarest = min(terms, key=sizes.__getitem__)
+        if sizes[rarest] == 0:  # no title has this term, so none has the keyword
+            return Page([], 1, 1, 0, per_page)
         if sizes[rarest] <= (RARE_ONE_TERM_LIMIT if one_term else RARE_TERM_LIMIT):
             return _search_postings(session, cond, rarest, page, per_page)
         found = sizes[rarest] if one_term else None
