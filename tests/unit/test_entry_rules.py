@@ -149,11 +149,11 @@ PRIVATE = _inp("services", "other", "self_raised", 0, 90 * WAN)
 
 @pytest.mark.parametrize("inp,earlier,rule", [
     # state-funded services: 60 + 40 = 100万 reaches the 1,000,000 must-tender figure exactly
-    (SOE_SERVICES, [("SFX2026-FW-0001", 60 * WAN)], "16号令 Art. 5 ¶2; 发改法规规〔2022〕1117号 (二)"),
-    (SOE_SERVICES, [("A", 30 * WAN), ("B", 30 * WAN)], "16号令 Art. 5 ¶2; 发改法规规〔2022〕1117号 (二)"),
+    (SOE_SERVICES, [("SFX2026-FW-0001", 60 * WAN)], "16号令 第5条第2款；发改法规规〔2022〕1117号（二）"),
+    (SOE_SERVICES, [("A", 30 * WAN), ("B", 30 * WAN)], "16号令 第5条第2款；发改法规规〔2022〕1117号（二）"),
     (SOE_SERVICES, [("SFX2026-FW-0001", 60 * WAN - 1)], None),               # one fen short
     # GP goods: 150 + 50 = 200万 reaches the GP public-tender threshold
-    (GP_GOODS, [("SFX2026-HW-0002", 150 * WAN)], "政府采购法实施条例 Art. 28"),
+    (GP_GOODS, [("SFX2026-HW-0002", 150 * WAN)], "政府采购法实施条例 第28条"),
     (GP_GOODS, [("SFX2026-HW-0002", 150 * WAN - 1)], None),
     (GP_GOODS, [], None),                                                   # nothing earlier
     (GP_WORKS, [("X", 300 * WAN)], None),                                  # GP works, not state-funded: no figure

@@ -134,7 +134,12 @@ def _pct(bp: int) -> str:
 
 
 _CAT_ZH = {Category.WORKS: "施工/工程", Category.GOODS: "货物", Category.SERVICES: "服务"}
-_ART5 = {Category.WORKS: "16号令 Art. 5(1)", Category.GOODS: "16号令 Art. 5(2)", Category.SERVICES: "16号令 Art. 5(3)"}
+#: legal citations as users read them (the law and its article); where a figure comes from in our own
+#: domain notes stays in comments and docstrings, never in a reason's text
+_ART5 = {Category.WORKS: "16号令 第5条第1款第（一）项", Category.GOODS: "16号令 第5条第1款第（二）项",
+         Category.SERVICES: "16号令 第5条第1款第（三）项"}
+_ART5_SUM = "、第2款"  # combinable parts added up (16号令 Art. 5 ¶2)
+_CATALOGUE = "县公共资源交易目录"
 
 SINGLE_SOURCE_CONDITION = Reason(
     "route.single_source_grounds",
@@ -143,18 +148,18 @@ SINGLE_SOURCE_CONDITION = Reason(
     "Single source only on statutory grounds (sole supplier; unforeseeable emergency; compatible additions of at most "
     "10 % of the original contract), with the grounds stated; above the public-tender threshold it needs the finance "
     "department's approval and at least 5 working days of publicity.",
-    "政府采购法 Art. 31; 政府采购法实施条例 Art. 38")
+    "政府采购法 第31条；政府采购法实施条例 第38条")
 DIRECT_CONDITION = Reason(
     "route.direct_record_only",
     "自行采购不在中心组织交易，登记仅作备案；业主按内部控制制度组织采购。",
     "A direct purchase is not traded in the centre; the registration is a record only.",
-    "县公共资源交易目录 [P] (rules.md §3.3)")
+    _CATALOGUE)
 VOLUNTARY = Reason(
     "route.voluntary",
     "本项目依规不要求进场交易；仍可自愿进场，按所选的允许方式交易，或选择“自行采购（备案）”。",
     "This project need not enter the centre; it may still enter voluntarily with one of the allowed procedures, "
     "or be recorded as a direct purchase.",
-    "rules.md §3.3")
+    _CATALOGUE)
 
 
 def _ordered(procs) -> tuple[str, ...]:
@@ -178,18 +183,18 @@ def _catalogue(inp: RouteInput) -> RouteDecision | None:
         return _decision(True, [P.LAND_TENDER, P.LAND_AUCTION, P.LAND_LISTING], [Reason(
             "route.catalogue_land", "国有建设用地使用权出让须在公共资源交易平台以招标、拍卖或挂牌方式公开交易，不论金额。",
             "Land-use rights are granted on the public-resource platform by tender, auction or listing, whatever the amount.",
-            "土地管理法实施条例 Art. 18")], value=inp.value_fen)
+            "土地管理法实施条例 第18条")], value=inp.value_fen)
     if inp.category == Category.MINING:
         return _decision(True, [P.MINING_TENDER, P.MINING_AUCTION, P.MINING_LISTING], [Reason(
             "route.catalogue_mining", "矿业权出让纳入公共资源交易目录，以招标、拍卖或挂牌方式进场交易，不论金额。",
             "Mining rights are in the trading catalogue and granted by tender, auction or listing, whatever the amount.",
-            "土地管理法实施条例 Art. 18; 公共资源交易目录 (rules.md §3.1)")], value=inp.value_fen)
+            f"土地管理法实施条例 第18条；{_CATALOGUE}")], value=inp.value_fen)
     if inp.category == Category.STATE_ASSET:
         return _decision(True, [P.ASSET_TRANSFER, P.ONLINE_BIDDING], [Reason(
             "route.catalogue_state_asset", "国有产权/资产转让须在依法设立的交易场所公开进行，不论金额；行政事业单位资产处置可采用网络竞价。",
             "State property rights and assets are transferred openly in a lawful exchange, whatever the amount; "
             "public-institution assets may be sold by online bidding.",
-            "企业国有资产法 Art. 54; 行政事业性国有资产管理条例 Art. 20")], value=inp.value_fen)
+            "企业国有资产法 第54条；行政事业性国有资产管理条例 第20条")], value=inp.value_fen)
     return None
 
 
@@ -208,18 +213,18 @@ def state_funding(inp: RouteInput, lim: RouteLimits) -> tuple[bool, Reason]:
             f"且占比 {_pct(lim.state_share_bp)} 以上，属国有资金投资项目。",
             f"Budget funds of about CNY {_y(fiscal_fen)} ({_pct(inp.fiscal_share_bp)} of the investment) reach "
             f"CNY {_y(lim.state_funds_fen)} and {_pct(lim.state_share_bp)}: a state-funded project.",
-            "16号令 Art. 2(1)")
+            "16号令 第2条第（一）项")
     if soe_control:
         return True, Reason(
             "route.state_funded_soe", "使用国有企业资金且占控股或主导地位，属国有资金投资项目。",
-            "State-enterprise funds in a controlling position: a state-funded project.", "16号令 Art. 2(2)")
+            "State-enterprise funds in a controlling position: a state-funded project.", "16号令 第2条第（二）项")
     return False, Reason(
         "route.not_state_funded",
         f"预算资金约 {_y(fiscal_fen)} 元（占 {_pct(inp.fiscal_share_bp)}），未同时达到 {_y(lim.state_funds_fen)} 元以上且"
         f" {_pct(lim.state_share_bp)} 以上，也非国有企业资金控股，不属16号令所称国有资金投资项目。",
         f"Budget funds of about CNY {_y(fiscal_fen)} ({_pct(inp.fiscal_share_bp)}) do not reach both CNY "
         f"{_y(lim.state_funds_fen)} and {_pct(lim.state_share_bp)}, and no state enterprise controls the funding.",
-        "16号令 Art. 2")
+        "16号令 第2条")
 
 
 def is_gp_buyer(inp: RouteInput) -> bool:
@@ -239,13 +244,13 @@ def _must_tender(inp: RouteInput, lim: RouteLimits, gp: bool) -> tuple[str, Reas
     elif inp.budget_fen >= limit:
         zh = f"同一项目可合并进行的{cat}各标段合同估算价合计 {_y(inp.budget_fen)} 元，达到 {_y(limit)} 元，必须招标。"
         en = f"The combinable lots add up to CNY {_y(inp.budget_fen)}, reaching CNY {_y(limit)}: must tender."
-        rule = f"{_ART5[inp.category]}; 16号令 Art. 5 ¶2"
+        rule = _ART5[inp.category] + _ART5_SUM
     elif (inp.combined_total_fen or 0) >= limit:
         zh = (f"与同一项目其他可合并部分合计 {_y(inp.combined_total_fen)} 元，达到 {_y(limit)} 元，必须招标"
               "（不得化整为零规避招标）。")
         en = (f"With the combinable parts of the same project the total is CNY {_y(inp.combined_total_fen)}, "
               f"reaching CNY {_y(limit)}: must tender (no splitting).")
-        rule = f"{_ART5[inp.category]}; 16号令 Art. 5 ¶2"
+        rule = _ART5[inp.category] + _ART5_SUM
     else:
         return None
     method = P.GP_TENDER if gp and inp.category != Category.WORKS else P.TENDER
@@ -264,7 +269,7 @@ def _gp_tender(inp: RouteInput, lim: RouteLimits) -> Reason | None:
         "应采用公开招标；采用其他方式须经财政部门批准后重新登记。",
         f"GP {inp.category} of CNY {_y(inp.value_fen)} reach the public-tender threshold CNY {_y(lim.gp_tender_fen)}: "
         "public tender, unless the finance department approves another method.",
-        "政府采购法 Art. 27; 国办发〔2019〕55号 [S]")
+        "政府采购法 第27条；国办发〔2019〕55号")
 
 
 def _methods(inp: RouteInput, lim: RouteLimits, gp: bool) -> tuple[list, Reason]:
@@ -273,23 +278,24 @@ def _methods(inp: RouteInput, lim: RouteLimits, gp: bool) -> tuple[list, Reason]
     if cat == Category.OTHER:
         return [P.SELECTION, P.NEGOTIATION, P.CONSULTATION, P.ONLINE_BIDDING, P.ASSET_TRANSFER, P.TENDER], Reason(
             "route.other_category", "其他交易按公共资源交易目录及县规定的方式进场。",
-            "Other trades use the methods of the trading catalogue and county rules.", "公共资源交易目录 [P]")
+            "Other trades use the methods of the trading catalogue and county rules.", _CATALOGUE)
     if gp and cat == Category.WORKS and inp.value_fen >= lim.gp_works_limit_fen:
         return [P.NEGOTIATION, P.CONSULTATION, P.SINGLE_SOURCE, P.TENDER], Reason(
             "route.gp_works",
             f"政府采购工程（{_y(inp.value_fen)} 元，达到政府采购工程限额 {_y(lim.gp_works_limit_fen)} 元）依法不进行招标的，"
             "应采用竞争性谈判、竞争性磋商或单一来源方式，不得采用比选；招标的适用招标投标法。",
             f"GP works (CNY {_y(inp.value_fen)}, at or above the GP works limit CNY {_y(lim.gp_works_limit_fen)}) not "
-            "tendered use negotiation, consultation or single source — not 比选; if tendered, the Tendering Law applies.",
-            "政府采购法实施条例 Art. 7, 25; 财库〔2014〕214号")
+            "tendered use negotiation, consultation or single source — not comparison selection; if tendered, the "
+            "Tendering Law applies.",
+            "政府采购法实施条例 第7条、第25条；财库〔2014〕214号")
     if gp and cat == Category.WORKS:
         return [P.SELECTION, P.NEGOTIATION, P.CONSULTATION, P.TENDER], Reason(
             "route.gp_works_below_limit",
             f"工程造价 {_y(inp.value_fen)} 元低于政府采购工程限额 {_y(lim.gp_works_limit_fen)} 元，不属政府采购工程，"
             "可采用比选、谈判、磋商，也可自愿招标。",
             f"Works of CNY {_y(inp.value_fen)} are below the GP works limit CNY {_y(lim.gp_works_limit_fen)}: not GP works; "
-            "比选, negotiation, consultation or a voluntary tender.",
-            "政府采购法 Art. 2; rules.md §B")
+            "comparison selection, negotiation, consultation or a voluntary tender.",
+            "政府采购法 第2条")
     if gp:
         methods = [P.NEGOTIATION, P.CONSULTATION, P.SINGLE_SOURCE, P.GP_TENDER]
         if cat == Category.GOODS:
@@ -299,22 +305,22 @@ def _methods(inp: RouteInput, lim: RouteLimits, gp: bool) -> tuple[list, Reason]
             f"政府采购{_CAT_ZH[cat]}未达公开招标数额标准，可采用竞争性谈判、竞争性磋商、询价（限货物）或单一来源方式，也可公开招标。",
             f"GP {cat} below the public-tender threshold: negotiation, consultation, quotation (goods only) or single "
             "source; public tender is also allowed.",
-            "政府采购法 Art. 26, 30–32; 财库〔2014〕214号")
+            "政府采购法 第26条、第30条至第32条；财库〔2014〕214号")
     if cat == Category.WORKS:
         return [P.SELECTION, P.TENDER], Reason(
             "route.state_invested_works",
             "国家投资工程建设项目（平台公司/国有企业等）未达必须招标标准，采用比选；也可自愿公开招标。",
-            "State-invested works below the must-tender figures use 比选; a voluntary tender is allowed.",
-            "四川省国家投资工程建设项目比选办法 [U]; rules.md §3.3")
+            "State-invested works below the must-tender figures use comparison selection; a voluntary tender is allowed.",
+            "四川省国家投资工程建设项目比选办法")
     methods = [P.SELECTION, P.NEGOTIATION, P.CONSULTATION, P.TENDER]
     if cat == Category.GOODS:
         methods.append(P.INQUIRY)
     return methods, Reason(
         "route.state_invested_goods_services",
         f"{_CAT_ZH[cat]}未达必须招标标准，可采用比选、竞争性谈判、竞争性磋商、询价（限货物）等方式，也可自愿公开招标。",
-        f"{cat.capitalize()} below the must-tender figures: 比选, negotiation, consultation or quotation (goods only); "
-        "a voluntary tender is allowed.",
-        "rules.md §3.3 [P]")
+        f"{cat.capitalize()} below the must-tender figures: comparison selection, negotiation, consultation or "
+        "quotation (goods only); a voluntary tender is allowed.",
+        f"16号令 第5条；{_CATALOGUE}")
 
 
 def route(inp: RouteInput, lim: RouteLimits) -> RouteDecision:
@@ -329,7 +335,7 @@ def route(inp: RouteInput, lim: RouteLimits) -> RouteDecision:
     if gp:
         reasons.append(Reason("route.gp_buyer", "采购人为国家机关/事业单位且使用财政性资金，适用政府采购法。",
                               "A state organ or public institution spending fiscal funds: the GP law applies.",
-                              "政府采购法 Art. 2"))
+                              "政府采购法 第2条"))
     facts = dict(state_funded=state_funded, gp=gp, value=value)
     if state_funded and inp.category in _CAT_ZH:
         tripped = _must_tender(inp, lim, gp)
@@ -346,7 +352,7 @@ def route(inp: RouteInput, lim: RouteLimits) -> RouteDecision:
     if not public:
         why = Reason("route.private", "非国有资金投资、非政府采购项目，依法不要求进场交易。",
                      "Neither state-funded nor government procurement: entry is not required by law.",
-                     "16号令 Art. 2; 政府采购法 Art. 2")
+                     "16号令 第2条；政府采购法 第2条")
         return _decision(False, methods + [P.DIRECT], reasons + [why, method_reason, VOLUNTARY], **facts)
     if value < lim.band_floor_fen:
         why = Reason(
@@ -355,7 +361,7 @@ def route(inp: RouteInput, lim: RouteLimits) -> RouteDecision:
             "不要求进场（属集中采购目录的品目仍按目录执行）。",
             f"The contract value CNY {_y(value)} is below the entry floor CNY {_y(lim.band_floor_fen)}: the owner may "
             "buy directly under internal controls (catalogue items still follow the catalogue).",
-            "县公共资源交易目录 [P] (rules.md §3.3)")
+            _CATALOGUE)
         return _decision(False, methods + [P.DIRECT], reasons + [why, method_reason, VOLUNTARY], **facts)
     if value <= lim.band_ceiling_fen:
         why = Reason(
@@ -364,7 +370,7 @@ def route(inp: RouteInput, lim: RouteLimits) -> RouteDecision:
             "未达必须招标标准，应进场交易，采用非招标竞争方式。",
             f"The contract value CNY {_y(value)} is in the band CNY {_y(lim.band_floor_fen)}–{_y(lim.band_ceiling_fen)} "
             "below the must-tender figures: it enters the centre with a competitive non-tender method.",
-            "县规定 [P] (rules.md §3.2)")
+            _CATALOGUE)
     else:
         why = Reason(
             "route.above_band",
@@ -372,7 +378,7 @@ def route(inp: RouteInput, lim: RouteLimits) -> RouteDecision:
             "仍须进场交易，采用非招标方式。",
             f"The contract value CNY {_y(value)} is above CNY {_y(lim.band_ceiling_fen)} but trips no tender "
             "threshold: it still enters the centre with a non-tender method.",
-            "rules.md §3.3")
+            _CATALOGUE)
     return _decision(True, methods, reasons + [why, method_reason], **facts)
 
 
@@ -384,9 +390,9 @@ def splitting_warning(decision: RouteDecision, inp: RouteInput, lim: RouteLimits
         return None
     limits = []
     if decision.state_funded:
-        limits.append((lim.tender_threshold(inp.category), "16号令 Art. 5 ¶2; 发改法规规〔2022〕1117号 (二)"))
+        limits.append((lim.tender_threshold(inp.category), "16号令 第5条第2款；发改法规规〔2022〕1117号（二）"))
     if decision.gp_buyer and inp.category != Category.WORKS:
-        limits.append((lim.gp_tender_fen, "政府采购法实施条例 Art. 28"))
+        limits.append((lim.gp_tender_fen, "政府采购法实施条例 第28条"))
     total = sum(b for _, b in earlier) + inp.value_fen
     hits = sorted(x for x in limits if total >= x[0])
     if not hits:
