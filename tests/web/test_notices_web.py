@@ -38,6 +38,10 @@ def _token(resp) -> str:
     return m.group(1)
 
 
+def _publish_button(html: str) -> str:
+    return re.search(r'<button[^>]*data-testid="publish"[^>]*>', html).group(0)
+
+
 def _form(**over):
     data = {"kind": "announcement", "title": "城东道路改造工程招标公告", "body": "一、项目概况\n\n二、资格要求",
             "docs_from": "2026-11-12T10:00", "docs_until": "2026-11-20T17:00", "objection_until": "2026-11-28T17:00",
@@ -59,6 +63,7 @@ def test_owner_creates_previews_and_publishes(client, owner, project, ctx):
     assert notice.deadline_at == beijing(2026, 12, 8, 9, 30) and notice.status == "draft"
     html = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "符合法定期限和时间顺序要求" in html and "2026年12月8日9时30分（北京时间）" in html
+    assert "disabled" not in _publish_button(html) and 'id="publish-blocked"' not in html
     resp = client.post(f"/notices/manage/{notice.id}/publish", data={"csrf_token": _token(client.get(
         f"/notices/manage/{notice.id}"))})
     assert resp.status_code == 302
@@ -74,6 +79,9 @@ def test_refused_publish_shows_the_rule_and_proposed_date(client, owner, octx, p
     page = client.get(f"/notices/manage/{draft.id}")
     html = page.get_data(as_text=True)
     assert 'data-code="period.tender_docs_to_deadline"' in html and "《招标投标法》第二十四条" in html
+    # the button says it cannot publish, in words next to it; the service still refuses a forced post
+    assert "disabled" in _publish_button(html) and 'aria-describedby="publish-blocked"' in _publish_button(html)
+    assert 'id="publish-blocked"' in html and "暂不能发布" in html
     resp = client.post(f"/notices/manage/{draft.id}/publish", data={"csrf_token": _token(page)})
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)

@@ -160,7 +160,7 @@ def test_detail_countdown_points_at_the_next_date(client, octx, project, clock):
     clock.set(beijing(2026, 11, 27, 9))  # documents and objections closed; the bid deadline is next
     html = client.get(f"/notices/{n.id}").get_data(as_text=True)
     box = html[html.index('data-testid="next-deadline"'):]
-    assert "投标（响应）截止" in box[:400] and "2026年12月8日9时30分（北京时间）" in box[:800]
+    assert "距投标截止" in box[:400] and "2026年12月8日9时30分（北京时间）" in box[:800]
     assert f'data-deadline="{n.deadline_at.isoformat()}"' in box
 
 
@@ -198,6 +198,26 @@ def test_superseded_notice_is_ended(client, octx, project, clock):
     assert "已变更" in client.get("/notices?keyword=招标公告丙").get_data(as_text=True)
 
 
+def test_row_countdown_names_the_date_by_procedure(client, ctx, owner, octx, spread, clock):
+    """A row counts down to what its next date is for that procedure: 投标截止 for a tender, 响应截止
+    for an inquiry, 挂牌开始 for a land listing — never the generic 投标（响应）截止, nor 开标 for land."""
+    land = notice_project(ctx, owner, category="land", owner_type="gov", procedure="land_listing",
+                          name="示范县城东地块挂牌出让")
+    clock.set(beijing(2026, 11, 20, 10))
+    published_notice(octx, land, kind="land_grant", title="城东地块国有建设用地使用权挂牌出让公告")
+    db.session.commit()
+    clock.set(beijing(2026, 11, 25, 10))  # tender objections closed on the 24th; the inquiry closes on the 28th
+    html = client.get("/notices").get_data(as_text=True)
+    labels = {}
+    for row in html.split('data-testid="notice-row"')[1:]:
+        title = re.search(r'class="notice-title[^"]*" href="[^"]+">([^<]+)</a>', row).group(1)
+        countdown = re.search(r"距([^：<]+)：", row)
+        labels[title] = countdown.group(1) if countdown else None
+    assert labels["城东道路工程第0批招标公告"] == "投标截止"
+    assert labels["课桌椅询价公告第4号"] == "响应截止"
+    assert labels["城东地块国有建设用地使用权挂牌出让公告"] == "挂牌开始"
+
+
 def test_sql_status_mirrors_the_rule(session, octx, project, clock):
     clock.set(PUBLISHED)
     published_notice(octx, project, title="甲")
@@ -230,6 +250,8 @@ def test_language_switch(client, octx, project, clock):
     resp = client.get("/?lang=en")
     html = resp.get_data(as_text=True)
     assert 'lang="en"' in html and "Today's openings" in html and "今日开标" not in html
+    # English punctuation around the date and the server clock, not full-width brackets and colons
+    assert "Today's openings (20" in html and "Server time: <time" in html and "(Beijing time)" in html
     assert "lang=en" in resp.headers.get("Set-Cookie", "")
     # the cookie keeps English on the next page
     html = client.get("/notices").get_data(as_text=True)

@@ -80,8 +80,31 @@ def test_form_works_without_javascript(client, world):
     assert project.total_investment_fen == 150_000_000 and project.status == "draft"
     detail = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "人民币壹佰壹拾万元伍角整" in detail   # 1,100,000.50 in capitals (sum of the lots)
-    assert "草稿" in detail and 'data-allowed="selection"' in detail and "16号令 Art. 2(2)" in detail
+    assert "草稿" in detail and 'data-allowed="selection"' in detail and "16号令 第2条第（二）项" in detail
     assert no_inline_code(detail)
+
+
+def _selected_procedure(html: str) -> str | None:
+    select_html = re.search(r'<select[^>]*name="procedure".*?</select>', html, re.S).group(0)
+    found = re.search(r'<option value="([^"]*)" selected>', select_html)
+    return found.group(1) if found else None
+
+
+def test_procedure_starts_empty_and_the_preview_preselects_an_allowed_one(client, world):
+    login_as(client, world["users"]["owner"])
+    html = client.get("/projects/new").get_data(as_text=True)
+    assert _selected_procedure(html) == "" and re.search(r'<select[^>]*name="procedure"[^>]*required', html)
+    resp = post_new(client, world, procedure="")          # no choice made: refused next to the field, nothing saved
+    assert resp.status_code == 422 and "交易方式取值无效" in resp.get_data(as_text=True) and project_count() == 0
+    # services of 1,000,000 in a state-funded project must be tendered: the preview picks the only way
+    html = post_new(client, world, action="preview", procedure="", category="services",
+                    **{"lots-0-budget": "1000000"}).get_data(as_text=True)
+    assert _selected_procedure(html) == "tender"
+    html = post_new(client, world, action="preview", procedure="selection", category="services",
+                    **{"lots-0-budget": "1000000"}).get_data(as_text=True)
+    assert _selected_procedure(html) == "tender" and 'data-testid="procedure-changed"' in html
+    html = post_new(client, world, action="preview", procedure="tender").get_data(as_text=True)
+    assert _selected_procedure(html) == "tender"       # an allowed choice is kept
 
 
 def test_agency_registers_for_an_owner(client, world):
@@ -104,7 +127,7 @@ def test_routing_preview_saves_nothing(client, world):
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert 'data-must-enter="yes"' in html and 'data-allowed="tender"' in html and 'data-allowed="selection"' not in html
-    assert "16号令 Art. 5(3)" in html and 'data-reason="route.must_tender"' in html
+    assert "16号令 第5条第1款第（三）项" in html and 'data-reason="route.must_tender"' in html
     assert project_count() == 0 and head_seq() == seq
 
 

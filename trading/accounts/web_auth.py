@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import Flask, flash, g, jsonify, redirect, request, request_started, session, url_for
+from flask_babel import gettext
 from flask_login import UserMixin, current_user
 
 from trading.extensions import db, login_manager
@@ -92,7 +93,7 @@ def init_app(app: Flask) -> None:
             if request.endpoint not in allowed and not (request.endpoint or "").startswith("portal."):
                 if request.path.startswith("/api/"):
                     return jsonify(error="auth.two_factor_required", message="此角色须先启用并通过双因素认证"), 403
-                flash("您的角色须启用双因素认证（TOTP）后才能办理业务。", "warning")
+                flash(gettext("您的角色须启用双因素认证（TOTP）后才能办理业务。"), "warning")
                 return redirect(url_for("auth.two_factor_setup"))
         return None
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
+from sqlalchemy import select
 
 from trading.core.clock import to_beijing
 from trading.core.i18n import current_locale
@@ -29,13 +30,24 @@ def _regions() -> dict[int, str]:
     return {r.id: (r.name_en or r.name) if en else r.name for r in list_regions(db.session)}
 
 
+def _families(notices) -> dict[int, str]:
+    """The procedure family of each listed notice's project, so a row names its next date by what it
+    is (投标截止, 响应截止, 挂牌开始 …) rather than by the generic key-date name."""
+    ids = {n.project_id for n in notices}
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Project.id, Project.procedure).where(Project.id.in_(ids)))
+    return {pid: procedure_family(procedure) for pid, procedure in rows}
+
+
 @bp.route("/")
 def home():
     now = service_context().now()
     latest = {t: queries.latest_notices(db.session, t) for t in TRADE_LABELS}
     return render_template("portal/home.html", latest=latest, trade_types=list(TRADE_LABELS),
                            openings=queries.todays_openings(db.session, now), now=now,
-                           today=to_beijing(now).date(), regions=_regions())
+                           today=to_beijing(now).date(), regions=_regions(),
+                           families=_families([n for ns in latest.values() for n in ns]))
 
 
 @bp.route("/notices")
@@ -47,7 +59,7 @@ def notices():
                                    current_app.config["PAGE_SIZE"], now)
     return render_template("portal/notices.html", pager=pager, filters=filters, now=now, regions=_regions(),
                            trade_types=list(TRADE_LABELS), kinds=list(KIND_LABELS), statuses=list(STATUS_LABELS),
-                           replaced=queries.superseding_kinds(db.session, pager.items))
+                           replaced=queries.superseding_kinds(db.session, pager.items), families=_families(pager.items))
 
 
 @bp.route("/notices/<int:notice_id>")
