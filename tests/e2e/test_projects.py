@@ -36,7 +36,7 @@ def test_owner_registers_and_submits_a_project(page, demo_server):
 
     # the 大写 amounts follow the typing (the server shows the authoritative ones after saving)
     capitals = page.locator("#" + lot_budget.get_attribute("aria-describedby"))
-    expect(capitals).to_have_text("人民币陆拾贰万元伍角")
+    expect(capitals).to_have_text("人民币陆拾贰万元伍角整")
     expect(page.locator("#" + investment.get_attribute("aria-describedby").split()[0])).to_have_text("人民币陆拾伍万元整")
     shot(page, "02-register-form")
 
@@ -53,7 +53,7 @@ def test_owner_registers_and_submits_a_project(page, demo_server):
     page.get_by_role("button", name="保存").click()
     expect(page.get_by_role("heading", name="示范县第三中学食堂设备采购")).to_be_visible()
     expect(page.locator("[data-status=draft]")).to_be_visible()
-    expect(page.get_by_test_id("budget")).to_contain_text("人民币陆拾贰万元伍角")
+    expect(page.get_by_test_id("budget")).to_contain_text("人民币陆拾贰万元伍角整")
     expect(page.get_by_test_id("lot")).to_have_count(1)
 
     page.get_by_role("button", name="提交审核").click()
