@@ -53,3 +53,15 @@ def test_verify_page_names_bad_entry(client, ctx):
             conn.execute(text("ALTER TABLE audit_entry ENABLE TRIGGER USER"))
     page = client.get("/supervise/audit/verify").get_data(as_text=True)
     assert "verify-failed" in page and f"第 {last - 1} 条" in page
+
+
+def test_dashboard_lists_projects_with_status_labels(client, ctx):
+    from tests.factories.projects import make_project
+    from tests.factories.accounts import actor_ctx, make_user
+    owner = make_user(ctx, "owner")
+    project = make_project(actor_ctx(db.session, ctx.clock, owner))
+    sup = make_user(ctx, "supervisor")
+    login_as(client, sup)
+    page = client.get("/supervise/").get_data(as_text=True)
+    assert project.name in page
+    assert 'data-status="draft"' in page and "草稿" in page

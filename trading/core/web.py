@@ -67,6 +67,7 @@ def _status_message(status: int) -> tuple[str, str, str]:
 
 
 def init_app(app: Flask) -> None:
+    app.json.ensure_ascii = False  # Chinese stays readable in API answers (UTF-8 JSON)
     @app.after_request
     def _commit_and_secure(response):
         # One commit per request, at the boundary; a failed request leaves nothing half-written.

@@ -10,6 +10,8 @@ from flask import Blueprint, render_template, request
 from trading.accounts.web_auth import role_required
 from trading.audit.services import verify
 from trading.core.clock import BEIJING
+from trading.core.i18n import current_locale
+from trading.projects import rules as project_rules
 from trading.extensions import db
 
 from .queries import AuditFilters, project_counts, recent_projects, search_audit
@@ -17,6 +19,12 @@ from .queries import AuditFilters, project_counts, recent_projects, search_audit
 bp = Blueprint("supervision", __name__)
 
 SUPERVISOR = "supervisor"
+
+
+@bp.context_processor
+def _labels():
+    locale = current_locale()
+    return {"plabel": lambda kind, value: project_rules.label(kind, value, locale)}
 
 
 def _int_arg(name: str) -> int | None:
