@@ -44,7 +44,7 @@ class OrgQuery(PageQuery):
 class OrgCreateSchema(Schema):
     name = Text(100, required=True, metadata={"description": "单位名称"})
     credit_code = Text(40, required=True, metadata={"description": "统一社会信用代码（18 位，GB 32100）",
-                                                   "example": "91440300MA5FXXXXXX"})
+                                                   "example": "91350100M000100Y43"})
     kind = fields.String(required=True, metadata={"enum": KINDS, "description": "单位类型"})
     region_id = fields.Integer(strict=True, allow_none=True, load_default=None)
     contact_name = Text(40, load_default="")
