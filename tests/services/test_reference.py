@@ -85,3 +85,36 @@ def test_load_year_bad_input(ctx, days, source, code):
     with pytest.raises(InvalidInput) as err:
         services.load_calendar_year(ctx, 2027, days, source)
     assert err.value.code == code
+
+
+def test_create_region_audited(ctx):
+    region = services.create_region(ctx, code="511001", name="青山镇", name_en="Qingshan", sort=2)
+    db.session.commit()
+    assert [r.name for r in services.list_regions(db.session)] == ["青山镇"]
+    from sqlalchemy import select
+
+    from trading.audit.models import AuditEntry
+    actions = db.session.execute(select(AuditEntry.action, AuditEntry.object_id)).all()
+    assert ("region.created", str(region.id)) in actions
+
+
+@pytest.mark.parametrize("fields,code", [
+    ({"code": "51 1", "name": "x"}, "region.code"), ({"code": "", "name": "x"}, "region.code"),
+    ({"code": "511002", "name": ""}, "region.name"), ({"code": "511002", "name": "长" * 41}, "region.name"),
+])
+def test_create_region_bad_input(ctx, fields, code):
+    before = _seq()
+    with pytest.raises(InvalidInput) as err:
+        services.create_region(ctx, **fields)
+    assert err.value.code == code
+    db.session.rollback()
+    assert _seq() == before
+
+
+def test_create_region_duplicate_and_role(ctx, clock):
+    services.create_region(ctx, code="511003", name="石桥镇")
+    from trading.core.errors import Conflict
+    with pytest.raises(Conflict):
+        services.create_region(ctx, code="511003", name="另一个")
+    with pytest.raises(Forbidden):
+        services.create_region(_as("operator", clock), code="511004", name="白马镇")

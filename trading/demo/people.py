@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from trading.accounts.models import Organisation, User
 from trading.accounts.rules import TWO_FACTOR_REQUIRED, OrgKind, Role, credit_code_check_char
-from trading.audit.services import record
 from trading.core.context import ServiceContext
+from trading.reference import services as reference
 from trading.reference.models import Region
 
 #: the one password of every demo user (README: demo log-ins)
@@ -164,16 +164,8 @@ class People:
 
 
 def add_regions(ctx: ServiceContext) -> dict[str, Region]:
-    """There is no region use case yet (regions are reference data loaded once); add them here and
-    audit each, so the trail still explains every row."""
-    out = {}
-    for sort, (code, name, name_en) in enumerate(REGIONS):
-        region = Region(code=code, name=name, name_en=name_en, sort=sort)
-        ctx.session.add(region)
-        ctx.session.flush()
-        record(ctx, "region.created", "region", region.id, payload={"code": code, "name": name, "name_en": name_en})
-        out[name] = region
-    return out
+    return {name: reference.create_region(ctx, code=code, name=name, name_en=name_en, sort=sort)
+            for sort, (code, name, name_en) in enumerate(REGIONS)}
 
 
 def add_people(ctx: ServiceContext) -> People:

@@ -105,5 +105,28 @@ def get_calendar(ctx: ServiceContext) -> WorkCalendar:
     return cal
 
 
+def create_region(ctx: ServiceContext, *, code: str, name: str, name_en: str = "", sort: int = 0) -> Region:
+    """Add the county seat or a township (reference data the administrator maintains)."""
+    ctx.require(ADMIN, "system")
+    code = (code or "").strip()
+    name = (name or "").strip()
+    if not code.isascii() or not code.isalnum() or not 1 <= len(code) <= 12:
+        raise InvalidInput("region.code", "区划代码须为 1–12 位字母或数字", "The region code must be 1–12 letters or digits",
+                           field="code")
+    if not 1 <= len(name) <= 40:
+        raise InvalidInput("region.name", "名称须为 1–40 个字", "The name must have 1–40 characters", field="name")
+    if len(name_en) > 60:
+        raise InvalidInput("region.name_en", "英文名称不能超过 60 个字符", "The English name may have at most 60 characters",
+                           field="name_en")
+    if ctx.session.execute(select(Region.id).where(Region.code == code)).first() is not None:
+        from trading.core.errors import Conflict
+        raise Conflict("region.duplicate", f"区划代码 {code} 已存在", f"Region code {code} exists already", field="code")
+    region = Region(code=code, name=name, name_en=name_en.strip(), sort=sort)
+    ctx.session.add(region)
+    ctx.session.flush()
+    record(ctx, "region.created", "region", region.id, payload={"code": code, "name": name, "name_en": region.name_en})
+    return region
+
+
 def list_regions(session) -> list[Region]:
     return list(session.execute(select(Region).order_by(Region.sort, Region.code)).scalars())
