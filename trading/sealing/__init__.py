@@ -1,0 +1,1 @@
+"""Sealed offers: envelope and opening key (pure crypto). Imports only trading.core."""
