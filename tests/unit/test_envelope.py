@@ -161,8 +161,8 @@ def test_manifest_field_flips_are_rejected():
         digest[at] ^= 0x10
         assert _kind(dict(manifest, payload_sha256=bytes(digest).hex()), payload) is Failure.PAYLOAD_DIGEST
         digest[at] ^= 0x10
-    for delta in (-1, 1, 16):
-        assert _kind(dict(manifest, payload_len=len(payload) + delta), payload) is not None
+    for delta in (-1, 1, 16):  # payload_len is checked against the received length
+        assert _kind(dict(manifest, payload_len=len(payload) + delta), payload) is Failure.PAYLOAD_DIGEST
     for n in range(2):
         for at in range(8):
             k = bytearray(m.recipients[n].kid)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import struct
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import hpke
+from cryptography.hazmat.primitives import hashes, hpke
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from trading.sealing import envelope as env
 from trading.sealing.failures import VECTOR_NAMES, EnvelopeError, Failure
@@ -147,3 +152,55 @@ def test_refused_with_the_named_kind(case, keys):
         with pytest.raises(EnvelopeError) as err:
             env.open_envelope(manifest, payload, keys[case["open_with"]], signer_pub=signer, **kw)
         assert VECTOR_NAMES[err.value.kind] == case["expect"], err.value.detail
+
+
+# --- RFC 9180 base-mode seal with a given ephemeral key (test only: pyca's API cannot take one) ----
+
+def _extract(salt: bytes, ikm: bytes) -> bytes:
+    return hmac.new(salt, ikm, hashlib.sha256).digest()
+
+
+def _expand(prk: bytes, info: bytes, length: int) -> bytes:
+    out, block, n = b"", b"", 1
+    while len(out) < length:
+        block = hmac.new(prk, block + info + bytes((n,)), hashlib.sha256).digest()
+        out, n = out + block, n + 1
+    return out[:length]
+
+
+def _labeled_extract(suite_id: bytes, salt: bytes, label: bytes, ikm: bytes) -> bytes:
+    return _extract(salt, b"HPKE-v1" + suite_id + label + ikm)
+
+
+def _labeled_expand(suite_id: bytes, prk: bytes, label: bytes, info: bytes, length: int) -> bytes:
+    return _expand(prk, struct.pack(">H", length) + b"HPKE-v1" + suite_id + label + info, length)
+
+
+def _hpke_seal(eph: ec.EllipticCurvePrivateKey, pk_r: ec.EllipticCurvePublicKey, info: bytes, pt: bytes) -> dict:
+    raw = lambda pub: pub.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)  # noqa: E731
+    kem_id, hpke_id = b"KEM" + struct.pack(">H", 0x10), b"HPKE" + struct.pack(">HHH", 0x10, 1, 2)
+    enc = raw(eph.public_key())
+    dh = eph.exchange(ec.ECDH(), pk_r)
+    eae_prk = _labeled_extract(kem_id, b"", b"eae_prk", dh)
+    shared = _labeled_expand(kem_id, eae_prk, b"shared_secret", enc + raw(pk_r), 32)
+    ks_context = (b"\x00" + _labeled_extract(hpke_id, b"", b"psk_id_hash", b"")
+                  + _labeled_extract(hpke_id, b"", b"info_hash", info))
+    secret = _labeled_extract(hpke_id, shared, b"secret", b"")
+    key = _labeled_expand(hpke_id, secret, b"key", ks_context, 32)
+    nonce = _labeled_expand(hpke_id, secret, b"base_nonce", ks_context, 12)
+    return {"enc": enc.hex(), "shared_secret": shared.hex(), "key": key.hex(), "base_nonce": nonce.hex(),
+            "wire_hex": (enc + AESGCM(key).encrypt(nonce, pt, b"")).hex()}
+
+
+@needs_vectors
+@pytest.mark.parametrize("case", ENVELOPES, ids=_ids(ENVELOPES))
+def test_wraps_and_signature_are_deterministic_given_the_vector_randomness(case, keys):
+    i, mid = case["inputs"], case["intermediate"]
+    info = bytes.fromhex(mid["context_hex"])
+    for spec, wrap in zip(i["recipients"], mid["wraps"], strict=True):
+        eph = ec.derive_private_key(int(spec["eph_d_hex"], 16), ec.SECP256R1())
+        assert _hpke_seal(eph, keys[spec["key"]].public_key(), info, bytes.fromhex(i["dek_hex"])) == wrap
+    der = keys[i["signing_key"]].sign(bytes.fromhex(mid["to_be_signed_hex"]),
+                                      ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+    r, s = decode_dss_signature(der)
+    assert (r.to_bytes(32, "big") + s.to_bytes(32, "big")).hex() == mid["sig_raw_hex"]  # RFC 6979, as seal() signs
