@@ -69,8 +69,7 @@ def test_lp(case):
 
 
 @needs_vectors
-@pytest.mark.parametrize("case", DATA.get("context", [])[:1] if isinstance(DATA.get("context"), list)
-                         else [DATA.get("context")] if DATA else [])
+@pytest.mark.parametrize("case", DATA.get("context", []))
 def test_context_bytes(case):
     ctx = env.Context(case["lot_id"], case["bidder_id"], case["part"], case["submission_id"])
     assert ctx.encode().hex() == case["hex"]

@@ -61,10 +61,6 @@ _SUITE = hpke.Suite(hpke.KEM.P256, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
 _ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
-def _fail(kind: Failure, detail: str) -> EnvelopeError:
-    return EnvelopeError(kind, detail)
-
-
 def lp(value: bytes) -> bytes:
     """u16be(len) || value."""
     if len(value) > 0xFFFF:
@@ -85,9 +81,9 @@ class Context:
         for name in CONTEXT_FIELDS:
             value = getattr(self, name)
             if not isinstance(value, str) or not _TOKEN.fullmatch(value):
-                raise _fail(Failure.CONTEXT_FIELD, f"{name} is not an ASCII token [A-Za-z0-9._-]{{1,128}}")
+                raise EnvelopeError(Failure.CONTEXT_FIELD, f"{name} is not an ASCII token [A-Za-z0-9._-]{{1,128}}")
         if self.part not in PARTS:
-            raise _fail(Failure.CONTEXT_FIELD, "part is neither 'price' nor 'documents'")
+            raise EnvelopeError(Failure.CONTEXT_FIELD, "part is neither 'price' nor 'documents'")
 
     def encode(self) -> bytes:
         return lp(LABEL) + b"".join(lp(getattr(self, n).encode("ascii")) for n in CONTEXT_FIELDS)
@@ -118,15 +114,15 @@ def b64(data: bytes) -> str:
 def _b64_field(value: object, length: int, what: str) -> bytes:
     """Canonical standard base64 with padding of exactly `length` bytes, else ManifestError."""
     if not isinstance(value, str):
-        raise _fail(Failure.MANIFEST, f"{what} is not a base64 string")
+        raise EnvelopeError(Failure.MANIFEST, f"{what} is not a base64 string")
     try:
         raw = base64.b64decode(value.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
-        raise _fail(Failure.MANIFEST, f"{what} is not valid base64") from None
+        raise EnvelopeError(Failure.MANIFEST, f"{what} is not valid base64") from None
     if b64(raw) != value:
-        raise _fail(Failure.MANIFEST, f"{what} is not canonical base64")
+        raise EnvelopeError(Failure.MANIFEST, f"{what} is not canonical base64")
     if len(raw) != length:
-        raise _fail(Failure.MANIFEST, f"{what} is not {length} bytes")
+        raise EnvelopeError(Failure.MANIFEST, f"{what} is not {length} bytes")
     return raw
 
 
@@ -143,12 +139,12 @@ def chunk_nonce(nonce_prefix: bytes, index: int, is_last: bool) -> bytes:
 def read_header(head: bytes | memoryview) -> tuple[int, bytes]:
     """(chunk_log2, nonce_prefix) from the first 13 bytes, or HeaderError."""
     if len(head) < HEADER_LEN:
-        raise _fail(Failure.HEADER, "payload shorter than the 13-byte header")
+        raise EnvelopeError(Failure.HEADER, "payload shorter than the 13-byte header")
     head = bytes(head[:HEADER_LEN])
     if head[:4] != MAGIC or head[4] != VERSION:
-        raise _fail(Failure.HEADER, "bad magic or payload version")
+        raise EnvelopeError(Failure.HEADER, "bad magic or payload version")
     if not CHUNK_LOG2_MIN <= head[5] <= CHUNK_LOG2_MAX:
-        raise _fail(Failure.HEADER, "chunk_log2 outside 10..24")
+        raise EnvelopeError(Failure.HEADER, "chunk_log2 outside 10..24")
     return head[5], head[6:]
 
 
@@ -161,9 +157,9 @@ def chunk_lengths(payload_len: int, chunk_log2: int) -> tuple[int, int]:
     elif rest >= TAG_LEN and not (rest == TAG_LEN and count >= 1):
         count, last = count + 1, rest - TAG_LEN
     else:
-        raise _fail(Failure.CHUNK_LAYOUT, "payload_len does not fit the chunk layout")
+        raise EnvelopeError(Failure.CHUNK_LAYOUT, "payload_len does not fit the chunk layout")
     if count > MAX_CHUNKS:
-        raise _fail(Failure.CHUNK_LAYOUT, "more than 2^32 chunks")
+        raise EnvelopeError(Failure.CHUNK_LAYOUT, "more than 2^32 chunks")
     return count, last
 
 
@@ -209,13 +205,13 @@ def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
     out: dict = {}
     for key, value in pairs:
         if key in out:
-            raise _fail(Failure.MANIFEST, "duplicate JSON key")
+            raise EnvelopeError(Failure.MANIFEST, "duplicate JSON key")
         out[key] = value
     return out
 
 
 def _bad_constant(name: str) -> object:
-    raise _fail(Failure.MANIFEST, f"JSON constant {name}")
+    raise EnvelopeError(Failure.MANIFEST, f"JSON constant {name}")
 
 
 def _is_int(value: object) -> bool:
@@ -229,30 +225,30 @@ def parse_manifest(raw: bytes | str | Mapping) -> Manifest:
         try:
             obj = json.loads(raw, object_pairs_hook=_no_duplicates, parse_constant=_bad_constant)
         except (ValueError, RecursionError):
-            raise _fail(Failure.MANIFEST, "not JSON") from None
+            raise EnvelopeError(Failure.MANIFEST, "not JSON") from None
     else:
         obj = raw
     if not isinstance(obj, Mapping):
-        raise _fail(Failure.MANIFEST, "not a JSON object")
+        raise EnvelopeError(Failure.MANIFEST, "not a JSON object")
     if "v" in obj and not (_is_int(obj["v"]) and obj["v"] == VERSION):
-        raise _fail(Failure.UNSUPPORTED_VERSION, "v is not the integer 1")
+        raise EnvelopeError(Failure.UNSUPPORTED_VERSION, "v is not the integer 1")
     if "suite" in obj and not (_is_int(obj["suite"]) and obj["suite"] == SUITE):
-        raise _fail(Failure.UNSUPPORTED_SUITE, "suite is not the integer 1")
+        raise EnvelopeError(Failure.UNSUPPORTED_SUITE, "suite is not the integer 1")
     if set(obj) != MANIFEST_KEYS:
-        raise _fail(Failure.MANIFEST, "unknown or missing keys")
+        raise EnvelopeError(Failure.MANIFEST, "unknown or missing keys")
     context = Context(*(obj[n] for n in CONTEXT_FIELDS))
     recipients = _parse_recipients(obj["recipients"])
     digest = obj["payload_sha256"]
     if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
-        raise _fail(Failure.MANIFEST, "payload_sha256 is not 64 lowercase hex digits")
+        raise EnvelopeError(Failure.MANIFEST, "payload_sha256 is not 64 lowercase hex digits")
     length = obj["payload_len"]
     if not _is_int(length) or length < 0:
-        raise _fail(Failure.MANIFEST, "payload_len is not a non-negative integer")
+        raise EnvelopeError(Failure.MANIFEST, "payload_len is not a non-negative integer")
     sig = obj["sig"]
     if not isinstance(sig, Mapping) or set(sig) != SIG_KEYS:
-        raise _fail(Failure.MANIFEST, "sig keys are not alg, kid, value")
+        raise EnvelopeError(Failure.MANIFEST, "sig keys are not alg, kid, value")
     if sig["alg"] != "ES256":
-        raise _fail(Failure.MANIFEST, "sig.alg is not ES256")
+        raise EnvelopeError(Failure.MANIFEST, "sig.alg is not ES256")
     return Manifest(context=context, recipients=recipients, payload_sha256=bytes.fromhex(digest),
                     payload_len=length, sig_kid=_b64_field(sig["kid"], KID_LEN, "sig.kid"),
                     sig_value=_b64_field(sig["value"], SIG_LEN, "sig.value"))
@@ -260,19 +256,19 @@ def parse_manifest(raw: bytes | str | Mapping) -> Manifest:
 
 def _parse_recipients(items: object) -> tuple[Recipient, ...]:
     if not isinstance(items, list) or not 1 <= len(items) <= 2:
-        raise _fail(Failure.MANIFEST, "recipients is not a list of one or two")
+        raise EnvelopeError(Failure.MANIFEST, "recipients is not a list of one or two")
     out = []
     for item in items:
         if not isinstance(item, Mapping) or set(item) != RECIPIENT_KEYS:
-            raise _fail(Failure.MANIFEST, "recipient keys are not role, kid, wrap")
+            raise EnvelopeError(Failure.MANIFEST, "recipient keys are not role, kid, wrap")
         if item["role"] not in ROLES:
-            raise _fail(Failure.MANIFEST, "recipient role is not 'opening' or 'bidder'")
+            raise EnvelopeError(Failure.MANIFEST, "recipient role is not 'opening' or 'bidder'")
         out.append(Recipient(item["role"], _b64_field(item["kid"], KID_LEN, "recipient kid"),
                              _b64_field(item["wrap"], WRAP_LEN, "recipient wrap")))
     if out[0].role != "opening" or any(r.role != "bidder" for r in out[1:]):
-        raise _fail(Failure.MANIFEST, "recipients: 'opening' first, then at most one 'bidder'")
+        raise EnvelopeError(Failure.MANIFEST, "recipients: 'opening' first, then at most one 'bidder'")
     if len({r.kid for r in out}) != len(out):
-        raise _fail(Failure.MANIFEST, "recipient kids are not distinct")
+        raise EnvelopeError(Failure.MANIFEST, "recipient kids are not distinct")
     return tuple(out)
 
 
@@ -285,17 +281,17 @@ def check(manifest: Manifest, head: bytes | memoryview, *, payload_len: int | No
     """The checks after parsing and before any crypto, in the I15 order. `head` is the payload (or at
     least its first 13 bytes); `payload_len` the received length when known. Returns chunk_lengths."""
     if expected is not None and manifest.context != expected:
-        raise _fail(Failure.CONTEXT_MISMATCH, "the envelope is bound to another lot/bidder/part/upload")
+        raise EnvelopeError(Failure.CONTEXT_MISMATCH, "the envelope is bound to another lot/bidder/part/upload")
     if opening_kid is not None and manifest.recipients[0].kid != opening_kid:
-        raise _fail(Failure.KID_MISMATCH, "the first recipient is not the lot's opening key")
+        raise EnvelopeError(Failure.KID_MISMATCH, "the first recipient is not the lot's opening key")
     if own_kid is not None and own_kid not in {r.kid for r in manifest.recipients}:
-        raise _fail(Failure.KID_MISMATCH, "this key is no recipient of the envelope")
+        raise EnvelopeError(Failure.KID_MISMATCH, "this key is no recipient of the envelope")
     if signer_pub is not None and kid(signer_pub) != manifest.sig_kid:
-        raise _fail(Failure.SIGNER_MISMATCH, "sig.kid is not the registered signing key")
+        raise EnvelopeError(Failure.SIGNER_MISMATCH, "sig.kid is not the registered signing key")
     if max_payload_len is not None and manifest.payload_len > max_payload_len:
-        raise _fail(Failure.MANIFEST, "payload_len over the lot's limit")
+        raise EnvelopeError(Failure.MANIFEST, "payload_len over the lot's limit")
     if payload_len is not None and payload_len != manifest.payload_len:
-        raise _fail(Failure.PAYLOAD_DIGEST, "payload length differs from payload_len")
+        raise EnvelopeError(Failure.PAYLOAD_DIGEST, "payload length differs from payload_len")
     chunk_log2, _ = read_header(head)
     return chunk_lengths(manifest.payload_len, chunk_log2)
 
@@ -303,15 +299,15 @@ def check(manifest: Manifest, head: bytes | memoryview, *, payload_len: int | No
 def verify_signature(manifest: Manifest, payload_sha256: bytes, signer_pub: ec.EllipticCurvePublicKey) -> None:
     """PayloadDigestMismatch, or BadSignature unless sig.value (raw r||s, any S) signs to_be_signed."""
     if not secrets.compare_digest(payload_sha256, manifest.payload_sha256):
-        raise _fail(Failure.PAYLOAD_DIGEST, "payload_sha256 does not match the payload")
+        raise EnvelopeError(Failure.PAYLOAD_DIGEST, "payload_sha256 does not match the payload")
     r = int.from_bytes(manifest.sig_value[:32], "big")
     s = int.from_bytes(manifest.sig_value[32:], "big")
     if not (0 < r < _ORDER and 0 < s < _ORDER):
-        raise _fail(Failure.BAD_SIGNATURE, "r or s out of range")
+        raise EnvelopeError(Failure.BAD_SIGNATURE, "r or s out of range")
     try:
         signer_pub.verify(encode_dss_signature(r, s), manifest.to_be_signed(), ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:
-        raise _fail(Failure.BAD_SIGNATURE, "the signature does not verify") from None
+        raise EnvelopeError(Failure.BAD_SIGNATURE, "the signature does not verify") from None
 
 
 def sha256_of(payload: bytes | memoryview, block: int = 1 << 22) -> bytes:
@@ -366,13 +362,13 @@ def unwrap(manifest: Manifest, private_key: ec.EllipticCurvePrivateKey) -> bytes
     own = kid(private_key.public_key())
     wraps = [r.wrap for r in manifest.recipients if r.kid == own]
     if not wraps:
-        raise _fail(Failure.KID_MISMATCH, "this key is no recipient of the envelope")
+        raise EnvelopeError(Failure.KID_MISMATCH, "this key is no recipient of the envelope")
     try:
         dek = _SUITE.decrypt(wraps[0], private_key, info=manifest.context.encode())
     except (InvalidTag, ValueError):
-        raise _fail(Failure.WRAP, "the key wrap does not open for this key and context") from None
+        raise EnvelopeError(Failure.WRAP, "the key wrap does not open for this key and context") from None
     if len(dek) != DEK_LEN:
-        raise _fail(Failure.WRAP, "the wrapped key is not 32 bytes")
+        raise EnvelopeError(Failure.WRAP, "the wrapped key is not 32 bytes")
     return dek
 
 
@@ -392,7 +388,7 @@ def decrypt_chunks(manifest: Manifest, payload: bytes | memoryview, dek: bytes) 
             aead.decrypt_into(chunk_nonce(prefix, i, i == count - 1), view[at:at + n + TAG_LEN], aad,
                               out[i * size:i * size + n])
         except InvalidTag:
-            raise _fail(Failure.CHUNK_AUTH, f"chunk {i} does not authenticate") from None
+            raise EnvelopeError(Failure.CHUNK_AUTH, f"chunk {i} does not authenticate") from None
     return bytes(plain)
 
 
