@@ -56,8 +56,8 @@ def test_verify_page_names_bad_entry(client, ctx):
 
 
 def test_dashboard_lists_projects_with_status_labels(client, ctx):
-    from tests.factories.projects import make_project
     from tests.factories.accounts import actor_ctx, make_user
+    from tests.factories.projects import make_project
     owner = make_user(ctx, "owner")
     project = make_project(actor_ctx(db.session, ctx.clock, owner))
     sup = make_user(ctx, "supervisor")

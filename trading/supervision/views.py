@@ -11,8 +11,8 @@ from trading.accounts.web_auth import role_required
 from trading.audit.services import verify
 from trading.core.clock import BEIJING
 from trading.core.i18n import current_locale
-from trading.projects import rules as project_rules
 from trading.extensions import db
+from trading.projects import rules as project_rules
 
 from .queries import AuditFilters, project_counts, recent_projects, search_audit
 
