@@ -16,7 +16,7 @@ from trading.sealing import envelope as env
 from trading.sealing.failures import EnvelopeError, Failure
 
 ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
-CTX = env.Context("ZB-2026-000123-L1", "91350100MA2XXXXX1X", "documents", "sub-01J9Z6Q8K3TQ4W")
+CTX = env.Context("ZB-2026-000123-L1", "91350100M000100Y43", "documents", "sub-01J9Z6Q8K3TQ4W")
 OPENING = ec.derive_private_key(0x1234567, ec.SECP256R1())
 BIDDER_RECIPIENT = ec.derive_private_key(0x7654321, ec.SECP256R1())
 SIGNER = ec.derive_private_key(0xABCDEF, ec.SECP256R1())
