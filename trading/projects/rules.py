@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from trading.accounts.rules import roles_for
 from trading.core.errors import Conflict, Forbidden, InvalidInput
 
 from .enums import (  # noqa: F401  (re-exported: other packages import value sets from rules)
@@ -35,8 +36,9 @@ from .routing import (  # noqa: F401
 )
 
 S, A = EntryStatus, EntryAction
-PROJECT_SIDE = frozenset({"owner", "agency"})
-CENTRE = frozenset({"operator"})
+# Roles come from the one permission table (accounts.rules.CAN): the owner side submits, the centre reviews.
+PROJECT_SIDE = frozenset(roles_for("project.submit"))
+CENTRE = frozenset(roles_for("project.review"))
 
 #: (status, action) → (new status, roles that may take it). §1.1; "terminate" is the inactivity rule (§0.3).
 TRANSITIONS: dict[tuple[str, str], tuple[str, frozenset[str]]] = {

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import insert, select
 
+from trading.accounts.rules import roles_for
 from trading.audit.services import diff, record
 from trading.core.clock import ensure_utc
 from trading.core.context import ServiceContext
@@ -24,8 +25,10 @@ from . import rules
 from .models import Notice, NoticeTerm
 from .rules import KEY_DATES, NoticeFacts, NoticeKind, Violation
 
-WRITERS = ("owner", "agency", "operator")
-READERS = WRITERS + ("supervisor",)
+# Who may act comes from the one permission table (accounts.rules.CAN), not a copy of it.
+WRITERS = roles_for("notice.create")
+PUBLISHERS = roles_for("notice.publish")
+READERS = tuple(sorted(set(WRITERS) | set(roles_for("notice.read_all"))))
 TITLE_MAX, BODY_MAX = 200, 50_000
 #: fields a draft may change (project and kind of chain link are fixed at creation)
 EDITABLE = ("kind", "title", "body", "lot_id", "previous_id", "opening_place") + KEY_DATES
@@ -227,7 +230,7 @@ def _violations(ctx: ServiceContext, notice: Notice, now: datetime) -> list[Viol
 def publish_notice(ctx: ServiceContext, notice_id: int) -> Notice:
     """Publish a draft, or refuse naming the rule (and the earliest compliant date) and change nothing."""
     get_visible_notice(ctx, notice_id)
-    ctx.require(*WRITERS)
+    ctx.require(*PUBLISHERS)
     # lock the row: two clicks on "publish" must not publish (and audit) twice
     notice = ctx.session.execute(select(Notice).where(Notice.id == notice_id).with_for_update()
                                  .execution_options(populate_existing=True)).scalar_one()
