@@ -83,9 +83,13 @@ def _register_web_glue(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from trading.accounts.admin_views import bp as admin_bp
+    from trading.accounts.key_views import bp as keys_bp
     from trading.accounts.views import bp as auth_bp
     from trading.api import bp as api_bp
     from trading.portal.views import bp as portal_bp
+    from trading.procedures.common.deposits.views import bp as deposits_bp
+    from trading.procedures.common.opening.views import bp as opening_bp
+    from trading.procedures.common.participation.views import bp as offers_bp
     from trading.procedures.common.views import bp as notices_bp
     from trading.projects.views import bp as projects_bp
     from trading.supervision.views import bp as supervision_bp
@@ -96,6 +100,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notices_bp, url_prefix="/notices")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(supervision_bp, url_prefix="/supervise")
+    app.register_blueprint(keys_bp, url_prefix="/keys")
+    app.register_blueprint(offers_bp, url_prefix="/offers")
+    app.register_blueprint(opening_bp, url_prefix="/opening")
+    app.register_blueprint(deposits_bp, url_prefix="/deposits")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from trading.accounts.rules import (
     CAN,
+    CUSTODY_ACTIONS,
     READ_ACTIONS,
     ROLES_BY_ORG_KIND,
     TWO_FACTOR_REQUIRED,
@@ -72,7 +73,7 @@ def test_operator_runs_trades_but_never_supervises_or_reads_the_audit_trail():
 
 def test_supervisor_only_reads():
     mine = {a for a, roles in CAN.items() if Role.SUPERVISOR in roles} - {"account.manage_own"}
-    assert mine and mine <= READ_ACTIONS
+    assert mine and mine <= READ_ACTIONS | CUSTODY_ACTIONS
 
 
 def test_admin_takes_no_part_in_trades():

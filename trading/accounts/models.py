@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trading.core.db import Base, UTCDateTime
@@ -85,3 +85,52 @@ class LoginFailure(Base):
         Index("ix_login_failure_username_at", "username", "at"),
         Index("ix_login_failure_ip_at", "ip", "at"),
     )
+
+
+class SigningKey(Base):
+    """A bidder organisation's ECDSA P-256 signing public key (design/sealing.md, "Bidder keys").
+    Envelopes are signed with the private half, which never reaches the platform: it lives
+    non-extractable in the bidder's browser (IndexedDB) or in the offline tool's PEM file."""
+    __tablename__ = "signing_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), nullable=False)
+    #: raw uncompressed SEC1 point (65 bytes), validated with from_encoded_point on the way in
+    public_raw: Mapped[bytes] = mapped_column(LargeBinary(65), nullable=False)
+    #: kid = SHA-256(public_raw)[:8], the envelope's sig.kid; unique across the platform
+    kid: Mapped[bytes] = mapped_column(LargeBinary(8), unique=True, nullable=False)
+    #: SHA-256(public_raw) hex, shown grouped to people (指纹)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    label: Mapped[str] = mapped_column(String(60), nullable=False, default="")
+    #: browser | tool
+    source: Mapped[str] = mapped_column(String(12), nullable=False)
+    created_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    revoke_reason: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+
+    __table_args__ = (Index("ix_signing_key_org", "org_id", "revoked_at"),)
+
+
+class CustodianKey(Base):
+    """An opening-key custodian's (开标密钥保管人) share-encryption key, derived from a passphrase
+    only the custodian knows: private = scrypt(passphrase, salt) reduced to a P-256 scalar. Only the
+    public half, the salt and the scrypt parameters are stored; the ceremony seals each share to the
+    public key, and at the opening the custodian types the passphrase again to unseal it."""
+    __tablename__ = "custodian_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), nullable=False)
+    public_raw: Mapped[bytes] = mapped_column(LargeBinary(65), nullable=False)
+    kid: Mapped[bytes] = mapped_column(LargeBinary(8), nullable=False)
+    salt: Mapped[bytes] = mapped_column(LargeBinary(16), nullable=False)
+    #: {"n", "r", "p"} of scrypt, stored so they can be raised later without breaking old keys
+    kdf_params: Mapped[dict] = mapped_column(JSON, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+    __table_args__ = (Index("ix_custodian_key_user", "user_id", "revoked_at"),)

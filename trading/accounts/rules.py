@@ -120,7 +120,11 @@ def password_problem(password: str) -> str | None:
 # table test keeps the principles true: the centre (operator) runs trades but holds no supervise,
 # audit-read or penalise power (宁波条例 Art. 10, 濮阳条例 Art. 27); the supervisor reads everything
 # and operates nothing; the administrator manages accounts and settings but takes no part in trades.
-READ_ACTIONS = frozenset({"project.read_all", "notice.read_all", "audit.read", "supervision.read"})
+READ_ACTIONS = frozenset({"project.read_all", "notice.read_all", "audit.read", "supervision.read",
+                          "participation.read_after_deadline", "deposit.read_all"})
+#: holding a share of an opening key is custody, not operation: a supervisor may be one of the k of n
+#: so that no opening can happen without an institution that does not run the trade
+CUSTODY_ACTIONS = frozenset({"custodian.enrol", "opening.submit_share"})
 
 CAN: dict[str, frozenset[Role]] = {
     # entry registration (进场登记) and review (进场审核)
@@ -142,6 +146,19 @@ CAN: dict[str, frozenset[Role]] = {
     "org.create": frozenset({Role.ADMIN}),
     "user.create": frozenset({Role.ADMIN}),
     "user.deactivate": frozenset({Role.ADMIN}),
+    # sealed offers (issue 3): the bidder's own keys and offers; custodians of opening keys
+    "signing_key.manage": frozenset({Role.BIDDER}),
+    "offer.participate": frozenset({Role.BIDDER}),
+    "opening.record_respond": frozenset({Role.BIDDER}),
+    # 开标密钥保管人: drawn from the centre, the supervising departments and the expert pool, so
+    # that k of n always spans several institutions; they hold shares, they do not run the trade
+    "custodian.enrol": frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.EXPERT}),
+    "opening.submit_share": frozenset({Role.OPERATOR, Role.SUPERVISOR, Role.EXPERT}),
+    # who may see participants, submissions and deposits of a lot, after its deadline only
+    "participation.read_after_deadline": frozenset({Role.OWNER, Role.AGENCY, Role.OPERATOR, Role.SUPERVISOR}),
+    "opening.host": frozenset({Role.OPERATOR}),
+    "deposit.manage": frozenset({Role.OPERATOR}),
+    "deposit.read_all": frozenset({Role.OPERATOR, Role.SUPERVISOR}),
     # every signed-in person manages their own credentials
     "account.manage_own": frozenset(Role),
 }

@@ -17,4 +17,4 @@ bp.before_request(framework.guard_request)
 bp.register_error_handler(DomainError, framework.error_response)
 
 # Resource modules register their operations on `bp` (imported last: they import `bp` from here).
-from . import audit, me, meta, notices, organisations, projects  # noqa: E402,F401
+from . import audit, deposits, keys, me, meta, notices, offers, opening, organisations, projects  # noqa: E402,F401

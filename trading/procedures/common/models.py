@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from trading.core.db import Base, UTCDateTime
+from trading.core.db import Base, Fen, UTCDateTime
 
 
 class Notice(Base):
@@ -76,3 +76,37 @@ class NoticeTerm(Base):
 
     term: Mapped[str] = mapped_column(String(2), primary_key=True)
     notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), primary_key=True)
+
+
+class LotTrade(Base):
+    """The trading state of one lot (标段/包) once its announcement is published: the dates that the
+    server enforces (copied from the current announcement or change notice), the sealed-offer limits
+    and where the lot stands. Created by `lots.on_notice_published`; the opening key of a lot that
+    takes sealed offers is made in the same transaction (opening.services.run_ceremony)."""
+    __tablename__ = "lot_trade"
+
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"), primary_key=True, autoincrement=False)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), nullable=False, index=True)
+    #: the lot's trade code: the lot_id of every sealed-offer context
+    lot_code: Mapped[str] = mapped_column(String(44), unique=True, nullable=False)
+    #: the published notice whose dates are in force (an announcement, then each change)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), nullable=False)
+    #: Project.procedure, copied (a project's procedure never changes after acceptance)
+    procedure: Mapped[str] = mapped_column(String(30), nullable=False)
+    #: True when the procedure takes sealed offers (tender, 比选, 谈判, 磋商, 询价, land/mining tender)
+    sealed: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    docs_from: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    docs_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: 投标/响应截止: server time decides; an upload completing at or after it is refused
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opening_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: largest sealed payload accepted per part, in bytes (setting offer.max_part_mib at publication)
+    max_part_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    #: 投标保证金 per bidder (fen); 0 when the lot asks none
+    deposit_fen: Mapped[int] = mapped_column(Fen, nullable=False, default=0)
+    #: fewer valid offers than this at the opening ends the lot as failed (流标)
+    min_valid_offers: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: LotStatus: accepting → closed → opening → opened | failed
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)

@@ -22,6 +22,7 @@ from trading.reference.settings import get_setting
 from trading.reference.workdays import CalendarYearMissing
 
 from . import rules
+from .lots import on_notice_published
 from .models import Notice, NoticeTerm
 from .rules import KEY_DATES, NoticeFacts, NoticeKind, Violation
 
@@ -250,6 +251,7 @@ def publish_notice(ctx: ServiceContext, notice_id: int) -> Notice:
     _supersede(ctx, notice)
     ctx.session.flush()
     _index_title(ctx, notice)
+    on_notice_published(ctx, notice)  # lots start trading (and get their opening key) with the notice
     record(ctx, "notice.published", "notice", notice.id, project_id=notice.project_id,
            payload={"kind": notice.kind, "title": notice.title, "body_sha256": notice.body_sha256,
                     "previous_id": notice.previous_id})

@@ -1,0 +1,3 @@
+"""Models: filled in by the deposits work."""
+
+from __future__ import annotations

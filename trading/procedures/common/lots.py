@@ -1,0 +1,141 @@
+"""A lot's trading state (LotTrade): made when its announcement is published, dated by every later
+change notice, ended by a termination. The dates here are the ones the server enforces (deadline,
+opening); the portal shows the notices they came from.
+
+Imports: core, audit, reference, projects, this package (opening, for the key ceremony)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+
+from trading.audit.services import record
+from trading.core.context import ServiceContext
+from trading.core.errors import Conflict, not_found
+from trading.projects.models import Lot, Project
+from trading.reference.settings import SettingDef, define, get_setting
+
+from .models import LotTrade, Notice
+from .rules import NoticeKind
+
+define(
+    SettingDef("offer.max_part_mib", 200, "count", "平台设定 [P]: 单个密封文件（每部分）上限 MiB",
+               "密封投标文件单部分上限（MiB）", "Largest sealed part (MiB)", 1, 2048),
+    SettingDef("opening.min_valid_offers", 3, "count", "招标投标法 28; 实施条例 44; 74号令 [V]",
+               "开标有效投标（响应）最少家数", "Fewest valid offers to proceed", 1, 10),
+)
+
+#: procedures whose offers are sealed envelopes opened by the custodians (auctions seal only the
+#: reserve price, issue 5)
+SEALED_PROCEDURES = frozenset({"tender", "gp_tender", "selection", "negotiation", "consultation", "inquiry",
+                               "land_tender", "mining_tender"})
+
+
+class LotStatus(StrEnum):
+    ACCEPTING = "accepting"    # 接受报名/投标 until the deadline (server time)
+    CLOSED = "closed"          # deadline passed, waiting for the opening
+    OPENING = "opening"        # custodians are submitting shares / envelopes are being opened
+    OPENED = "opened"          # the opening record exists
+    FAILED = "failed"          # 流标: too few valid offers
+    TERMINATED = "terminated"  # 终止公告
+
+
+def effective_status(trade: LotTrade, now: datetime) -> str:
+    """ACCEPTING turns into CLOSED the instant the deadline is reached, without a job: the stored
+    status is only advanced by the next action, but every check reads this."""
+    if trade.status == LotStatus.ACCEPTING and trade.deadline_at is not None and now >= trade.deadline_at:
+        return LotStatus.CLOSED
+    return trade.status
+
+
+def before_deadline(trade: LotTrade, now: datetime) -> bool:
+    return effective_status(trade, now) == LotStatus.ACCEPTING
+
+
+def get_trade(ctx: ServiceContext, lot_code: str, *, lock: bool = False) -> LotTrade:
+    stmt = select(LotTrade).where(LotTrade.lot_code == lot_code)
+    if lock:
+        stmt = stmt.with_for_update()
+    trade = ctx.session.execute(stmt).scalar_one_or_none()
+    if trade is None:
+        raise not_found("标段", "Lot")
+    return trade
+
+
+def _lots_of(ctx: ServiceContext, notice: Notice) -> list[Lot]:
+    stmt = select(Lot).where(Lot.project_id == notice.project_id).order_by(Lot.seq)
+    if notice.lot_id is not None:
+        stmt = stmt.where(Lot.id == notice.lot_id)
+    return list(ctx.session.execute(stmt).scalars())
+
+
+def _dates(notice: Notice) -> dict:
+    return {"docs_from": notice.docs_from, "docs_until": notice.docs_until,
+            "deadline_at": notice.deadline_at, "opening_at": notice.opening_at}
+
+
+def on_notice_published(ctx: ServiceContext, notice: Notice) -> None:
+    """Called by publish_notice in its transaction."""
+    if notice.kind == NoticeKind.ANNOUNCEMENT:
+        _open_lots(ctx, notice)
+    elif notice.kind == NoticeKind.CHANGE:
+        _redate_lots(ctx, notice)
+    elif notice.kind == NoticeKind.TERMINATION:
+        _terminate_lots(ctx, notice)
+
+
+def _open_lots(ctx: ServiceContext, notice: Notice) -> None:
+    from .opening.services import run_ceremony  # the ceremony belongs to the opening sub-package
+
+    project = ctx.session.get(Project, notice.project_id)
+    sealed = project.procedure in SEALED_PROCEDURES
+    now = ctx.now()
+    for lot in _lots_of(ctx, notice):
+        if ctx.session.get(LotTrade, lot.id) is not None:
+            continue  # a re-announcement of a lot already trading dates it like a change
+        trade = LotTrade(lot_id=lot.id, project_id=project.id, lot_code=lot.code, notice_id=notice.id,
+                         procedure=project.procedure, sealed=sealed,
+                         max_part_bytes=get_setting(ctx, "offer.max_part_mib") * 1024 * 1024,
+                         deposit_fen=0, min_valid_offers=get_setting(ctx, "opening.min_valid_offers"),
+                         status=LotStatus.ACCEPTING, status_changed_at=now, created_at=now, **_dates(notice))
+        ctx.session.add(trade)
+        ctx.session.flush()
+        record(ctx, "lot.trading_opened", "lot", lot.id, project_id=project.id,
+               payload={"lot_code": lot.code, "notice_id": notice.id, "sealed": sealed,
+                        "deadline_at": notice.deadline_at, "opening_at": notice.opening_at})
+        if sealed:
+            run_ceremony(ctx, trade)
+
+
+def _redate_lots(ctx: ServiceContext, notice: Notice) -> None:
+    now = ctx.now()
+    for lot in _lots_of(ctx, notice):
+        trade = ctx.session.get(LotTrade, lot.id)
+        if trade is None:
+            continue
+        if not before_deadline(trade, now):
+            raise Conflict("lot.deadline_passed", f"标段 {lot.code} 已过投标截止时间，不能再变更其时间",
+                           f"Lot {lot.code} is past its deadline; its dates can no longer change")
+        changed = {k: v for k, v in _dates(notice).items() if v is not None and getattr(trade, k) != v}
+        if not changed:
+            continue
+        old = {k: getattr(trade, k) for k in changed}
+        for k, v in changed.items():
+            setattr(trade, k, v)
+        trade.notice_id = notice.id
+        record(ctx, "lot.redated", "lot", lot.id, project_id=notice.project_id,
+               payload={"notice_id": notice.id, "old": old, "new": changed})
+
+
+def _terminate_lots(ctx: ServiceContext, notice: Notice) -> None:
+    now = ctx.now()
+    for lot in _lots_of(ctx, notice):
+        trade = ctx.session.get(LotTrade, lot.id)
+        if trade is None or trade.status in (LotStatus.TERMINATED, LotStatus.OPENED, LotStatus.FAILED):
+            continue
+        old = trade.status
+        trade.status, trade.status_changed_at = LotStatus.TERMINATED, now
+        record(ctx, "lot.terminated", "lot", lot.id, project_id=notice.project_id,
+               payload={"notice_id": notice.id, "old": old})
