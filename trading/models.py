@@ -2,10 +2,10 @@
 
 from trading.accounts import models as accounts  # noqa: F401
 from trading.audit import models as audit  # noqa: F401
+from trading.core import events as live_events  # noqa: F401
 from trading.procedures.common import models as notices  # noqa: F401
-from trading.projects import models as projects  # noqa: F401
-from trading.reference import models as reference  # noqa: F401
 from trading.procedures.common.deposits import models as deposits  # noqa: F401
 from trading.procedures.common.opening import models as opening  # noqa: F401
 from trading.procedures.common.participation import models as participation  # noqa: F401
-from trading.core import events as live_events  # noqa: F401
+from trading.projects import models as projects  # noqa: F401
+from trading.reference import models as reference  # noqa: F401
