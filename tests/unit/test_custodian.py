@@ -1,20 +1,36 @@
-"""A custodian's share encrypted under its passphrase: scrypt → AES-256-GCM, AAD = lot || index ||
-custodian (design/sealing.md, "Opening key and custodians", step 1). Small scrypt n keeps tests fast."""
+"""A custodian key derived from its passphrase (scrypt → P-256 scalar) and a share sealed to it with HPKE,
+info = LP(lot) || LP(u16be(x)) || LP(custodian). Small scrypt n keeps tests fast."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import struct
 
 import pytest
+from cryptography.hazmat.primitives import hpke
 
 from trading.sealing import custodian, shamir
-from trading.sealing.custodian import ShareBlobError, ShareBlobRefused, open_share, seal_share
-from trading.sealing.shamir import Share, make_opening_key, rebuild_private_key
+from trading.sealing.custodian import (
+    ShareBlobError,
+    ShareBlobRefused,
+    derive_private_key,
+    derive_scalar,
+    new_custodian_key,
+    open_share,
+    passphrase_matches,
+    passphrase_problem,
+    seal_share,
+    share_info,
+    unseal_share,
+)
+from trading.sealing.shamir import ORDER, Share, make_opening_key, rebuild_private_key
 
-FAST = 2**4
+FAST = {"n": 2**4, "r": 8, "p": 1}
 LOT = "ZB-2026-000123-L1"
-PASS = "correct horse battery staple 马"
+PASS = "correct horse battery staple 马 42"
+SALT = bytes(range(16))
 
 
 @pytest.fixture(scope="module")
@@ -22,117 +38,199 @@ def ceremony():
     return make_opening_key(3, 5)
 
 
+@pytest.fixture(scope="module")
+def key():
+    return new_custodian_key(PASS, params=FAST)
+
+
 @pytest.fixture()
-def sealed(ceremony):
+def sealed(ceremony, key):
     share = ceremony.shares[1]
-    return share, seal_share(share, PASS, lot_id=LOT, custodian_id="centre", scrypt_n=FAST)
+    return share, seal_share(share, key.public_raw, lot_code=LOT, custodian_id=17)
 
 
-def test_round_trip_and_blob_shape(sealed):
-    share, blob = sealed
-    assert json.loads(json.dumps(blob)) == blob
-    assert blob["v"] == 1 and blob["kdf"] == "scrypt" and blob["aead"] == "AES-256-GCM"
-    assert blob["params"] == {"n": FAST, "r": 8, "p": 1}
-    assert len(base64.b64decode(blob["salt"])) == 16 and len(base64.b64decode(blob["nonce"])) == 12
-    assert open_share(blob, PASS, lot_id=LOT, index=2, custodian_id="centre") == share
-
+# --- the key --------------------------------------------------------------------------------------
 
 def test_default_parameters_are_the_design_ones():
     assert (custodian.SCRYPT_N, custodian.SCRYPT_R, custodian.SCRYPT_P) == (2**15, 8, 1)
+    assert custodian.default_params() == {"n": 2**15, "r": 8, "p": 1}
+
+
+def test_scalar_known_answer_against_hashlib_scrypt():
+    """The derivation, recomputed with an independent scrypt (hashlib/OpenSSL): 48 bytes, mod (n-1), +1."""
+    material = hashlib.scrypt(PASS.encode("utf-8"), salt=SALT, n=16, r=8, p=1, dklen=48)
+    expected = int.from_bytes(material, "big") % (ORDER - 1) + 1
+    assert derive_scalar(PASS, SALT, FAST) == expected
+    assert 1 <= expected < ORDER
+
+
+def test_key_material_is_deterministic_and_public_only():
+    a = new_custodian_key(PASS, params=FAST, salt=SALT)
+    b = new_custodian_key(PASS, params=FAST, salt=SALT)
+    assert a == b and len(a.public_raw) == 65 and a.public_raw[0] == 4
+    assert a.kid == hashlib.sha256(a.public_raw).digest()[:8]
+    assert set(vars(a)) == {"public_raw", "kid", "salt", "params"}
+    assert shamir.commitment(derive_scalar(PASS, SALT, FAST)) == a.public_raw
+
+
+def test_fresh_keys_have_fresh_salts():
+    a, b = new_custodian_key(PASS, params=FAST), new_custodian_key(PASS, params=FAST)
+    assert a.salt != b.salt and a.public_raw != b.public_raw
+
+
+def test_passphrase_is_nfc_normalised():
+    a = new_custodian_key("cafe\u0301 passphrase 1", params=FAST, salt=SALT)
+    b = new_custodian_key("caf\u00e9 passphrase 1", params=FAST, salt=SALT)
+    assert a.public_raw == b.public_raw
+
+
+def test_passphrase_matches(key):
+    assert passphrase_matches(PASS, key)
+    assert not passphrase_matches(PASS + "x", key)
+
+
+@pytest.mark.parametrize("passphrase, problem", [
+    ("short1", "too_short"), ("abcdefghijk1", None), ("abcdefghijkl", "needs_digit"),
+    ("123456789012", "needs_letter"), ("保管人口令一二三四五六7", None), ("a1" * 129, "too_long"),
+])
+def test_passphrase_policy(passphrase, problem):
+    assert passphrase_problem(passphrase) == problem
+
+
+@pytest.mark.parametrize("params", [
+    {"n": 2**19, "r": 8, "p": 1}, {"n": 1000, "r": 8, "p": 1}, {"n": 16, "r": 8},
+    {"n": 16, "r": 64, "p": 1}, {"n": 16, "r": 8, "p": 0}, {"n": True, "r": 8, "p": 1}, [16, 8, 1],
+])
+def test_bad_params_refused(params):
+    with pytest.raises(ShareBlobError):
+        derive_scalar(PASS, SALT, params)
+
+
+def test_bad_salt_and_empty_passphrase_refused():
+    with pytest.raises(ShareBlobError):
+        derive_scalar(PASS, b"short", FAST)
+    with pytest.raises(ShareBlobError):
+        derive_scalar("", SALT, FAST)
+
+
+# --- info ------------------------------------------------------------------------------------------
+
+def test_info_is_length_prefixed():
+    assert share_info("a", 2, 7) == bytes.fromhex("000161" "00020002" "000137")
+    assert share_info("ab", 1, "c") != share_info("a", 1, "bc")
+    assert share_info(LOT, 3, 17) == (struct.pack(">H", len(LOT)) + LOT.encode() + b"\x00\x02\x00\x03"
+                                      + b"\x00\x0217")
+
+
+@pytest.mark.parametrize("lot, index, who", [("", 1, 1), (LOT, 0, 1), (LOT, 65536, 1), (LOT, True, 1), (LOT, 1, "")])
+def test_bad_info_refused(lot, index, who):
+    with pytest.raises(ShareBlobError):
+        share_info(lot, index, who)
+
+
+# --- seal / open -----------------------------------------------------------------------------------
+
+def test_round_trip_and_blob_shape(sealed, key):
+    share, blob = sealed
+    assert json.loads(json.dumps(blob)) == blob
+    assert blob["v"] == 2 and blob["suite"] == "HPKE-P256-SHA256-AES256GCM"
+    assert base64.b64decode(blob["kid"]) == key.kid
+    assert len(base64.b64decode(blob["wrap"])) == 65 + 32 + 16
+    assert unseal_share(blob, PASS, key, lot_code=LOT, index=2, custodian_id=17) == share
+    assert unseal_share(blob, PASS, key, lot_code=LOT, index=2, custodian_id="17") == share
+
+
+def test_the_wrap_is_plain_rfc9180_hpke(sealed, key):
+    """Interoperability: any RFC 9180 implementation of the suite opens it with the derived key."""
+    share, blob = sealed
+    suite = hpke.Suite(hpke.KEM.P256, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
+    private = derive_private_key(PASS, key.salt, key.params)
+    plain = suite.decrypt(base64.b64decode(blob["wrap"]), private, info=share_info(LOT, 2, 17))
+    assert plain == share.y.to_bytes(32, "big")
 
 
 def test_default_parameters_round_trip(ceremony):
-    share = ceremony.shares[0]
-    blob = seal_share(share, PASS, lot_id=LOT, custodian_id="owner")
-    assert blob["params"] == {"n": 2**15, "r": 8, "p": 1}
-    assert open_share(blob, PASS, lot_id=LOT, index=1, custodian_id="owner") == share
+    material = new_custodian_key(PASS)
+    assert material.params == {"n": 2**15, "r": 8, "p": 1}
+    blob = seal_share(ceremony.shares[0], material.public_raw, lot_code=LOT, custodian_id=1)
+    assert unseal_share(blob, PASS, material, lot_code=LOT, index=1, custodian_id=1) == ceremony.shares[0]
 
 
-def test_two_seals_differ(sealed):
+def test_two_seals_differ(sealed, key):
     share, blob = sealed
-    again = seal_share(share, PASS, lot_id=LOT, custodian_id="centre", scrypt_n=FAST)
-    assert again["salt"] != blob["salt"] and again["ct"] != blob["ct"]
+    again = seal_share(share, key.public_raw, lot_code=LOT, custodian_id=17)
+    assert again["wrap"] != blob["wrap"]
 
 
-def test_passphrase_is_nfc_normalised(ceremony):
-    share = ceremony.shares[0]
-    blob = seal_share(share, "cafe\u0301", lot_id=LOT, custodian_id="owner", scrypt_n=FAST)
-    assert open_share(blob, "caf\u00e9", lot_id=LOT, index=1, custodian_id="owner") == share
-
-
-def test_wrong_passphrase_refused(sealed):
+def test_wrong_passphrase_refused(sealed, key):
     _, blob = sealed
     with pytest.raises(ShareBlobRefused, match="wrong passphrase"):
-        open_share(blob, PASS + "x", lot_id=LOT, index=2, custodian_id="centre")
+        unseal_share(blob, PASS + "x", key, lot_code=LOT, index=2, custodian_id=17)
 
 
-@pytest.mark.parametrize("lot_id, index, custodian_id", [
-    ("ZB-2026-000123-L2", 2, "centre"),     # other lot
-    (LOT, 3, "centre"),                      # other index
-    (LOT, 2, "supervisor"),                  # other custodian
-    ("centre", 2, LOT),                      # lot and custodian swapped
-])
-def test_other_aad_refused(sealed, lot_id, index, custodian_id):
+def test_wrong_private_key_refused(sealed):
     _, blob = sealed
     with pytest.raises(ShareBlobRefused):
-        open_share(blob, PASS, lot_id=lot_id, index=index, custodian_id=custodian_id)
+        open_share(blob, derive_private_key("another one 12345", SALT, FAST), lot_code=LOT, index=2, custodian_id=17)
 
 
-def test_aad_is_length_prefixed():
-    assert custodian.aad("ab", 1, "c") != custodian.aad("a", 1, "bc")
-    assert custodian.aad("a", 2, "b") == bytes.fromhex("000161" "00020002" "000162")
-
-
-@pytest.mark.parametrize("field", ["ct", "nonce", "salt"])
-def test_tampered_bytes_refused(sealed, field):
+@pytest.mark.parametrize("lot_code, index, custodian_id", [
+    ("ZB-2026-000123-L2", 2, 17),   # other lot
+    (LOT, 3, 17),                    # other index
+    (LOT, 2, 18),                    # other custodian
+    ("17", 2, LOT),                  # lot and custodian swapped
+])
+def test_other_info_refused(sealed, key, lot_code, index, custodian_id):
     _, blob = sealed
-    raw = bytearray(base64.b64decode(blob[field]))
-    for position in (0, len(raw) - 1):
+    with pytest.raises(ShareBlobRefused):
+        unseal_share(blob, PASS, key, lot_code=lot_code, index=index, custodian_id=custodian_id)
+
+
+def test_every_wrap_byte_flip_refused(sealed, key):
+    _, blob = sealed
+    raw = base64.b64decode(blob["wrap"])
+    private = derive_private_key(PASS, key.salt, key.params)
+    for position in range(len(raw)):
         flipped = bytearray(raw)
         flipped[position] ^= 0x01
-        bad = dict(blob, **{field: base64.b64encode(bytes(flipped)).decode()})
-        with pytest.raises(ShareBlobRefused):
-            open_share(bad, PASS, lot_id=LOT, index=2, custodian_id="centre")
+        bad = dict(blob, wrap=base64.b64encode(bytes(flipped)).decode())
+        with pytest.raises(ShareBlobError):
+            open_share(bad, private, lot_code=LOT, index=2, custodian_id=17)
 
 
-def test_changed_params_refused(sealed):
+def test_other_kid_refused(sealed, key):
     _, blob = sealed
-    bad = dict(blob, params={"n": FAST * 2, "r": 8, "p": 1})
+    bad = dict(blob, kid=base64.b64encode(b"\0" * 8).decode())
     with pytest.raises(ShareBlobRefused):
-        open_share(bad, PASS, lot_id=LOT, index=2, custodian_id="centre")
+        unseal_share(bad, PASS, key, lot_code=LOT, index=2, custodian_id=17)
 
 
 @pytest.mark.parametrize("change", [
-    {"v": 2}, {"v": True}, {"kdf": "argon2id"}, {"aead": "AES-128-GCM"},
-    {"params": {"n": 2**21, "r": 8, "p": 1}}, {"params": {"n": 1000, "r": 8, "p": 1}},
-    {"params": {"n": 16, "r": 8}}, {"params": {"n": 16, "r": 64, "p": 1}},
-    {"salt": "not base64!"}, {"nonce": base64.b64encode(b"short").decode()}, {"ct": 5},
+    {"v": 1}, {"v": True}, {"suite": "AES-256-GCM"}, {"kid": "not base64!"},
+    {"wrap": base64.b64encode(b"short").decode()}, {"wrap": 5}, {"extra": 1},
 ])
-def test_malformed_blob_refused(sealed, change):
+def test_malformed_blob_refused(sealed, key, change):
     _, blob = sealed
     with pytest.raises(ShareBlobError):
-        open_share(dict(blob, **change), PASS, lot_id=LOT, index=2, custodian_id="centre")
+        unseal_share(dict(blob, **change), PASS, key, lot_code=LOT, index=2, custodian_id=17)
 
 
-def test_empty_passphrase_refused(sealed):
-    share, _ = sealed
+def test_seal_refuses_bad_inputs(key):
     with pytest.raises(ShareBlobError):
-        seal_share(share, "", lot_id=LOT, custodian_id="centre", scrypt_n=FAST)
+        seal_share(Share(1, 0), key.public_raw, lot_code=LOT, custodian_id=1)
+    with pytest.raises(ShareBlobError):
+        seal_share(Share(1, 5), b"\x04" + b"\x01" * 64, lot_code=LOT, custodian_id=1)
 
 
 def test_ceremony_to_opening_through_blobs(ceremony):
-    custodians = ["owner", "centre", "finance", "supervisor", "audit"]
-    blobs = [seal_share(s, f"pass-{c}", lot_id=LOT, custodian_id=c, scrypt_n=FAST)
-             for s, c in zip(ceremony.shares, custodians, strict=True)]
+    keys = [new_custodian_key(f"pass-{i}-custodian", params=FAST) for i in range(1, 6)]
+    blobs = [seal_share(s, k.public_raw, lot_code=LOT, custodian_id=i)
+             for i, (s, k) in enumerate(zip(ceremony.shares, keys, strict=True), start=1)]
     submitted = []
     for index in (5, 2, 4):
-        share = open_share(blobs[index - 1], f"pass-{custodians[index - 1]}", lot_id=LOT, index=index,
-                           custodian_id=custodians[index - 1])
+        share = unseal_share(blobs[index - 1], f"pass-{index}-custodian", keys[index - 1], lot_code=LOT,
+                             index=index, custodian_id=index)
         submitted.append((index, share))
     key = rebuild_private_key(submitted, ceremony.commitments, 3, ceremony.public_key_bytes)
     assert shamir._point(key) == ceremony.public_key_bytes
 
-
-def test_share_x_is_the_index(ceremony):
-    blob = seal_share(Share(4, ceremony.shares[3].y), PASS, lot_id=LOT, custodian_id="c", scrypt_n=FAST)
-    assert open_share(blob, PASS, lot_id=LOT, index=4, custodian_id="c").x == 4
