@@ -4,6 +4,7 @@ the set-up; git ignores the result) and resolves their URLs for templates. No CD
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -20,6 +21,17 @@ FILES: dict[str, tuple[str, list[str]]] = {
     "@alpinejs/csp": ("alpine-csp", ["dist/cdn.min.js"]),
     "echarts": ("echarts", ["dist/echarts.min.js", "LICENSE"]),
     "nzh": ("nzh", ["dist/nzh.cn.min.js", "LICENSE"]),
+    # HPKE for the browser sealing library (static/js/sealing/envelope.js imports esm/mod.js)
+    "@hpke/core": ("hpke-core", ["esm", "LICENSE"]),
+    "@hpke/common": ("hpke-common", ["esm", "LICENSE"]),
+    "fflate": ("fflate", ["esm/browser.js", "LICENSE"]),
+}
+
+#: bare ES-module specifiers a browser cannot resolve without an import map (an inline script, which
+#: the CSP forbids): short name → {specifier: (short name of the target, path in it)}; copied .js files
+#: of that package get the specifier replaced by a relative URL.
+REWRITE: dict[str, dict[str, tuple[str, str]]] = {
+    "hpke-core": {"@hpke/common": ("hpke-common", "esm/mod.js")},
 }
 
 
@@ -47,7 +59,21 @@ def copy_all() -> list[Path]:
             else:
                 shutil.copy2(src, dst)
             copied.append(dst)
+        _rewrite_specifiers(target, REWRITE.get(short, {}), vers)
     return copied
+
+
+def _rewrite_specifiers(target: Path, specifiers: dict[str, tuple[str, str]], vers: dict[str, str]) -> None:
+    for spec, (short, path) in specifiers.items():
+        dest = DEST / f"{short}-{vers[short]}" / path
+        for js in target.rglob("*.js"):
+            text = js.read_text(encoding="utf-8")
+            for quote in ('"', "'"):
+                needle = f"from {quote}{spec}{quote}"
+                if needle in text:
+                    rel = os.path.relpath(dest, js.parent).replace(os.sep, "/")
+                    text = text.replace(needle, f"from {quote}{rel if rel.startswith('.') else './' + rel}{quote}")
+            js.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
