@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, select
+from sqlalchemy import JSON, Index, Integer, String, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .broker import PG_CHANNEL, format_payload
 from .context import ServiceContext
 from .db import Base, UTCDateTime
 
@@ -40,10 +41,36 @@ def publish(ctx: ServiceContext, channel: str, name: str, data: dict[str, Any], 
     event = LiveEvent(channel=channel, name=name, data=data, audience=audience, created_at=ctx.now())
     ctx.session.add(event)
     ctx.session.flush()
-    ctx.session.info.setdefault("live_channels", set()).add(channel)
+    info = ctx.session.info
+    info.setdefault("live_channels", set()).add(channel)
+    ids = info.setdefault("live_event_ids", {})
+    ids[channel] = max(ids.get(channel, 0), event.id)
+    if ctx.session.get_bind().dialect.name == "postgresql":
+        # Delivered to every listening worker at COMMIT, never on rollback (core/broker.py).
+        ctx.session.execute(text("SELECT pg_notify(:ch, :payload)"),
+                            {"ch": PG_CHANNEL, "payload": format_payload(channel, event.id)})
     return event.id
 
 
 def events_since(session, channel: str, after_id: int, limit: int = 500) -> list[LiveEvent]:
     return list(session.execute(select(LiveEvent).where(LiveEvent.channel == channel, LiveEvent.id > after_id)
                                 .order_by(LiveEvent.id).limit(limit)).scalars())
+
+
+def last_event_id(session, channel: str) -> int:
+    """The id a stream's snapshot stands at: every event after it is a delta."""
+    from sqlalchemy import func
+
+    return session.execute(select(func.coalesce(func.max(LiveEvent.id), 0))
+                           .where(LiveEvent.channel == channel)).scalar_one()
+
+
+def audience_allows(audience: str, *, staff: bool, org_id: int | None) -> bool:
+    """Who may receive an event: "all", "staff" (owner side, operator, supervisors), "org:<id>"."""
+    if audience == "all":
+        return True
+    if audience == "staff":
+        return staff
+    if audience.startswith("org:"):
+        return org_id is not None and audience == f"org:{org_id}"
+    return False  # an unknown audience reaches nobody (fail closed)
