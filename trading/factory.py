@@ -62,6 +62,8 @@ def _init_extensions(app: Flask) -> None:
 
     sqlite_pragmas.install()
     db.init_app(app)
+    from trading.core import broker
+    broker.init_app(app)  # live events: wakes SSE streams after commit (TRADING_BROKER)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
