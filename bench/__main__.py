@@ -22,7 +22,7 @@ from pathlib import Path
 from bench.common import Figure, database_url
 
 HERE = Path(__file__).resolve().parent
-NOT_BENCHMARKS = {"__main__", "common"}
+NOT_BENCHMARKS = {"__main__", "common", "wsgi"}
 
 
 def available() -> list[str]:
