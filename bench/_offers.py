@@ -277,14 +277,21 @@ def make_bidders(session, clock: Clock, count: int, *, seed_base: int = 100_000_
 # --- envelopes --------------------------------------------------------------------------------------
 
 def price_sheet(i: int, size: int) -> bytes:
-    """A price sheet (opening/rules.parse_price_sheet's format) padded with remarks to `size` bytes."""
+    """A price sheet (opening/rules.parse_price_sheet's format) of exactly `size` bytes, its remarks
+    (唱标 reads them out) filled with Chinese text."""
     import json
 
-    sheet = {"v": 1, "price_fen": 70_000_000 + 137 * i, "duration_days": 90 + i % 60,
-             "quality": "合格", "remarks": ""}
-    base = len(json.dumps(sheet, ensure_ascii=False, separators=(",", ":")).encode())
-    sheet["remarks"] = "x" * max(0, size - base)
-    return json.dumps(sheet, ensure_ascii=False, separators=(",", ":")).encode()
+    sheet = {"v": 1, "price_fen": 70_000_000 + 137 * i, "duration_days": 90 + i % 60, "quality": "合格",
+             "remarks": ""}
+
+    def encoded() -> bytes:
+        return json.dumps(sheet, ensure_ascii=False, separators=(",", ":")).encode()
+
+    room = max(0, size - len(encoded()))
+    text = "本报价为含税总价，包含完成招标文件规定全部工作内容所需的一切费用；工期及质量满足招标文件要求。"
+    chars = room // 3
+    sheet["remarks"] = (text * (chars // len(text) + 1))[:chars] + " " * (room - 3 * chars)
+    return encoded()
 
 
 def seal_for(lot: Lot, bidder: Bidder, part: str, submission_id: str, plaintext: bytes,
