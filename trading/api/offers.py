@@ -1,3 +1,267 @@
-"""/api/v1 resources for offers: thin adapters over the services."""
+"""Sealed offers (投标): registration, the opening key of a lot, the chunked resumable upload protocol
+(start → manifest → chunks → complete), withdraw, self-test, signed receipts, the platform's receipt
+key, and the after-deadline participant and download lists. Thin adapters over
+procedures.common.participation; the services enforce every rule and the secrecy of Art. 22."""
 
 from __future__ import annotations
+
+from flask import request
+from marshmallow import Schema, fields, validate
+
+from trading.core.errors import InvalidInput, not_found
+from trading.procedures.common.models import LotTrade
+from trading.procedures.common.participation import completion, queries, receipts, services
+from trading.procedures.common.participation.rules import PARTS, chunks_expected, parse_index
+
+from . import bp
+from .framework import PUBLIC, ctx, operation
+
+BIDDER = ("bidder",)
+READ_AFTER = ("owner", "agency", "operator", "supervisor")
+#: the manifest is a few kilobytes; anything much larger is not a manifest
+MANIFEST_MAX_BYTES = 64 * 1024
+
+
+class RegistrationSchema(Schema):
+    lot_code = fields.String(required=True)
+    registered_at = fields.DateTime(required=True)
+    status = fields.String(required=True, metadata={"enum": ["registered", "withdrawn"]})
+
+
+class SealingSchema(Schema):
+    lot_id = fields.String(required=True)
+    bidder_id = fields.String(allow_none=True, metadata={"description": "调用者单位的统一社会信用代码"})
+    opening_key = fields.Dict(required=True, metadata={"description": '{"public": b64(65 B), "kid": b64(8 B)}'})
+    deadline_at = fields.DateTime(required=True)
+    server_now = fields.DateTime(required=True)
+    max_part_bytes = fields.Integer(required=True)
+    upload_chunk_bytes = fields.Integer(required=True)
+    parts = fields.List(fields.String(), required=True)
+
+
+class StartSchema(Schema):
+    part = fields.String(required=True, validate=validate.OneOf(PARTS))
+
+
+class StartedSchema(Schema):
+    submission_id = fields.String(required=True)
+    context = fields.Dict(required=True)
+    upload_chunk_bytes = fields.Integer(required=True)
+
+
+class ManifestAcceptedSchema(Schema):
+    payload_len = fields.Integer(required=True)
+    chunks_expected = fields.Integer(required=True)
+    upload_chunk_bytes = fields.Integer(required=True)
+
+
+class ChunkSchema(Schema):
+    index = fields.Integer(required=True)
+    chunks_received = fields.Integer(required=True)
+    chunks_expected = fields.Integer(required=True)
+
+
+class SignedReceiptSchema(Schema):
+    receipt = fields.Dict(required=True, metadata={"description": "回执正文（按规范 JSON 签名）"})
+    signature = fields.String(required=True, metadata={"description": "Ed25519 签名（base64）"})
+    key_id = fields.String(required=True)
+    receipt_id = fields.String(required=True)
+
+
+class SubmissionStateSchema(Schema):
+    submission_id = fields.String(required=True)
+    lot_id = fields.String(required=True)
+    part = fields.String(required=True)
+    status = fields.String(required=True)
+    payload_len = fields.Integer(allow_none=True)
+    chunks_expected = fields.Integer(allow_none=True)
+    received = fields.List(fields.Integer(), required=True)
+    receipt = fields.Nested(SignedReceiptSchema, allow_none=True)
+
+
+class SelfTestSchema(Schema):
+    ok = fields.Boolean(required=True)
+    checks = fields.List(fields.Dict(), required=True)
+
+
+class ReceiptKeySchema(Schema):
+    alg = fields.String(required=True)
+    public = fields.String(required=True)
+    key_id = fields.String(required=True)
+
+
+class ParticipantSchema(Schema):
+    name = fields.String(required=True)
+    credit_code = fields.String(required=True)
+    registered_at = fields.DateTime(required=True)
+    status = fields.String(required=True)
+    parts = fields.Dict(required=True)
+
+
+class ParticipantListSchema(Schema):
+    items = fields.List(fields.Nested(ParticipantSchema), required=True)
+    total = fields.Integer(required=True)
+
+
+class DownloadSchema(Schema):
+    document = fields.String(required=True)
+    sha256 = fields.String(required=True)
+    org = fields.String(required=True)
+    user = fields.String(required=True)
+    at = fields.DateTime(required=True)
+    ip = fields.String(required=True)
+
+
+class DownloadListSchema(Schema):
+    items = fields.List(fields.Nested(DownloadSchema), required=True)
+    total = fields.Integer(required=True)
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def _state(sub) -> dict:
+    c = ctx()
+    trade = c.session.get(LotTrade, sub.lot_id)
+    return {"submission_id": sub.submission_id, "lot_id": trade.lot_code, "part": sub.part, "status": sub.status,
+            "payload_len": sub.payload_len,
+            "chunks_expected": chunks_expected(sub.payload_len, sub.upload_chunk_bytes) if sub.payload_len else None,
+            "received": services.received_indexes(c, sub),
+            "receipt": receipts.as_json(sub.receipts[-1]) if sub.receipts else None}
+
+
+@operation(bp, "POST", "/lots/<lot_code>/registration", summary="报名 / register for a lot", tag="offers",
+           response=RegistrationSchema, status=201, errors=(403, 409), roles=BIDDER,
+           description="已报名时返回 200 和原报名记录。")
+def register(lot_code):
+    part, created = services.register_for_lot(ctx(), lot_code)
+    body = {"lot_code": lot_code, "registered_at": _iso(part.registered_at), "status": part.status}
+    return body, (201 if created else 200)
+
+
+@operation(bp, "GET", "/lots/<lot_code>/sealing", summary="密封所需参数（开标公钥等） / sealing parameters",
+           tag="offers", response=SealingSchema, errors=(409,),
+           description="开标公钥是公开信息；bidder_id 是调用者单位的信用代码（非投标人为 null）。")
+def sealing(lot_code):
+    info = services.sealing_info(ctx(), lot_code)
+    return {**info, "deadline_at": _iso(info["deadline_at"]), "server_now": _iso(info["server_now"])}
+
+
+@operation(bp, "POST", "/lots/<lot_code>/submissions", summary="开始上传一个部分 / start an upload",
+           tag="offers", body=StartSchema, response=StartedSchema, status=201, errors=(403, 409), roles=BIDDER)
+def start(lot_code, body):
+    c = ctx()
+    sub = services.start_submission(c, lot_code, body["part"])
+    context = services.expected_context(c, sub, c.session.get(LotTrade, sub.lot_id))
+    return {"submission_id": sub.submission_id,
+            "context": {"lot_id": context.lot_id, "bidder_id": context.bidder_id, "part": context.part,
+                        "submission_id": context.submission_id},
+            "upload_chunk_bytes": sub.upload_chunk_bytes}
+
+
+def _limited_body(limit: int) -> bytes:
+    """The raw request body, refusing more than `limit` bytes without reading them all (413)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit)
+    data = request.stream.read(limit + 1)
+    if len(data) > limit:
+        raise _too_large(limit)
+    return data
+
+
+def _too_large(limit: int) -> InvalidInput:
+    err = InvalidInput("upload.too_large", f"请求体超过 {limit} 字节", f"The request body exceeds {limit} bytes",
+                       details={"limit": limit})
+    err.status = 413
+    return err
+
+
+@operation(bp, "PUT", "/submissions/<sid>/manifest", summary="上传清单（manifest） / send the manifest",
+           tag="offers", response=ManifestAcceptedSchema, errors=(403, 409), roles=BIDDER,
+           description="请求体为封装工具生成的 manifest JSON 原文（至多 64 KiB，否则 413）。所有检查在接收任何数据前完成；"
+                       "失败为 422，错误代码 envelope.<失败类型>。")
+def put_manifest(sid):
+    sub = services.put_manifest(ctx(), sid, _limited_body(MANIFEST_MAX_BYTES))
+    return {"payload_len": sub.payload_len, "chunks_expected": chunks_expected(sub.payload_len, sub.upload_chunk_bytes),
+            "upload_chunk_bytes": sub.upload_chunk_bytes}
+
+
+@operation(bp, "PUT", "/submissions/<sid>/chunks/<index>", summary="上传数据块 / send a chunk", tag="offers",
+           response=ChunkSchema, errors=(403, 409), roles=BIDDER,
+           description="请求体为原始字节（application/octet-stream）：第 i 块为密文的 [i*U, min((i+1)*U, payload_len))。"
+                       "相同内容重传返回 200；同一序号不同内容为 409 upload.chunk_conflict；"
+                       "超过 upload_chunk_bytes 为 413，大小不符为 422。")
+def put_chunk(sid, index):
+    i = parse_index(index)
+    if i is None:
+        raise InvalidInput("upload.chunk_index", "数据块序号须为非负整数", "The chunk index must be a non-negative integer")
+    c = ctx()
+    sub = services.own_submission(c, sid)
+    data = _limited_body(sub.upload_chunk_bytes)
+    sub, received = services.put_chunk(c, sid, i, data)
+    return {"index": i, "chunks_received": received,
+            "chunks_expected": chunks_expected(sub.payload_len, sub.upload_chunk_bytes)}
+
+
+@operation(bp, "GET", "/submissions/<sid>", summary="上传状态（断点续传） / upload state", tag="offers",
+           response=SubmissionStateSchema, roles=BIDDER,
+           description="只有本单位可见；其他任何人得到与不存在的编号相同的 404。")
+def get_submission(sid):
+    return _state(services.own_submission(ctx(), sid))
+
+
+@operation(bp, "POST", "/submissions/<sid>/complete", summary="完成上传并取得回执 / complete", tag="offers",
+           response=SignedReceiptSchema, status=201, errors=(403, 409), roles=BIDDER,
+           description="校验全部数据块、分块结构、SHA-256 与签名，且服务器时间早于投标截止时间；"
+                       "同一部分之前的文件标为已替换（保留，永不解密）。")
+def complete(sid):
+    receipt, created = completion.complete_submission(ctx(), sid)
+    return receipts.as_json(receipt), (201 if created else 200)
+
+
+@operation(bp, "POST", "/submissions/<sid>/withdraw", summary="撤回 / withdraw", tag="offers",
+           response=SignedReceiptSchema, errors=(403, 409), roles=BIDDER)
+def withdraw(sid):
+    return receipts.as_json(completion.withdraw_submission(ctx(), sid))
+
+
+@operation(bp, "POST", "/submissions/<sid>/selftest", summary="自检（不解密） / self-test", tag="offers",
+           response=SelfTestSchema, errors=(403,), roles=BIDDER)
+def selftest(sid):
+    return completion.self_test(ctx(), sid)
+
+
+@operation(bp, "GET", "/submissions/<sid>/receipt", summary="最新回执 / latest receipt", tag="offers",
+           response=SignedReceiptSchema, roles=BIDDER,
+           description="PDF 版本：/offers/receipts/<receipt_id>.pdf")
+def receipt(sid):
+    r = services.latest_receipt(ctx(), sid)
+    if r is None:
+        raise not_found("回执", "receipt")
+    return receipts.as_json(r)
+
+
+@operation(bp, "GET", "/receipt-key", summary="平台回执公钥 / the receipt public key", tag="offers", auth=PUBLIC,
+           response=ReceiptKeySchema)
+def receipt_key():
+    return receipts.public_key_info()
+
+
+@operation(bp, "GET", "/lots/<lot_code>/participants", summary="投标人名单（截止后） / participants",
+           tag="offers", response=ParticipantListSchema, errors=(403,), roles=READ_AFTER,
+           description="投标截止前任何角色均为 403 participation.sealed_until_deadline。")
+def participants(lot_code):
+    rows = queries.participants_after_deadline(ctx(), lot_code)
+    items = [{"name": r.name, "credit_code": r.credit_code, "registered_at": _iso(r.registered_at),
+              "status": r.status,
+              "parts": {k: {**v, "accepted_at": _iso(v["accepted_at"])} for k, v in r.parts.items()}} for r in rows]
+    return {"items": items, "total": len(items)}
+
+
+@operation(bp, "GET", "/lots/<lot_code>/downloads", summary="招标文件下载记录（截止后） / document downloads",
+           tag="offers", response=DownloadListSchema, errors=(403,), roles=READ_AFTER,
+           description="投标截止前任何角色均为 403 participation.sealed_until_deadline。")
+def downloads(lot_code):
+    rows = queries.downloads_after_deadline(ctx(), lot_code)
+    return {"items": [{**r, "at": _iso(r["at"])} for r in rows], "total": len(rows)}
