@@ -310,13 +310,9 @@ Callback = Callable[[], None]
 # --- accepted offers (opening benchmark) -------------------------------------------------------------
 
 def _complete(ctx: ServiceContext, sid: str):
-    from trading.procedures.common.participation import services as participation
+    from trading.procedures.common.participation.completion import complete_submission
 
-    for name in ("complete_submission", "complete_upload", "complete"):
-        fn = getattr(participation, name, None)
-        if fn is not None:
-            return fn(ctx, sid)
-    raise RuntimeError("participation.services has no complete_submission yet")
+    return complete_submission(ctx, sid)
 
 
 def _write_blob(store, payload: bytes) -> str:

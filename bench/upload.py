@@ -1,0 +1,355 @@
+"""200 concurrent bidders each uploading a 1 MiB sealed offer through gunicorn on PostgreSQL in the
+last minutes before the deadline: zero lost, zero 5xx, p50/p99 per upload, throughput against a bare
+upload endpoint of the same server.
+
+Set-up (not measured): a 比选 lot published through the real services (custodians, key ceremony),
+200 bidder organisations made through the services, each with a user, a registered signing key and
+an API token; gunicorn (`-k gthread`, bench/wsgi.py: the real app plus the bare endpoint) on the
+benchmark's schema and blob store; every bidder registers for the lot through the API; the lot's
+deadline is then set to a few minutes from now (real time: the server's SystemClock decides).
+
+Measured, 200 threads with http.client, one connection each, released together:
+  1. POST /lots/{lot}/submissions — the server issues the submission id, which the envelope's
+     context binds, so a bidder can only seal after this call;
+  (every bidder seals its 1 MiB documents part — client work, not measured: between the phases)
+  2. PUT manifest → PUT chunk 0 (the whole 1 MiB payload) → POST complete, which must give 201 with
+     a signed receipt.
+An upload's latency is its start latency plus its manifest+chunk+complete latency; throughput is
+uploads ÷ (wall time of phase 1 + wall time of phase 2). Afterwards the database must hold exactly one
+accepted submission per bidder and every receipt must verify with the platform's receipt key.
+
+Baseline, in the same run, same server, same 200 clients and the same 1 MiB payload bytes: POST to
+/bench/bare-upload, which only stores the body in the blob store (hash, write, fsync, rename).
+Target: throughput ≥ 0.5× the bare endpoint's; zero lost; zero 5xx."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import io
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select, text, update
+
+from bench import _offers as offers
+from bench.common import Figure, percentile
+from trading.sealing import envelope
+
+SCHEMA = "bench_upload"
+BIDDERS = 200
+PAYLOAD_BYTES = 1 << 20
+#: gunicorn on 2 cores: a few processes (the GIL) with threads for I/O (fsync, PostgreSQL round trips)
+WORKERS = max(2, min(4, (os.cpu_count() or 2) * 2))
+THREADS = 8
+#: the lot's deadline is this long after the set-up ends (real time)
+DEADLINE_AFTER = timedelta(minutes=4)
+TARGET_RATIO = 0.5
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- the server --------------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """gunicorn on bench.wsgi:app, in its own process group (stopped by its pid at the end)."""
+
+    def __init__(self, schema: str, blob_root: Path, log: Path):
+        self.port = _free_port()
+        env = {**os.environ, "BENCH_SCHEMA": schema, "BENCH_BLOB_ROOT": str(blob_root),
+               "BENCH_POOL_SIZE": str(THREADS), "PYTHONPATH": str(ROOT)}
+        gunicorn = Path(sys.executable).parent / "gunicorn"
+        self.log = open(log, "w")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [str(gunicorn), "-k", "gthread", "-w", str(WORKERS), "--threads", str(THREADS),
+             "-b", f"127.0.0.1:{self.port}", "--timeout", "120", "--backlog", "2048",
+             "--keep-alive", "30", "--no-control-socket", "bench.wsgi:app"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({self.proc.returncode}); see {log}")
+            try:
+                status, _ = request(self.port, "GET", "/api/v1/receipt-key")
+                if status < 500:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not answer in 60 s; see {log}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+def request(port: int, method: str, path: str, body: bytes | None = None, *, token: str | None = None,
+            content_type: str = "application/json", conn: http.client.HTTPConnection | None = None
+            ) -> tuple[int, bytes]:
+    own = conn is None
+    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+    headers = {"Content-Type": content_type, "Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        if own:
+            conn.close()
+
+
+# --- the clients -------------------------------------------------------------------------------------
+
+@dataclass
+class Client:
+    bidder: offers.Bidder
+    payload: bytes = b""
+    manifest: bytes = b""
+    sid: str = ""
+    statuses: list[int] = field(default_factory=list)
+    start_s: float = 0.0
+    upload_s: float = 0.0
+    #: seconds of each request of phase 2: manifest, chunk, complete
+    steps: list[float] = field(default_factory=list)
+    bare_s: float = 0.0
+    receipt: dict | None = None
+    error: str = ""
+
+
+def _concurrently(clients: list[Client], step) -> float:
+    """Run step(client, conn) in one thread per client, all released together; the wall seconds."""
+    barrier = threading.Barrier(len(clients) + 1)
+
+    def body(c: Client):
+        conn = http.client.HTTPConnection("127.0.0.1", PORT[0], timeout=300)
+        try:
+            conn.connect()
+            barrier.wait()
+            step(c, conn)
+        except Exception as exc:  # counted as lost; reported
+            c.error = c.error or repr(exc)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=body, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - started
+
+
+PORT = [0]
+
+
+def _start(lot_code: str):
+    def step(c: Client, conn):
+        t0 = time.perf_counter()
+        status, body = request(0, "POST", f"/api/v1/lots/{lot_code}/submissions", json.dumps({"part": "documents"})
+                               .encode(), token=c.bidder.token, conn=conn)
+        c.start_s = time.perf_counter() - t0
+        c.statuses.append(status)
+        if status != 201:
+            c.error = f"start {status} {body[:200]!r}"
+            return
+        c.sid = json.loads(body)["submission_id"]
+    return step
+
+
+def _upload(c: Client, conn) -> None:
+    t0 = time.perf_counter()
+    for method, path, body, ctype, want in (
+            ("PUT", f"/api/v1/submissions/{c.sid}/manifest", c.manifest, "application/json", 200),
+            ("PUT", f"/api/v1/submissions/{c.sid}/chunks/0", c.payload, "application/octet-stream", 200),
+            ("POST", f"/api/v1/submissions/{c.sid}/complete", b"", "application/json", 201)):
+        t1 = time.perf_counter()
+        status, answer = request(0, method, path, body, token=c.bidder.token, content_type=ctype, conn=conn)
+        c.steps.append(time.perf_counter() - t1)
+        c.statuses.append(status)
+        if status != want:
+            c.error = f"{path.rsplit('/', 1)[-1]} {status} {answer[:200]!r}"
+            return
+    c.upload_s = time.perf_counter() - t0
+    c.receipt = json.loads(answer)
+
+
+def _bare(c: Client, conn) -> None:
+    t0 = time.perf_counter()
+    status, answer = request(0, "POST", "/bench/bare-upload", c.payload, content_type="application/octet-stream",
+                             conn=conn)
+    c.bare_s = time.perf_counter() - t0
+    c.statuses.append(status)
+    if status != 201:
+        c.error = f"bare {status} {answer[:200]!r}"
+
+
+def documents_zip(i: int, size: int) -> bytes:
+    """A ZIP (stored, one file) of exactly `size` bytes: the documents part of bidder i."""
+    def build(n: int) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+            z.writestr(zipfile.ZipInfo("投标文件.bin", (2026, 11, 27, 9, 0, 0)), os.urandom(n))
+        return out.getvalue()
+    overhead = len(build(0))
+    data = build(size - overhead)
+    assert len(data) == size
+    return data
+
+
+def _verify_receipts(clients: list[Client], key_json: dict) -> int:
+    """How many receipts verify with the platform's Ed25519 receipt key (canonical JSON body)."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    pub = Ed25519PublicKey.from_public_bytes(base64.b64decode(key_json["public"]))
+    good = 0
+    for c in clients:
+        r = c.receipt or {}
+        try:
+            body = json.dumps(r["receipt"], sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+            pub.verify(base64.b64decode(r["signature"]), body)
+            good += r["receipt"]["submission_id"] == c.sid and r["receipt"]["payload_len"] == len(c.payload)
+        except (KeyError, TypeError, ValueError, InvalidSignature):
+            pass
+    return good
+
+
+def _latencies(values: list[float]) -> dict:
+    ms = [v * 1000 for v in values]
+    return {"n": len(ms), "p50_ms": round(percentile(ms, 50), 1), "p99_ms": round(percentile(ms, 99), 1),
+            "max_ms": round(max(ms), 1), "mean_ms": round(statistics.fmean(ms), 1)} if ms else {}
+
+
+def run(scale: float = 1.0) -> list[Figure]:
+    from trading.extensions import db
+    from trading.procedures.common.models import LotTrade
+    from trading.procedures.common.participation.models import Submission
+
+    n = max(10, int(BIDDERS * scale))
+    offers.fresh_schema(SCHEMA)
+    blobs = offers.blob_dir("upload")
+    app = offers.make_app(SCHEMA, blobs)
+    started = time.perf_counter()
+    with app.app_context():
+        from trading.core.clock import SystemClock
+        clock = SystemClock()
+        lot = offers.publish_sealed_lot(db.session, clock)
+        bidders = offers.make_bidders(db.session, clock, n, tokens=True, via_services=True)
+        db.session.commit()
+    clients = [Client(b) for b in bidders]
+    plaintexts = [documents_zip(i, PAYLOAD_BYTES - envelope.HEADER_LEN - envelope.TAG_LEN) for i in range(n)]
+
+    log = blobs.parent / "gunicorn.log"
+    server = Server(SCHEMA, blobs, log)
+    PORT[0] = server.port
+    try:
+        for c in clients:
+            status, body = request(server.port, "POST", f"/api/v1/lots/{lot.lot_code}/registration", b"{}",
+                                   token=c.bidder.token)
+            if status not in (200, 201):
+                raise RuntimeError(f"registration {status}: {body[:300]!r}")
+        status, body = request(server.port, "GET", f"/api/v1/lots/{lot.lot_code}/sealing", token=clients[0].bidder.token)
+        sealing = json.loads(body)
+        if status != 200 or base64.b64decode(sealing["opening_key"]["kid"]) != lot.opening_kid:
+            raise RuntimeError(f"sealing info {status}: {body[:300]!r}")
+        status, body = request(server.port, "GET", "/api/v1/receipt-key")
+        receipt_key = json.loads(body)
+        # warm every worker: a few small requests of each kind
+        warm = [Client(b, payload=os.urandom(1024)) for b in bidders[: min(n, WORKERS * THREADS)]]
+        _concurrently(warm, _bare)
+        _concurrently(warm, lambda c, conn: request(0, "GET", f"/api/v1/lots/{lot.lot_code}/sealing",
+                                                    token=c.bidder.token, conn=conn))
+        with app.app_context():
+            deadline = datetime.now(UTC) + DEADLINE_AFTER
+            db.session.execute(update(LotTrade).where(LotTrade.lot_id == lot.lot_id).values(deadline_at=deadline))
+            db.session.commit()
+        setup_s = time.perf_counter() - started
+        print(f"  set-up: lot {lot.lot_code}, {n} bidders registered, gunicorn -k gthread -w {WORKERS} "
+              f"--threads {THREADS} on :{server.port}; deadline {deadline:%H:%M:%S} UTC ({setup_s:.0f} s)")
+
+        wall_start = _concurrently(clients, _start(lot.lot_code))
+        for i, c in enumerate(clients):  # sealing: client work, between the phases, not measured
+            if c.sid:
+                m, c.payload = offers.seal_for(lot, c.bidder, "documents", c.sid, plaintexts[i])
+                c.manifest = json.dumps(m).encode()
+        ready = [c for c in clients if c.sid]
+        wall_upload = _concurrently(ready, _upload)
+        finished_at = datetime.now(UTC)
+        for c in clients:  # the bare endpoint gets the same bytes (random ones if a start failed)
+            c.payload = c.payload or os.urandom(PAYLOAD_BYTES)
+        wall_bare = _concurrently(clients, _bare)
+    finally:
+        server.stop()
+
+    with app.app_context():
+        accepted = db.session.execute(select(func.count()).select_from(Submission).where(
+            Submission.lot_id == lot.lot_id, Submission.status == "accepted")).scalar_one()
+        per_bidder = db.session.execute(text(
+            "SELECT count(*) FROM (SELECT bidder_org_id FROM submission WHERE lot_id = :lot AND status = 'accepted' "
+            "GROUP BY bidder_org_id HAVING count(*) = 1) t"), {"lot": lot.lot_id}).scalar_one()
+    statuses = [s for c in clients for s in c.statuses]
+    five_xx = sum(s >= 500 for s in statuses)
+    errors = [c.error for c in clients if c.error]
+    receipts = sum(c.receipt is not None for c in clients)
+    verified = _verify_receipts(clients, receipt_key)
+    lost = n - min(receipts, verified, accepted, per_bidder)
+    uploads = [c.start_s + c.upload_s for c in clients if c.receipt]
+    lat, bare_lat = _latencies(uploads), _latencies([c.bare_s for c in clients if not c.error or c.bare_s])
+    throughput = receipts / (wall_start + wall_upload)
+    bare_throughput = n / wall_bare
+    ok = lost == 0 and five_xx == 0 and not errors and throughput >= TARGET_RATIO * bare_throughput
+    details = {"bidders": n, "payload_bytes": PAYLOAD_BYTES, "workers": WORKERS, "threads": THREADS,
+               "wall_start_s": round(wall_start, 3), "wall_upload_s": round(wall_upload, 3),
+               "wall_bare_s": round(wall_bare, 3), "latency": lat, "bare_latency": bare_lat,
+               "start_latency": _latencies([c.start_s for c in clients if c.sid]),
+               **{f"{step}_latency": _latencies([c.steps[i] for c in clients if len(c.steps) > i])
+                  for i, step in enumerate(("manifest", "chunk", "complete"))},
+               "receipts": receipts, "receipts_verified": verified, "accepted_in_db": accepted,
+               "bidders_with_one_accepted": per_bidder, "http_5xx": five_xx, "errors": errors[:20],
+               "finished_before_deadline_s": round((deadline - finished_at).total_seconds(), 1),
+               "gunicorn_log": str(log)}
+    for e in errors[:5]:
+        print(f"  error: {e}")
+    return [
+        Figure(name=f"upload {n} x 1 MiB, concurrent", value=round(throughput, 2), unit="uploads/s",
+               baseline=round(bare_throughput, 2), baseline_name="bare store endpoint", baseline_unit="posts/s",
+               target=f">= {TARGET_RATIO}x baseline, 0 lost, 0 5xx", ok=ok,
+               note=f"{receipts} receipts ({verified} verify), {accepted} accepted in the database, lost {lost}, "
+                    f"5xx {five_xx}, errors {len(errors)}; phases: start {wall_start:.2f} s + "
+                    f"manifest/chunk/complete {wall_upload:.2f} s; bare {wall_bare:.2f} s",
+               details=details),
+        Figure(name="upload latency per offer", value=lat.get("p99_ms", float("nan")), unit="ms p99",
+               baseline=bare_lat.get("p99_ms", float("nan")), baseline_name="bare POST p99",
+               note=f"p50 {lat.get('p50_ms')} ms, max {lat.get('max_ms')} ms (start + manifest + chunk + complete); "
+                    f"bare p50 {bare_lat.get('p50_ms')} ms; all {n} clients at once; p50 by step: "
+                    + ", ".join(f"{step} {details[step + '_latency'].get('p50_ms')} ms"
+                                for step in ("start", "manifest", "chunk", "complete")),
+               details={"upload": lat, "bare": bare_lat}),
+    ]
