@@ -191,3 +191,58 @@ export async function seal({ hpke, plaintext, ctx, openingPublic, signingKey, si
     if (!dek) dekRaw.fill(0); // the DEK lives only as long as the sealing
   }
 }
+
+// --- verify and open -------------------------------------------------------------------------
+
+/**
+ * Check and open an envelope in the browser: the same order as envelope.py (digest, then the ES256
+ * signature by `signerPublic`, then the wrap for `recipientPrivate` — raw 32-byte scalar or an HPKE
+ * CryptoKey — then every chunk). Lighter manifest parsing than the server's strict one: it is for
+ * reading one's own envelope back, not for accepting others'. Throws Error naming the failure.
+ */
+export async function openEnvelope({ hpke, manifestBytes, payload, recipientPrivate, signerPublic }) {
+  const m = JSON.parse(new TextDecoder().decode(manifestBytes));
+  if (m.v !== VERSION || m.suite !== SUITE) throw new Error("UnsupportedVersion/Suite");
+  const ctx = { lot_id: m.lot_id, bidder_id: m.bidder_id, part: m.part, submission_id: m.submission_id };
+  const context = contextBytes(ctx);
+  if (payload.length !== m.payload_len) throw new Error("PayloadDigestMismatch: length");
+  const digest = await sha256(payload);
+  if (hex(digest) !== m.payload_sha256) throw new Error("PayloadDigestMismatch");
+  const recipients = m.recipients.map((r) => ({ role: r.role, kid: unb64(r.kid), wrap: unb64(r.wrap) }));
+  const sigKid = unb64(m.sig.kid);
+  if (hex(await kidOf(signerPublic)) !== hex(sigKid)) throw new Error("SignerMismatch");
+  const pub = await subtle.importKey("raw", signerPublic, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+  const ok = await subtle.verify({ name: "ECDSA", hash: "SHA-256" }, pub, unb64(m.sig.value),
+                                 await toBeSigned(context, digest, recipients, sigKid));
+  if (!ok) throw new Error("BadSignature");
+  const suite = makeSuite(hpke);
+  const recipientKey = recipientPrivate instanceof Uint8Array
+    ? await suite.kem.deserializePrivateKey(recipientPrivate) : recipientPrivate;
+  let dek = null;
+  for (const r of recipients) {
+    try {
+      dek = new Uint8Array(await suite.open({ recipientKey, enc: r.wrap.slice(0, 65), info: context }, r.wrap.slice(65)));
+      break;
+    } catch (err) { /* not this recipient's wrap */ }
+  }
+  if (!dek) throw new Error("WrapError");
+  const head = payload.subarray(0, HEADER_LEN);
+  if (new TextDecoder().decode(head.subarray(0, 4)) !== "PTBP" || head[4] !== VERSION) throw new Error("HeaderError");
+  const chunkLog2 = head[5], prefix = head.slice(6, 13), size = 2 ** chunkLog2;
+  const body = payload.length - HEADER_LEN, full = size + TAG_LEN;
+  const count = Math.max(1, Math.ceil(body / full));
+  const key = await subtle.importKey("raw", dek, "AES-GCM", false, ["decrypt"]);
+  dek.fill(0);
+  const aad = concat(head, context);
+  const parts = [];
+  for (let i = 0; i < count; i++) {
+    const piece = payload.subarray(HEADER_LEN + i * full, Math.min(HEADER_LEN + (i + 1) * full, payload.length));
+    try {
+      parts.push(new Uint8Array(await subtle.decrypt(
+        { name: "AES-GCM", iv: chunkNonce(prefix, i, i === count - 1), additionalData: aad, tagLength: 128 }, key, piece)));
+    } catch (err) {
+      throw new Error(`ChunkAuthError: chunk ${i}`);
+    }
+  }
+  return concat(...parts);
+}
