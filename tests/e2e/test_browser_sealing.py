@@ -1,0 +1,250 @@
+"""Sealing in real Chromium: a bidder makes a signing key on the 签名密钥 page (non-extractable in
+IndexedDB, with a passphrase backup file), restores it from the backup in a fresh browser, seals a price
+sheet with envelope.js that opens in Python with open_envelope, reproduces the vectors' payloads and
+to_be_signed, opens Python-sealed envelopes in the browser, and uploads through the offer widget
+with a progress bar to a signed receipt."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from tests.e2e.conftest import DESKTOP, _new_page, login, shot
+from tests.factories.accounts import DEFAULT_PASSWORD, actor_ctx, make_user
+from trading.accounts.models import Organisation, SigningKey
+from trading.core.web import cli_context
+from trading.extensions import db
+from trading.sealing import envelope as E
+from trading.sealing import tool
+
+pytestmark = pytest.mark.e2e
+
+VECTORS = Path("/work/shared/data/ptbid-v1-vectors.json")
+SHEET = tool.price_sheet(98_765_432, 120, "合格", "含税价，质保两年")
+
+
+@dataclass
+class World:
+    lot_code: str
+    credit_code: str
+    username: str
+    opening_private: ec.EllipticCurvePrivateKey
+
+
+@pytest.fixture
+def world(live_server):
+    """A sealed lot accepting offers (its opening private key kept by the test) and a registered bidder."""
+    from tests.factories.offers import sealed_lot
+    from tests.factories.projects import ensure_calendar
+    from trading.procedures.common.participation import services as participation
+
+    with live_server.app.app_context():
+        ctx = cli_context()
+        ensure_calendar(ctx)
+        lot = sealed_lot(ctx)
+        user = make_user(ctx, "bidder", username="sealer01", display_name="示范建筑 投标员")
+        participation.register_for_lot(actor_ctx(ctx.session, ctx.clock, user), lot.code)
+        org = ctx.session.get(Organisation, user.org_id)
+        out = World(lot.code, org.credit_code, user.username, lot.opening_private)
+        db.session.commit()
+        db.session.remove()
+    return out
+
+
+@pytest.fixture
+def bidder_page(browser, live_server, request, problems):
+    return _new_page(browser, live_server, DESKTOP, request, problems)
+
+
+def _registered_keys(live_server) -> list[SigningKey]:
+    with live_server.app.app_context():
+        rows = list(db.session.execute(select(SigningKey).order_by(SigningKey.id)).scalars())
+        db.session.expunge_all()
+        db.session.remove()
+    return rows
+
+
+def _make_key_in_browser(page, live_server, tmp_path: Path) -> tuple[SigningKey, Path]:
+    page.goto("/keys/")
+    expect(page.get_by_role("heading", name="签名密钥", exact=True)).to_be_visible()
+    page.get_by_label("密钥名称").first.fill("投标部电脑")
+    page.get_by_label("备份口令（可选，至少 10 个字符）").fill("correct horse battery")
+    page.get_by_label("再次输入备份口令").fill("correct horse battery")
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_test_id("generate-key").click()
+    backup = tmp_path / "backup.json"
+    download.value.save_as(backup)
+    fingerprint = page.get_by_test_id("new-fingerprint")
+    expect(fingerprint).to_be_visible(timeout=30_000)
+    [key] = _registered_keys(live_server)
+    assert fingerprint.inner_text().replace(" ", "") == key.fingerprint
+    assert (key.source, key.label) == ("browser", "投标部电脑")
+    row = page.locator(f'tr[data-kid="{E.b64(key.kid)}"]')
+    expect(row).to_contain_text("本浏览器持有")
+    return key, backup
+
+
+def _seal_in_browser(page, world: World, sid: str, plaintext: bytes) -> dict:
+    return page.evaluate("""async ({openingPub, ctx, plaintext}) => {
+        const E = await import("/static/js/sealing/envelope.js");
+        const S = await import("/static/js/sealing/keystore.js");
+        const { hpke } = await import("/static/vendor/sealing-deps.js");
+        const [k] = await S.listKeys();
+        const out = await E.seal({ hpke, plaintext: E.unb64(plaintext), ctx, openingPublic: E.unb64(openingPub),
+                                   signingKey: k.privateKey, signingPublic: k.publicRaw });
+        let exported = "refused";
+        try { await crypto.subtle.exportKey("pkcs8", k.privateKey); exported = "exported"; } catch (e) { }
+        return { manifest: new TextDecoder().decode(out.manifestBytes), payload: E.b64(out.payload),
+                 extractable: k.privateKey.extractable, exported };
+    }""", {"openingPub": E.b64(E.public_raw(world.opening_private.public_key())),
+           "ctx": {"lot_id": world.lot_code, "bidder_id": world.credit_code, "part": "price", "submission_id": sid},
+           "plaintext": E.b64(plaintext)})
+
+
+def test_browser_key_seals_an_envelope_python_opens(bidder_page, live_server, world, tmp_path):
+    page = bidder_page
+    login(page, live_server, world.username, password=DEFAULT_PASSWORD)
+    key, backup = _make_key_in_browser(page, live_server, tmp_path)
+    shot(page, "keys-01-generated")
+
+    backup_obj = json.loads(backup.read_text())
+    assert backup_obj["kdf"]["iterations"] >= 600_000 and backup_obj["fingerprint"] == key.fingerprint
+    assert "pkcs8" not in backup.read_text().lower().replace("ciphertext", "")
+
+    sid = "e2e-Sub_01.x"
+    out = _seal_in_browser(page, world, sid, SHEET)
+    assert out["extractable"] is False and out["exported"] == "refused"
+    signer = E.load_public(key.public_raw)
+    plain = E.open_envelope(out["manifest"], base64.b64decode(out["payload"]), world.opening_private,
+                            signer_pub=signer, expected=E.Context(world.lot_code, world.credit_code, "price", sid),
+                            opening_kid=E.kid(world.opening_private.public_key()))
+    assert plain == SHEET
+    # bound to its context: the same bytes are refused for another submission
+    with pytest.raises(E.EnvelopeError):
+        E.open_envelope(out["manifest"], base64.b64decode(out["payload"]), world.opening_private, signer_pub=signer,
+                        expected=E.Context(world.lot_code, world.credit_code, "price", "other"))
+
+
+def test_backup_restores_into_a_fresh_browser(browser, live_server, world, tmp_path, request, problems):
+    first = _new_page(browser, live_server, DESKTOP, request, problems)
+    login(first, live_server, world.username, password=DEFAULT_PASSWORD)
+    key, backup = _make_key_in_browser(first, live_server, tmp_path)
+
+    fresh = _new_page(browser, live_server, DESKTOP, request, problems)  # its own, empty IndexedDB
+    login(fresh, live_server, world.username, password=DEFAULT_PASSWORD)
+    fresh.goto("/keys/")
+    row = fresh.locator(f'tr[data-kid="{E.b64(key.kid)}"]')
+    expect(row.locator("[data-held-badge]")).to_be_hidden()
+    fresh.get_by_label("备份文件").set_input_files(str(backup))
+    fresh.get_by_label("备份口令", exact=True).fill("wrong passphrase!")
+    fresh.locator("[data-restore-form] button[type=submit]").click()
+    expect(fresh.locator("[data-restore-status]")).to_contain_text("口令错误", timeout=30_000)
+    fresh.get_by_label("备份文件").set_input_files(str(backup))
+    fresh.get_by_label("备份口令", exact=True).fill("correct horse battery")
+    fresh.locator("[data-restore-form] button[type=submit]").click()
+    expect(fresh.locator("[data-restore-status]")).to_contain_text("已从备份恢复", timeout=30_000)
+    expect(row.locator("[data-held-badge]")).to_be_visible()
+    assert len(_registered_keys(live_server)) == 1  # the same key, not a second registration
+    shot(fresh, "keys-02-restored")
+    out = _seal_in_browser(fresh, world, "restored-1", SHEET)
+    assert E.open_envelope(out["manifest"], base64.b64decode(out["payload"]), world.opening_private,
+                           signer_pub=E.load_public(key.public_raw)) == SHEET
+
+
+def test_vectors_and_python_sealed_envelopes_in_the_browser(bidder_page, live_server, world, tmp_path):
+    """envelope.js reproduces every vector's payload and to_be_signed, and opens what Python sealed
+    (the vectors and a fresh envelope from the offline tool's code path)."""
+    if not VECTORS.exists():
+        pytest.skip("vectors file not present")
+    page = bidder_page
+    login(page, live_server, world.username, password=DEFAULT_PASSWORD)
+    page.goto("/keys/")
+    vectors = json.loads(VECTORS.read_text())
+    signer = ec.generate_private_key(ec.SECP256R1())
+    opening = world.opening_private
+    ctx = E.Context(world.lot_code, world.credit_code, "documents", "py-sealed-1")
+    documents = tool.zip_folder(Path(__file__).parent / "conftest.py")
+    manifest, payload = E.seal(documents, ctx, opening.public_key(), signer, chunk_log2=10)
+    d_raw = opening.private_numbers().private_value.to_bytes(32, "big")
+    result = page.evaluate("""async ({V, py}) => {
+        const E = await import("/static/js/sealing/envelope.js");
+        const { hpke } = await import("/static/vendor/sealing-deps.js");
+        const H = E.fromHex, out = [];
+        for (const env of V.envelopes) {
+          const i = env.inputs, m = env.intermediate;
+          const ctx = { lot_id: i.lot_id, bidder_id: i.bidder_id, part: i.part, submission_id: i.submission_id };
+          const context = E.contextBytes(ctx);
+          const payload = await E.encryptPayload(H(i.plaintext_hex), H(i.dek_hex), context, i.chunk_log2,
+                                                 H(i.nonce_prefix_hex));
+          const recips = env.manifest.recipients.map((r) => ({ role: r.role, kid: E.unb64(r.kid), wrap: E.unb64(r.wrap) }));
+          const tbs = await E.toBeSigned(context, H(m.payload_sha256_hex), recips, H(m.signer_kid_hex));
+          const opened = await E.openEnvelope({ hpke, manifestBytes: new TextEncoder().encode(JSON.stringify(env.manifest)),
+            payload: H(env.payload_hex), recipientPrivate: H(V.keys.opening.d_hex),
+            signerPublic: H(V.keys.bidder_signing.pub_raw_hex) });
+          out.push({ name: env.name, payload: E.hex(payload) === env.payload_hex, tbs: E.hex(tbs) === m.to_be_signed_hex,
+                     opened: E.hex(opened) === i.plaintext_hex });
+        }
+        const pyOpened = await E.openEnvelope({ hpke, manifestBytes: new TextEncoder().encode(py.manifest),
+          payload: E.unb64(py.payload), recipientPrivate: E.unb64(py.d), signerPublic: E.unb64(py.signer) });
+        let tampered = "accepted";
+        const bad = E.unb64(py.payload); bad[bad.length - 1] ^= 1;
+        try { await E.openEnvelope({ hpke, manifestBytes: new TextEncoder().encode(py.manifest), payload: bad,
+              recipientPrivate: E.unb64(py.d), signerPublic: E.unb64(py.signer) }); } catch (e) { tampered = e.message; }
+        return { vectors: out, py: E.b64(pyOpened), tampered };
+    }""", {"V": vectors, "py": {"manifest": json.dumps(manifest), "payload": E.b64(payload), "d": E.b64(d_raw),
+                                "signer": E.b64(E.public_raw(signer.public_key()))}})
+    assert result["vectors"] and all(v["payload"] and v["tbs"] and v["opened"] for v in result["vectors"]), result
+    assert base64.b64decode(result["py"]) == documents
+    assert result["tampered"].startswith("PayloadDigestMismatch")
+
+
+def test_offer_widget_seals_uploads_with_progress_and_shows_the_receipt(bidder_page, live_server, world, tmp_path):
+    """The full flow: key → the data-seal-app widget (mounted here on the keys page, as PARTICIPATION's
+    offer page mounts it) → seal → chunked upload with a progress bar → receipt; the accepted envelope
+    opens in Python to the typed price sheet."""
+    page = bidder_page
+    login(page, live_server, world.username, password=DEFAULT_PASSWORD)
+    key, _ = _make_key_in_browser(page, live_server, tmp_path)
+    page.evaluate("""async (lot) => {
+        const div = document.createElement("div");
+        div.setAttribute("data-seal-app", "");
+        div.dataset.lot = lot; div.dataset.part = "price"; div.dataset.api = "/api/v1";
+        div.id = "widget";
+        document.querySelector("main").prepend(div);
+        await import("/static/js/sealing/offer.js");
+    }""", world.lot_code)
+    widget = page.locator("#widget")
+    expect(widget.get_by_label("签名密钥")).to_contain_text("投标部电脑")
+    widget.get_by_label("投标报价（元）").fill("987,654.32")
+    widget.get_by_label("工期（日历天）").fill("120")
+    widget.get_by_label("质量标准").fill("合格")
+    widget.get_by_label("备注").fill("含税价，质保两年")
+    widget.get_by_test_id("seal-price").click()
+    receipt = widget.get_by_test_id("receipt")
+    expect(receipt.get_by_test_id("receipt-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"), timeout=30_000)
+    expect(widget.get_by_test_id("upload-progress")).to_have_attribute("value", "100")
+    expect(receipt.get_by_test_id("receipt-time")).to_contain_text("北京时间")
+    expect(receipt.get_by_test_id("receipt-pdf")).to_have_attribute("href", re.compile(r"^/offers/receipts/.+\.pdf$"))
+    shot(page, "offer-01-receipt")
+
+    from trading.core.blobs import get_store
+    from trading.procedures.common.participation.models import Submission
+
+    with live_server.app.app_context():
+        sub = db.session.execute(select(Submission).where(Submission.status == "accepted")).scalar_one()
+        payload = get_store().read(sub.payload_sha256)
+        manifest, sid, digest = sub.manifest, sub.submission_id, sub.payload_sha256
+        db.session.remove()
+    assert receipt.get_by_test_id("receipt-sid").inner_text() == sid
+    assert receipt.get_by_test_id("receipt-sha256").inner_text() == digest
+    plain = E.open_envelope(manifest, payload, world.opening_private, signer_pub=E.load_public(key.public_raw),
+                            expected=E.Context(world.lot_code, world.credit_code, "price", sid))
+    assert plain == SHEET  # "987,654.32" → 98765432 fen, by string parsing
