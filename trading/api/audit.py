@@ -12,6 +12,7 @@ from trading.accounts.rules import roles_for
 from trading.audit import services as audit_services
 from trading.audit.models import AuditEntry
 from trading.core.context import ServiceContext
+from trading.supervision.embargo import visible_now
 
 from . import bp
 from .fields import BeijingDateTime, Text
@@ -55,7 +56,7 @@ class VerifySchema(Schema):
 def search_entries(context: ServiceContext, *, page: int, per_page: int, **filters) -> tuple[list, int]:
     """Entries in seq order matching the filters (read-only, supervisor or admin)."""
     context.require(*AUDIT_READERS)
-    conditions = []
+    conditions = [visible_now(context.now())]
     for name in ("action", "object_type", "object_id", "project_id"):
         if filters.get(name) not in (None, ""):
             conditions.append(getattr(AuditEntry, name) == filters[name])

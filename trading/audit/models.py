@@ -28,12 +28,16 @@ class AuditEntry(Base):
     actor_org_id: Mapped[int | None] = mapped_column(Integer)
     #: the project the entry belongs to, when there is one (project timelines)
     project_id: Mapped[int | None] = mapped_column(Integer)
+    #: a lot whose bid deadline must pass before anyone may read this entry: who registered, downloaded,
+    #: paid or submitted is secret until then (招标投标法 Art. 22), from supervisors too (rules.md §2.4)
+    embargo_lot_id: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_audit_entry_object", "object_type", "object_id", "seq"),
         Index("ix_audit_entry_action", "action", "seq"),
         Index("ix_audit_entry_project", "project_id", "seq"),
         Index("ix_audit_entry_actor", "actor_user_id", "seq"),
+        Index("ix_audit_entry_embargo", "embargo_lot_id"),
     )
 
 

@@ -40,8 +40,13 @@ _entries = AuditEntry.__table__
 
 
 def record(ctx: ServiceContext, action: str, object_type: str, object_id: Any, *,
-           payload: dict[str, Any] | None = None, project_id: int | None = None) -> Recorded:
+           payload: dict[str, Any] | None = None, project_id: int | None = None,
+           embargo_lot_id: int | None = None) -> Recorded:
     """Append one entry under the head lock. `payload` says what changed (old → new).
+
+    `embargo_lot_id` marks an entry that reveals a bidder's participation in that lot: readers hide it
+    until the lot's deadline has passed (supervision.embargo). It is part of the hashed body, so
+    clearing the column cannot un-hide an entry unnoticed.
 
     Plain Core statements, not the ORM: the head row stays locked from here until the request
     commits, so every microsecond spent here is spent by every concurrent writer."""
@@ -56,7 +61,7 @@ def record(ctx: ServiceContext, action: str, object_type: str, object_id: Any, *
                                     .where(_head.c.id == 1).with_for_update()).one()
     now = ctx.now()
     actor = ctx.actor
-    body = canonical_bytes({
+    fields = {
         "v": 1,
         "seq": seq,
         "at": rfc3339(now),
@@ -67,11 +72,15 @@ def record(ctx: ServiceContext, action: str, object_type: str, object_id: Any, *
                   "role": actor.acting_role},
         "ip": ctx.ip,
         "payload": _scrub(payload or {}),
-    })
+    }
+    if embargo_lot_id is not None:
+        fields["embargo_lot"] = embargo_lot_id
+    body = canonical_bytes(fields)
     entry_hash = chain_hash(bytes(prev), body)
     session.execute(_entries.insert().values(
         seq=seq, body=body, entry_hash=entry_hash, created_at=now, action=action, object_type=object_type,
-        object_id=str(object_id), actor_user_id=actor.user_id, actor_org_id=actor.org_id, project_id=project_id))
+        object_id=str(object_id), actor_user_id=actor.user_id, actor_org_id=actor.org_id, project_id=project_id,
+        embargo_lot_id=embargo_lot_id))
     session.execute(update(_head).where(_head.c.id == 1).values(next_seq=seq + 1, last_hash=entry_hash))
     return Recorded(seq, entry_hash, body)
 

@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 from trading.audit.models import AuditEntry
 from trading.projects.models import Project
 
+from .embargo import visible_now
+
 
 @dataclass(frozen=True)
 class AuditFilters:
@@ -30,8 +32,9 @@ class AuditPage:
     next_before: int | None
 
 
-def search_audit(session, f: AuditFilters, limit: int = 50) -> AuditPage:
-    q = select(AuditEntry)
+def search_audit(session, f: AuditFilters, now: datetime, limit: int = 50) -> AuditPage:
+    """Entries newest first; embargoed ones (a bidder's participation before the deadline) stay out."""
+    q = select(AuditEntry).where(visible_now(now))
     if f.action:
         q = q.where(AuditEntry.action.startswith(f.action, autoescape=True))
     if f.object_type:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 
 from trading.accounts.web_auth import role_required
 from trading.audit.services import verify
@@ -48,7 +48,7 @@ def _date_arg(name: str, *, end: bool = False) -> datetime | None:
 def index():
     return render_template("supervision/index.html", counts=project_counts(db.session),
                            projects=recent_projects(db.session),
-                           recent=search_audit(db.session, AuditFilters(), limit=15).entries)
+                           recent=search_audit(db.session, AuditFilters(), _now(), limit=15).entries)
 
 
 @bp.route("/audit")
@@ -59,7 +59,7 @@ def audit():
                      object_id=request.args.get("object_id", "").strip()[:64],
                      project_id=_int_arg("project_id"), actor_user_id=_int_arg("user_id"),
                      since=_date_arg("from"), until=_date_arg("to", end=True), before_seq=_int_arg("before"))
-    page = search_audit(db.session, f)
+    page = search_audit(db.session, f, _now())
     return render_template("supervision/audit.html", page=page)
 
 
@@ -67,3 +67,7 @@ def audit():
 @role_required(SUPERVISOR)
 def audit_verify():
     return render_template("supervision/verify.html", result=verify(db.session))
+
+
+def _now():
+    return current_app.extensions["clock"].now()
