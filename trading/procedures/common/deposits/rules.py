@@ -244,11 +244,12 @@ class Light(StrEnum):
 
 
 def refund_light(due_at: datetime | None, now: datetime, *, settled: bool, warn_days: int = 2) -> Light | None:
-    """Refunds-due list colour: red when overdue, yellow within warn_days of the due instant."""
-    if settled:
-        return Light.DONE
+    """Refunds-due list colour: none before a refund period started; red when overdue, yellow within
+    warn_days of the due instant, done once nothing is held."""
     if due_at is None:
         return None
+    if settled:
+        return Light.DONE
     if now >= due_at:
         return Light.RED
     if due_at - now <= timedelta(days=warn_days):
