@@ -50,6 +50,21 @@ def _project_body(w) -> dict:
     return project_fields(w["as"]["owner"], owner_org_id=w["owner_org"])
 
 
+def _new_public() -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from trading.sealing.envelope import b64, public_raw
+    return b64(public_raw(ec.generate_private_key(ec.SECP256R1()).public_key()))
+
+
+def _signing_key(w) -> dict:
+    import base64
+
+    from trading.accounts.signing_keys import register_signing_key
+    key = register_signing_key(w["as"]["bidder"], public_raw=base64.b64decode(_new_public()), source="browser")
+    return {"signing_key": key.id}
+
+
 def _notice_body(w) -> dict:
     dates = compliant_dates("selection", "announcement", w["as"]["owner"].now())
     return {"project_id": w["accepted"], "kind": "announcement", "title": "示范县道路工程比选公告",
@@ -76,6 +91,7 @@ OWNER_SIDE_WRITE = row(401, OK, OK, 404, 403, 403, 403, 403, 403)
 CENTRE_REVIEW = row(401, 403, 403, 403, 403, 403, OK, 403, 403)
 NOTICE_WRITE = row(401, OK, OK, 404, 403, 403, OK, 403, 403)
 AUDIT = row(401, 403, 403, 403, 403, 403, 403, OK, 403)
+BIDDER_ONLY = row(401, 403, 403, 403, OK, 403, 403, 403, 403)
 
 CASES = [
     Case("GET", "/openapi.json", every(OK)),
@@ -110,6 +126,10 @@ CASES = [
     Case("POST", "/notices/{notice_draft}/publish", NOTICE_WRITE, fresh=_notice_draft),
     Case("GET", "/audit/entries", AUDIT),
     Case("GET", "/audit/verify", AUDIT),
+    Case("GET", "/signing-keys", BIDDER_ONLY),
+    Case("POST", "/signing-keys", row(401, 403, 403, 403, CREATED, 403, 403, 403, 403),
+         body=lambda w: {"public": _new_public()}),
+    Case("POST", "/signing-keys/{signing_key}/revoke", BIDDER_ONLY, body={"reason": "换电脑"}, fresh=_signing_key),
 ]
 
 
@@ -140,7 +160,7 @@ def test_matrix_covers_every_documented_operation(client):
     tested = {f"{c.method} {c.path}" for c in CASES}
     normalise = {"{token}": "{token_id}", "{owner_org}": "{org_id}", "{draft}": "{project_id}",
                  "{submitted}": "{project_id}", "{lot}": "{lot_id}", "{published}": "{notice_id}",
-                 "{notice_draft}": "{notice_id}"}
+                 "{notice_draft}": "{notice_id}", "{signing_key}": "{key_id}"}
     for short, long in normalise.items():
         tested = {t.replace(short, long) for t in tested}
     assert documented == tested
