@@ -149,7 +149,8 @@ def hall_stream(lot_code: str):
         until = (trade.deadline_at - ctx.now() + timedelta(seconds=1)).total_seconds()
         max_seconds = min(max_seconds, max(1.0, until))
     engine = db.engine
-    db.session.close()  # nothing of the request's session is held while the stream is open
+    # The request's session gives its connection back when the request boundary commits (before the
+    # first byte is sent); the stream reads through short sessions of its own.
     after_id = requested_last_id()
 
     @contextmanager
