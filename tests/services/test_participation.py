@@ -57,11 +57,24 @@ def test_an_unregistered_bidder_cannot_start_an_upload(ctx, lot):
     assert err.value.code == "offer.not_registered"
 
 
-def test_deposit_call_site_is_skipped_without_a_deposit(ctx):
-    lot = sealed_lot(ctx, deposit_fen=0)
+def test_registration_opens_the_deposit_sub_account_only_when_the_lot_asks_one(ctx):
+    from trading.procedures.common.deposits.models import DepositAccount
+    free, paid = sealed_lot(ctx, deposit_fen=0), sealed_lot(ctx, deposit_fen=20_000_00)
     b = bidder_with_key(ctx)
-    part, _ = services.register_for_lot(b.ctx, lot.code)
-    assert part.id
+    services.register_for_lot(b.ctx, free.code)
+    assert ctx.session.execute(select(DepositAccount)).first() is None
+    part, _ = services.register_for_lot(b.ctx, paid.code)
+    account = ctx.session.execute(select(DepositAccount)).scalar_one()
+    assert (account.participation_id, account.required_fen) == (part.id, 20_000_00)
+
+
+def test_entries_that_reveal_participation_are_embargoed_until_the_deadline(ctx, lot):
+    b = bidder_with_key(ctx)
+    services.register_for_lot(b.ctx, lot.code)
+    services.start_submission(b.ctx, lot.code, "price")
+    rows = ctx.session.execute(select(AuditEntry.action, AuditEntry.embargo_lot_id)
+                               .where(AuditEntry.action.in_(["participation.registered", "offer.upload_started"]))).all()
+    assert sorted(rows) == [("offer.upload_started", lot.trade.lot_id), ("participation.registered", lot.trade.lot_id)]
 
 
 @pytest.mark.parametrize("with_bidders", [False, True])

@@ -124,6 +124,7 @@ def complete_submission(ctx: ServiceContext, sid: str) -> tuple[Receipt, bool]:
     sub.status, sub.accepted_at, sub.signing_key_id = S.ACCEPTED, now, key.id
     ctx.session.flush()
     recorded = record(ctx, "offer.submitted", "submission", sub.submission_id, project_id=trade.project_id,
+                      embargo_lot_id=trade.lot_id,
                       payload={"lot_code": trade.lot_code, "part": sub.part, "payload_sha256": sha,
                                "payload_len": size, "signing_kid": m.sig_kid.hex(),
                                "supersedes": previous.submission_id if previous else None})
@@ -161,6 +162,7 @@ def withdraw_submission(ctx: ServiceContext, sid: str) -> Receipt:
     sub.status, sub.withdrawn_at = S.WITHDRAWN, now
     ctx.session.flush()
     recorded = record(ctx, "offer.withdrawn", "submission", sub.submission_id, project_id=trade.project_id,
+                      embargo_lot_id=trade.lot_id,
                       payload={"lot_code": trade.lot_code, "part": sub.part, "payload_sha256": sub.payload_sha256})
     return _receipt(ctx, sub, trade, "withdrawn", recorded, now, None)
 

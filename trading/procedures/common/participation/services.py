@@ -116,20 +116,18 @@ def register_for_lot(ctx: ServiceContext, lot_code: str) -> tuple[Participation,
         except IntegrityError:  # the same organisation registered in a concurrent request
             return own_participation(ctx, trade, org.id), False
     record(ctx, "participation.registered", "participation", part.id, project_id=trade.project_id,
+           embargo_lot_id=trade.lot_id,
            payload={"lot_code": trade.lot_code})
     _open_deposit_account(ctx, part, trade)
     return part, True
 
 
 def _open_deposit_account(ctx: ServiceContext, part: Participation, trade: LotTrade) -> None:
-    # CALL SITE for the deposits work (interfaces: open_sub_account(ctx, participation) when the lot asks
-    # a deposit). Active as soon as deposits/services.py provides it.
+    """The bidder's virtual sub-account (保证金) when the lot asks a deposit (interfaces: deposits)."""
     if trade.deposit_fen <= 0:
         return
-    try:
-        from ..deposits.services import open_sub_account
-    except ImportError:
-        return
+    from ..deposits.services import open_sub_account  # lazy: the deposits package reads participation
+
     open_sub_account(ctx, part)
 
 
@@ -181,6 +179,7 @@ def start_submission(ctx: ServiceContext, lot_code: str, part: str) -> Submissio
     ctx.session.add(sub)
     ctx.session.flush()
     record(ctx, "offer.upload_started", "submission", sub.submission_id, project_id=trade.project_id,
+           embargo_lot_id=trade.lot_id,
            payload={"lot_code": trade.lot_code, "part": part})
     return sub
 
