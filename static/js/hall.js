@@ -140,7 +140,7 @@
     source.addEventListener(name, function (ev) {
       var data = {};
       try { data = JSON.parse(ev.data); } catch (e) { return; }
-      if (data.server_now) { sync(data.server_now); }
+      if (data.server_now) { sync(data.server_now); tick(); }
       fn(data, ev.lastEventId);
     });
   }

@@ -78,7 +78,6 @@ def sse_response(stream: Iterable[str]) -> Response:
     response.headers["Cache-Control"] = "no-cache, no-store"
     response.headers["X-Accel-Buffering"] = "no"   # nginx: do not buffer the stream
     response.headers["Connection"] = "keep-alive"  # dropped by WSGI servers that manage it themselves
-    response.direct_passthrough = True
     return response
 
 
