@@ -28,6 +28,7 @@ import functools
 import io
 import os
 import pstats
+import shutil
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -118,13 +119,21 @@ def bare_loop(items, private_key, opening_kid) -> float:
 
 
 def run(scale: float = 1.0) -> list[Figure]:
+    blobs = offers.blob_dir("opening")
+    try:
+        return _run(scale, blobs)
+    finally:
+        shutil.rmtree(blobs.parent, ignore_errors=True)
+
+
+def _run(scale: float, blobs) -> list[Figure]:
     from trading.extensions import db
     from trading.procedures.common.opening import services as opening
 
     n = max(20, int(OFFERS * scale))
     offers.fresh_schema(SCHEMA)
     clock = FrozenClock(datetime.now(UTC).replace(microsecond=0))
-    app = offers.make_app(SCHEMA, offers.blob_dir("opening"), clock=clock)
+    app = offers.make_app(SCHEMA, blobs, clock=clock)
     with app.app_context():
         session = db.session
         started = time.perf_counter()

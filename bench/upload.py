@@ -5,8 +5,11 @@ upload endpoint of the same server.
 Set-up (not measured): a 比选 lot published through the real services (custodians, key ceremony),
 200 bidder organisations made through the services, each with a user, a registered signing key and
 an API token; gunicorn (`-k gthread`, bench/wsgi.py: the real app plus the bare endpoint) on the
-benchmark's schema and blob store; every bidder registers for the lot through the API; the lot's
+benchmark's schema and blob store; every bidder registers for the lot through the API; 16 other
+bidders upload a small offer each and post to the bare endpoint (warming every worker up); the lot's
 deadline is then set to a few minutes from now (real time: the server's SystemClock decides).
+A sampler records, meanwhile, how busy the machine's CPUs are, how much of them the clients use, and
+how many PostgreSQL backends wait for a lock or sit idle in a transaction.
 
 Measured, 200 threads with http.client, one connection each, released together:
   1. POST /lots/{lot}/submissions — the server issues the submission id, which the envelope's
@@ -29,6 +32,7 @@ import http.client
 import io
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -51,12 +55,15 @@ SCHEMA = "bench_upload"
 BIDDERS = 200
 PAYLOAD_BYTES = 1 << 20
 #: gunicorn on 2 cores: a few processes (the GIL) with threads for I/O (fsync, PostgreSQL round trips)
-WORKERS = max(2, min(4, (os.cpu_count() or 2) * 2))
-THREADS = 8
+WORKERS = int(os.environ.get("BENCH_UPLOAD_WORKERS", max(2, min(4, (os.cpu_count() or 2) * 2))))
+THREADS = int(os.environ.get("BENCH_UPLOAD_THREADS", 8))
 #: the lot's deadline is this long after the set-up ends (real time)
 DEADLINE_AFTER = timedelta(minutes=4)
 TARGET_RATIO = 0.5
-ROOT = Path(__file__).resolve().parent.parent
+#: bidders besides the measured ones who upload a small offer first, to warm every worker up
+WARM_UP = 16
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 
 
 # --- the server --------------------------------------------------------------------------------------
@@ -121,6 +128,65 @@ def request(port: int, method: str, path: str, body: bytes | None = None, *, tok
     finally:
         if own:
             conn.close()
+
+
+# --- what the machine does meanwhile ----------------------------------------------------------------
+
+class Sampler:
+    """Every 50 ms: the CPU use of the whole machine (/proc/stat) and what the benchmark schema's
+    PostgreSQL backends are doing (pg_stat_activity): running, waiting for a lock (the audit head row
+    is the usual one), idle in a transaction. Tells a CPU-bound run from a lock-bound one."""
+
+    def __init__(self, schema: str):
+        from sqlalchemy import create_engine
+
+        self.engine = create_engine(offers.database_url(), pool_size=1)
+        self.schema, self.samples, self.stop_flag = schema, [], threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+
+    @staticmethod
+    def _cpu() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        idle = values[3] + values[4]
+        return sum(values) - idle, sum(values)
+
+    def _loop(self):
+        query = text("SELECT count(*) FILTER (WHERE state = 'active'),"
+                     " count(*) FILTER (WHERE wait_event_type = 'Lock'),"
+                     " count(*) FILTER (WHERE state = 'idle in transaction')"
+                     " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        with self.engine.connect() as conn:
+            last = self._cpu()
+            while not self.stop_flag.wait(0.05):
+                busy, total = self._cpu()
+                running, locked, idle_tx = conn.execute(query).one()
+                cpu = (busy - last[0]) / max(1, total - last[1])
+                last = (busy, total)
+                self.samples.append((cpu, running, locked, idle_tx))
+
+    def __enter__(self):
+        self.client_cpu, self.started = sum(os.times()[:2]), time.perf_counter()
+        self.samples.clear()
+        self.stop_flag.clear()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_flag.set()
+        self.thread.join()
+        #: share of one core the benchmark's own client threads used
+        self.client_share = (sum(os.times()[:2]) - self.client_cpu) / max(1e-9, time.perf_counter() - self.started)
+
+    def summary(self) -> dict:
+        if not self.samples:
+            return {}
+        cols = list(zip(*self.samples, strict=True))
+        return {"cpu_busy": round(statistics.fmean(cols[0]), 2), "pg_running": round(statistics.fmean(cols[1]), 1),
+                "pg_lock_waiting": round(statistics.fmean(cols[2]), 1),
+                "pg_idle_in_tx": round(statistics.fmean(cols[3]), 1), "samples": len(self.samples),
+                "client_cores": round(self.client_share, 2), "load_average": os.getloadavg()[0]}
 
 
 # --- the clients -------------------------------------------------------------------------------------
@@ -248,29 +314,38 @@ def _latencies(values: list[float]) -> dict:
 
 
 def run(scale: float = 1.0) -> list[Figure]:
+    blobs = offers.blob_dir("upload")
+    try:
+        return _run(scale, blobs)
+    finally:
+        shutil.rmtree(blobs.parent, ignore_errors=True)
+
+
+def _run(scale: float, blobs: Path) -> list[Figure]:
     from trading.extensions import db
     from trading.procedures.common.models import LotTrade
     from trading.procedures.common.participation.models import Submission
 
     n = max(10, int(BIDDERS * scale))
     offers.fresh_schema(SCHEMA)
-    blobs = offers.blob_dir("upload")
     app = offers.make_app(SCHEMA, blobs)
     started = time.perf_counter()
     with app.app_context():
         from trading.core.clock import SystemClock
         clock = SystemClock()
         lot = offers.publish_sealed_lot(db.session, clock)
-        bidders = offers.make_bidders(db.session, clock, n, tokens=True, via_services=True)
+        bidders = offers.make_bidders(db.session, clock, n + WARM_UP, tokens=True, via_services=True)
         db.session.commit()
-    clients = [Client(b) for b in bidders]
+    clients = [Client(b) for b in bidders[:n]]
+    warmers = [Client(b) for b in bidders[n:]]
     plaintexts = [documents_zip(i, PAYLOAD_BYTES - envelope.HEADER_LEN - envelope.TAG_LEN) for i in range(n)]
 
-    log = blobs.parent / "gunicorn.log"
+    log = HERE / "results" / "upload-gunicorn.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     server = Server(SCHEMA, blobs, log)
     PORT[0] = server.port
     try:
-        for c in clients:
+        for c in clients + warmers:
             status, body = request(server.port, "POST", f"/api/v1/lots/{lot.lot_code}/registration", b"{}",
                                    token=c.bidder.token)
             if status not in (200, 201):
@@ -281,11 +356,16 @@ def run(scale: float = 1.0) -> list[Figure]:
             raise RuntimeError(f"sealing info {status}: {body[:300]!r}")
         status, body = request(server.port, "GET", "/api/v1/receipt-key")
         receipt_key = json.loads(body)
-        # warm every worker: a few small requests of each kind
-        warm = [Client(b, payload=os.urandom(1024)) for b in bidders[: min(n, WORKERS * THREADS)]]
-        _concurrently(warm, _bare)
-        _concurrently(warm, lambda c, conn: request(0, "GET", f"/api/v1/lots/{lot.lot_code}/sealing",
-                                                    token=c.bidder.token, conn=conn))
+        # warm every worker up (imports, statement caches, the receipt key): other bidders than the
+        # measured ones upload a small offer each, and post to the bare endpoint
+        _concurrently(warmers, _start(lot.lot_code))
+        for c in warmers:
+            m, c.payload = offers.seal_for(lot, c.bidder, "documents", c.sid, documents_zip(0, 64 * 1024))
+            c.manifest = json.dumps(m).encode()
+        _concurrently(warmers, _upload)
+        _concurrently(warmers, _bare)
+        if any(c.error for c in warmers):
+            raise RuntimeError(f"warm-up upload failed: {next(c.error for c in warmers if c.error)}")
         with app.app_context():
             deadline = datetime.now(UTC) + DEADLINE_AFTER
             db.session.execute(update(LotTrade).where(LotTrade.lot_id == lot.lot_id).values(deadline_at=deadline))
@@ -294,26 +374,38 @@ def run(scale: float = 1.0) -> list[Figure]:
         print(f"  set-up: lot {lot.lot_code}, {n} bidders registered, gunicorn -k gthread -w {WORKERS} "
               f"--threads {THREADS} on :{server.port}; deadline {deadline:%H:%M:%S} UTC ({setup_s:.0f} s)")
 
-        wall_start = _concurrently(clients, _start(lot.lot_code))
+        sampler = Sampler(SCHEMA)
+        with sampler:
+            wall_start = _concurrently(clients, _start(lot.lot_code))
+        machine = {"start": sampler.summary()}
         for i, c in enumerate(clients):  # sealing: client work, between the phases, not measured
             if c.sid:
                 m, c.payload = offers.seal_for(lot, c.bidder, "documents", c.sid, plaintexts[i])
                 c.manifest = json.dumps(m).encode()
         ready = [c for c in clients if c.sid]
-        wall_upload = _concurrently(ready, _upload)
+        with sampler:
+            wall_upload = _concurrently(ready, _upload)
+        machine["manifest_chunk_complete"] = sampler.summary()
         finished_at = datetime.now(UTC)
         for c in clients:  # the bare endpoint gets the same bytes (random ones if a start failed)
             c.payload = c.payload or os.urandom(PAYLOAD_BYTES)
-        wall_bare = _concurrently(clients, _bare)
+        with sampler:
+            wall_bare = _concurrently(clients, _bare)
+        machine["bare"] = sampler.summary()
+        sampler.engine.dispose()
     finally:
         server.stop()
 
     with app.app_context():
+        measured = [c.bidder.org_id for c in clients]
         accepted = db.session.execute(select(func.count()).select_from(Submission).where(
-            Submission.lot_id == lot.lot_id, Submission.status == "accepted")).scalar_one()
-        per_bidder = db.session.execute(text(
-            "SELECT count(*) FROM (SELECT bidder_org_id FROM submission WHERE lot_id = :lot AND status = 'accepted' "
-            "GROUP BY bidder_org_id HAVING count(*) = 1) t"), {"lot": lot.lot_id}).scalar_one()
+            Submission.lot_id == lot.lot_id, Submission.status == "accepted",
+            Submission.bidder_org_id.in_(measured))).scalar_one()
+        per_bidder = db.session.execute(
+            select(func.count()).select_from(
+                select(Submission.bidder_org_id).where(Submission.lot_id == lot.lot_id, Submission.status == "accepted",
+                                                       Submission.bidder_org_id.in_(measured))
+                .group_by(Submission.bidder_org_id).having(func.count() == 1).subquery())).scalar_one()
     statuses = [s for c in clients for s in c.statuses]
     five_xx = sum(s >= 500 for s in statuses)
     errors = [c.error for c in clients if c.error]
@@ -334,7 +426,7 @@ def run(scale: float = 1.0) -> list[Figure]:
                "receipts": receipts, "receipts_verified": verified, "accepted_in_db": accepted,
                "bidders_with_one_accepted": per_bidder, "http_5xx": five_xx, "errors": errors[:20],
                "finished_before_deadline_s": round((deadline - finished_at).total_seconds(), 1),
-               "gunicorn_log": str(log)}
+               "gunicorn_log": str(log), "machine": machine}
     for e in errors[:5]:
         print(f"  error: {e}")
     return [
@@ -343,7 +435,11 @@ def run(scale: float = 1.0) -> list[Figure]:
                target=f">= {TARGET_RATIO}x baseline, 0 lost, 0 5xx", ok=ok,
                note=f"{receipts} receipts ({verified} verify), {accepted} accepted in the database, lost {lost}, "
                     f"5xx {five_xx}, errors {len(errors)}; phases: start {wall_start:.2f} s + "
-                    f"manifest/chunk/complete {wall_upload:.2f} s; bare {wall_bare:.2f} s",
+                    f"manifest/chunk/complete {wall_upload:.2f} s; bare {wall_bare:.2f} s\n"
+                    + f"meanwhile (machine CPU busy, all {os.cpu_count()} cores; cores used by these clients; "
+                    "PostgreSQL backends waiting for a lock / idle in transaction): " + "; ".join(
+                        f"{phase} {m.get('cpu_busy', 0):.0%}, {m.get('client_cores')}, "
+                        f"{m.get('pg_lock_waiting')}/{m.get('pg_idle_in_tx')}" for phase, m in machine.items()),
                details=details),
         Figure(name="upload latency per offer", value=lat.get("p99_ms", float("nan")), unit="ms p99",
                baseline=bare_lat.get("p99_ms", float("nan")), baseline_name="bare POST p99",
