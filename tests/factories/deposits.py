@@ -1,22 +1,23 @@
 """Deposits for tests.
 
     owner, trade = deposit_lot(ctx, deposit_yuan=10_000)   # a published 比选 lot asking 10,000 yuan
-    acc = registered_account(ctx, trade, bidder_user)        # the bidder's virtual sub-account
+    acc = registered_account(ctx, trade, bidder_user)        # registers (报名) → the bidder's sub-account
     data = statement_csv([(when, acc.virtual_account, "甲公司", "6222…", "10000.00", "B001")])
 
-Registration goes through open_sub_account with a stand-in for the participation row until the
-participation service is used here; the sub-account is what the deposit tests are about."""
+Registration goes through the participation service (register_for_lot), which opens the sub-account."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from sqlalchemy import select
 
 from tests.factories.accounts import actor_ctx, make_user
 from tests.factories.notices import notice_project, published_notice
 from trading.core.clock import to_beijing
 from trading.core.context import ServiceContext
 from trading.procedures.common.deposits import services
+from trading.procedures.common.deposits.models import DepositAccount
 from trading.procedures.common.lots import get_trade
+from trading.procedures.common.participation.services import register_for_lot
 
 WAN = 1_000_000
 
@@ -37,9 +38,10 @@ def deposit_lot(ctx: ServiceContext, *, owner=None, procedure: str = "selection"
     return owner, trade
 
 
-def registered_account(ctx: ServiceContext, trade, bidder_user, participation_id: int | None = None):
-    registration = SimpleNamespace(id=participation_id, lot_id=trade.lot_id, bidder_org_id=bidder_user.org_id)
-    return services.open_sub_account(actor_ctx(ctx.session, ctx.clock, bidder_user), registration)
+def registered_account(ctx: ServiceContext, trade, bidder_user):
+    """The bidder registers for the lot (报名); its DepositAccount (None when the lot asks no deposit)."""
+    part, _ = register_for_lot(actor_ctx(ctx.session, ctx.clock, bidder_user), trade.lot_code)
+    return ctx.session.execute(select(DepositAccount).where(DepositAccount.participation_id == part.id)).scalar_one_or_none()
 
 
 def statement_csv(rows, *, encoding: str = "utf-8", bom: bool = False) -> bytes:

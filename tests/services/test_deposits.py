@@ -89,16 +89,16 @@ def test_deposit_fixed_once_registration_started_or_after_the_deadline(world, cl
 # --- Sub-accounts -------------------------------------------------------------------------------
 def test_one_random_sub_account_per_bidder_per_lot(world, session):
     trade = world["trade"]
-    a1 = registered_account(world["c_owner"], trade, world["b1"], participation_id=101)
-    a2 = registered_account(world["c_owner"], trade, world["b2"], participation_id=102)
-    again = registered_account(world["c_owner"], trade, world["b1"], participation_id=101)
+    a1 = registered_account(world["c_owner"], trade, world["b1"])
+    a2 = registered_account(world["c_owner"], trade, world["b2"])
+    again = registered_account(world["c_owner"], trade, world["b1"])
     assert a1.id == again.id and a1.virtual_account != a2.virtual_account
     for a in (a1, a2):
         assert is_valid_virtual_account(a.virtual_account) and a.required_fen == 10_000 * YUAN
         assert a.due_at == trade.deadline_at and a.status == "awaiting"
     expected = session.execute(select(DepositEntry).where(DepositEntry.kind == "expected")).scalars().all()
     assert {e.account_id for e in expected} == {a1.id, a2.id}
-    state = services.deposit_state(world["c_b1"], 101)
+    state = services.deposit_state(world["c_b1"], a1.participation_id)
     assert (state.required_fen, state.received_fen, state.status) == (10_000 * YUAN, 0, "awaiting")
     assert state.virtual_account == a1.virtual_account
 
@@ -118,10 +118,11 @@ def test_a_bidder_cannot_open_an_account_for_another(world):
 # --- Secrecy ------------------------------------------------------------------------------------
 def test_before_the_deadline_only_the_bidder_sees_its_account(world, clock, session):
     trade = world["trade"]
-    a1 = registered_account(world["c_owner"], trade, world["b1"], participation_id=201)
+    a1 = registered_account(world["c_owner"], trade, world["b1"])
+    pid = a1.participation_id
     for c in ("c_owner", "c_b2", "c_op", "c_sup"):
         with pytest.raises(NotFound) as err:
-            services.deposit_state(world[c], 201)
+            services.deposit_state(world[c], pid)
         assert err.value.code == "not_found"
     for c in ("c_owner", "c_op", "c_sup"):
         with pytest.raises((Conflict, Forbidden, NotFound)) as err:
@@ -136,13 +137,13 @@ def test_before_the_deadline_only_the_bidder_sees_its_account(world, clock, sess
     assert rows and all(r.lot_code is None and r.bidder_name is None for r in rows)
     # after the deadline: the project side and supervisors see per-bidder status
     clock.set(trade.deadline_at)
-    assert services.deposit_state(world["c_owner"], 201).virtual_account is None
+    assert services.deposit_state(world["c_owner"], pid).virtual_account is None
     _, rows = queries.lot_deposits(world["c_owner"], trade.lot_code)
     assert [r.bidder_name for r in rows] == [session.get(Organisation, world["b1"].org_id).name]
     _, rows = queries.lot_deposits(world["c_sup"], trade.lot_code)
     assert len(rows) == 1
     with pytest.raises(NotFound):
-        services.deposit_state(world["c_b2"], 201)
+        services.deposit_state(world["c_b2"], pid)
 
 
 def test_payer_names_only_for_the_centre(world, clock):
@@ -161,8 +162,8 @@ def test_payer_names_only_for_the_centre(world, clock):
 @pytest.fixture
 def accounts(world):
     trade = world["trade"]
-    return (registered_account(world["c_owner"], trade, world["b1"], 301),
-            registered_account(world["c_owner"], trade, world["b2"], 302))
+    return (registered_account(world["c_owner"], trade, world["b1"]),
+            registered_account(world["c_owner"], trade, world["b2"]))
 
 
 @pytest.mark.parametrize("encoding, bom", [("utf-8", False), ("utf-8", True), ("gb18030", False)])
@@ -181,7 +182,7 @@ def test_import_matches_by_virtual_account(world, accounts, session, encoding, b
     st = session.execute(select(BankStatement)).scalar_one()
     assert (st.rows, st.matched, st.unmatched, st.duplicates) == (3, 2, 1, 0) and len(st.sha256) == 64
     assert "deposit.statement_imported" in audit_actions(session)
-    state = services.deposit_state(world["c_b1"], 301)
+    state = services.deposit_state(world["c_b1"], a1.participation_id)
     assert state.received_fen == 10_000 * YUAN and state.status == "received" and not state.late
 
 
@@ -210,7 +211,7 @@ def test_late_arrival_is_flagged(world, accounts, clock):
     clock.set(deadline + timedelta(hours=1))
     report = services.import_bank_statement(world["c_op"], "late.csv", data)
     assert [r.bank_ref for r, _ in report.late] == ["LATE1"]
-    assert services.deposit_state(world["c_b1"], 301).late
+    assert services.deposit_state(world["c_b1"], a1.participation_id).late
 
 
 def test_malformed_file_writes_nothing(world, accounts, session):

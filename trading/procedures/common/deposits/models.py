@@ -17,9 +17,8 @@ class DepositAccount(Base):
     __tablename__ = "deposit_account"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: the registration (participation.id) it belongs to; the foreign key is added when the
-    #: participation model lands (until then the pair lot/bidder is the key)
-    participation_id: Mapped[int | None] = mapped_column(Integer, unique=True)
+    #: the registration (报名) it belongs to; re-registering after a withdrawal keeps the same row
+    participation_id: Mapped[int] = mapped_column(ForeignKey("participation.id"), unique=True, nullable=False)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lot_trade.lot_id"), nullable=False)
     bidder_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), nullable=False)
     #: 19 digits: the bank's prefix, 12 random digits, a Luhn check digit

@@ -26,6 +26,7 @@ from trading.reference.settings import catalogue, get_setting
 
 from ..lots import before_deadline, get_trade
 from ..models import LotTrade
+from ..participation.models import Participation
 from . import rules
 from .models import BankStatement, DepositAccount, DepositEntry
 from .rules import AccountStatus, RefundEvent, StatementRow
@@ -70,12 +71,9 @@ def set_lot_deposit(ctx: ServiceContext, lot_code: str, deposit_fen: object) -> 
 
 
 def _accounts_exist(ctx: ServiceContext, lot_id: int) -> bool:
+    """Any registration (with or without a sub-account: a lot that asked none until now)."""
     if ctx.session.execute(select(DepositAccount.id).where(DepositAccount.lot_id == lot_id).limit(1)).first():
         return True
-    try:  # registrations without a deposit account (a lot that asked none until now)
-        from ..participation.models import Participation  # type: ignore[attr-defined]
-    except ImportError:
-        return False
     return ctx.session.execute(select(Participation.id).where(Participation.lot_id == lot_id).limit(1)).first() is not None
 
 
@@ -89,7 +87,7 @@ def _new_number(ctx: ServiceContext) -> str:
     raise Conflict("deposit.account_exhausted", "无法分配虚拟子账号，请稍后重试", "Could not allocate a sub-account; retry")
 
 
-def open_sub_account(ctx: ServiceContext, participation) -> DepositAccount | None:
+def open_sub_account(ctx: ServiceContext, participation: Participation) -> DepositAccount | None:
     """Called by registration (the bidder's context) when the lot asks a deposit: the bidder's
     virtual sub-account for the lot, made once (a second call returns the same account)."""
     a = ctx.actor
@@ -103,13 +101,11 @@ def open_sub_account(ctx: ServiceContext, participation) -> DepositAccount | Non
         DepositAccount.lot_id == participation.lot_id,
         DepositAccount.bidder_org_id == participation.bidder_org_id)).scalar_one_or_none()
     if existing is not None:
-        if existing.participation_id is None and getattr(participation, "id", None) is not None:
-            existing.participation_id = participation.id
         return existing
     if trade.deposit_fen <= 0:
         return None
     now = ctx.now()
-    account = DepositAccount(participation_id=getattr(participation, "id", None), lot_id=trade.lot_id,
+    account = DepositAccount(participation_id=participation.id, lot_id=trade.lot_id,
                              bidder_org_id=participation.bidder_org_id, virtual_account=_new_number(ctx),
                              required_fen=trade.deposit_fen, due_at=trade.deadline_at,
                              status=AccountStatus.AWAITING, created_at=now)
@@ -203,10 +199,8 @@ def deposit_state(ctx: ServiceContext, participation_id: int) -> DepositState:
                         account.due_at, account.refund_due_at)
 
 
-def _participation(ctx: ServiceContext, participation_id: int):
-    try:
-        from ..participation.models import Participation  # type: ignore[attr-defined]
-    except ImportError:
+def _participation(ctx: ServiceContext, participation_id: object) -> Participation | None:
+    if isinstance(participation_id, bool) or not isinstance(participation_id, int):
         return None
     return ctx.session.get(Participation, participation_id)
 
