@@ -258,3 +258,43 @@ def test_list_of_openings_per_role(lot, ctx, session, clock):
     assert row["stage"] == "waiting" and "count" not in row
     lot.clock.set(lot.trade.deadline_at)
     assert hall.list_openings(lot.as_(lot.a))[0]["today"] is True
+
+
+# --- a whole opening, through the opening services --------------------------------------------------
+
+def test_hall_follows_a_whole_opening(ctx, session, clock):
+    from tests.factories.custodians import add_offer, ensure_custodians, sealed_lot
+    from trading.procedures.common.opening.services import submit_share
+
+    trade, key = sealed_lot(ctx)
+    prices = [98_000_000, 95_500_000, 99_000_000]
+    bidders = [add_offer(ctx, trade, key, price_fen=p)[0] for p in prices]
+    operator = make_user(ctx, "operator", totp=True)
+    as_ = lambda u: actor_ctx(session, clock, u)  # noqa: E731
+    clock.set(trade.deadline_at + timedelta(minutes=1))
+    hall.check_in(as_(bidders[0]), trade.lot_code)
+    holders = {s.custodian_user_id for s in key.shares}
+    custodians = [(u, p) for u, p in ensure_custodians(ctx) if u.id in holders][:key.k]
+    assert hall.hall_state(as_(operator), trade.lot_code)["stage"] == "custodians"
+    for i, (user, passphrase) in enumerate(custodians, start=1):
+        submit_share(as_(user), trade.lot_code, passphrase)
+        if i < key.k:
+            state = hall.hall_state(as_(bidders[1]), trade.lot_code)
+            assert state["custody"] == {"accepted": i, "k": key.k, "n": key.n}
+            assert state["stage"] == "custodians"
+    state = hall.hall_state(as_(bidders[1]), trade.lot_code)
+    assert state["stage"] == "record"
+    assert state["record"]["outcome"] == "opened" and state["record"]["valid_offers"] == 3
+    assert state["decrypt"]["done"] == state["decrypt"]["total"]
+    assert state["checkin"] == {"open": False, "count": 1}  # the opening is over: check-in closed
+    rows = hall.record_rows(as_(bidders[1]), trade)
+    assert sorted(r["price_fen"] for r in rows) == sorted(prices)
+    assert all(r["outcome"] == "opened" for r in rows)
+    names = [e.name for e in session.execute(select(LiveEvent).where(
+        LiveEvent.channel == hall.channel_of(trade.lot_code)).order_by(LiveEvent.id)).scalars()]
+    assert {"hall:checkin", "custody:progress", "decrypt:status", "opening:record", "opening:stage"} <= set(names)
+    clock.advance(days=1)
+    assert hall.hall_state(as_(operator), trade.lot_code)["stage"] == "completed"
+    with pytest.raises(Exception) as err:
+        hall.check_in(as_(bidders[2]), trade.lot_code)
+    assert getattr(err.value, "code", None) == "hall.checkin_closed"

@@ -46,6 +46,8 @@ STAGE_LABELS = {
     "failed": ("流标", "Failed (too few valid offers)"),
     "terminated": ("已终止", "Terminated"),
 }
+#: the stage names the opening services announce ("opening:stage"), as the hall's stages
+STAGE_ALIASES = {"custody": "custodians", "opened": "record"}
 MESSAGE_MAX = 500
 #: host announcements kept in the snapshot (older ones stay in the audit trail)
 MESSAGES_SHOWN = 30
@@ -58,7 +60,7 @@ def channel_of(lot_code: str) -> str:
 
 
 def stage_label(stage: str, locale: str = "zh") -> str:
-    zh, en = STAGE_LABELS.get(stage, (stage, stage))
+    zh, en = STAGE_LABELS.get(STAGE_ALIASES.get(stage, stage), (stage, stage))
     return en if locale.startswith("en") else zh
 
 
@@ -252,6 +254,7 @@ def hall_state(ctx: ServiceContext, lot_code: str, viewer: Viewer | None = None)
     custody = _custody(ctx, trade)
     record_info = _record(ctx, trade, now) if open_hall else None
     announced = (_last_event_data(ctx, channel, "opening:stage") or {}).get("stage")
+    announced = STAGE_ALIASES.get(announced, announced)
     stage = _stage(trade, now, record_info, custody, announced)
     decrypt = _last_event_data(ctx, channel, "decrypt:status") if open_hall else None
     state = {
@@ -261,7 +264,7 @@ def hall_state(ctx: ServiceContext, lot_code: str, viewer: Viewer | None = None)
         "status": str(effective_status(trade, now)), "stage": stage, "before_deadline": not open_hall,
         "custody": custody, "decrypt": decrypt, "record": record_info,
         "messages": _messages(ctx, channel),
-        "checkin": {"open": open_hall and stage not in ("completed", "failed", "terminated"),
+        "checkin": {"open": effective_status(trade, now) in (LotStatus.CLOSED, LotStatus.OPENING),
                     # counts exist only once the deadline has passed (Art. 22)
                     "count": checked_in_count(ctx, trade) if open_hall else None},
         "me": None, "attendees": None, "registered": None,

@@ -56,7 +56,7 @@ def bj_iso(value: str | None, seconds: bool = False) -> str:
 @bp.app_template_global()
 def hall_stage_labels() -> dict:
     locale = service_context().locale
-    return {s: halls.stage_label(s, locale) for s in (*halls.STAGES, *halls.END_STAGES)}
+    return {s: halls.stage_label(s, locale) for s in (*halls.STAGES, *halls.END_STAGES, *halls.STAGE_ALIASES)}
 
 
 def record_url(lot_code: str, record_id: int | None = None) -> str | None:
