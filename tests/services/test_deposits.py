@@ -319,3 +319,14 @@ def test_forfeit_needs_a_reason(world, accounts, session):
     with pytest.raises(Forbidden):
         services.forfeit(world["c_sup"], a1.id, "监督不能操作")
     assert session.get(DepositAccount, a1.id) is a1
+
+
+def test_termination_hook_starts_every_open_refund_period(world, accounts, clock, session):
+    a1, a2 = accounts
+    services.record_refund_event(world["c_op"], world["trade"].lot_code, "withdrawal", account_id=a1.id)
+    clock.set(beijing(2026, 11, 13, 10, 0))  # Friday; 比选 follows 实施条例 31: five calendar days
+    changed = services.on_lot_terminated(world["c_owner"], world["trade"])
+    assert [a.id for a in changed] == [a2.id] and a2.refund_event == "termination"
+    assert a2.refund_due_at == beijing(2026, 11, 19)
+    assert a1.refund_event == "withdrawal"
+    assert services.on_lot_terminated(world["c_owner"], world["trade"]) == []

@@ -161,3 +161,10 @@ def test_owner_sets_the_amount(client, world, ctx):
     # someone else's lot: 404
     r, _ = page(client, world["owner"], path)
     assert r.status_code == 404
+
+
+def test_project_page_links_to_the_amount_page(client, world):
+    from trading.procedures.common.models import LotTrade
+    trade = db.session.get(LotTrade, world["trade"].lot_id)
+    r, html = page(client, world["owner"], f"/projects/{trade.project_id}")
+    assert r.status_code == 200 and f"/deposits/lots/{trade.lot_code}/amount" in html

@@ -395,7 +395,12 @@ def record_refund_event(ctx: ServiceContext, lot_code: str, event: str, at: date
     elif event == RefundEvent.CONTRACT and rules.regime_of(trade.procedure) == rules.Regime.GP:
         winners = [a for a in accounts if a.is_winner]
         accounts = winners or accounts
-    cal = get_calendar(ctx)
+    return _start_refund_period(ctx, trade, event, at, accounts, winner_account_id=winner_account_id)
+
+
+def _start_refund_period(ctx: ServiceContext, trade: LotTrade, event: RefundEvent, at: datetime,
+                         accounts: list[DepositAccount], *, winner_account_id: int | None = None) -> list[DepositAccount]:
+    cal = get_calendar(ctx)  # a period running into a year nobody loaded fails closed (CalendarYearMissing)
     due = rules.refund_due(cal, trade.procedure, event, at, deposit_settings(ctx))
     if due is None:
         raise _no_period(trade.procedure, event)
@@ -406,10 +411,22 @@ def record_refund_event(ctx: ServiceContext, lot_code: str, event: str, at: date
         acc.refund_event, acc.refund_event_at, acc.refund_due_at = event.value, at, due
         changed.append(acc)
     record(ctx, "deposit.refund_event", "lot", trade.lot_id, project_id=trade.project_id,
-           payload={"lot_code": lot_code, "event": event.value, "at": at, "due_at": due,
+           payload={"lot_code": trade.lot_code, "event": event.value, "at": at, "due_at": due,
                     "accounts": [a.id for a in changed], "winner_account_id": winner_account_id})
     ctx.session.flush()
     return changed
+
+
+def on_lot_terminated(ctx: ServiceContext, trade: LotTrade) -> list[DepositAccount]:
+    """Hook for the termination of a lot (终止公告), called inside the publishing service's transaction
+    (which checked its own permission): every sub-account whose refund period has not started gets
+    the termination period (tender: 实施条例 31; GP: 5 working days)."""
+    accounts = list(ctx.session.execute(select(DepositAccount).where(
+        DepositAccount.lot_id == trade.lot_id, DepositAccount.refund_due_at.is_(None))
+        .order_by(DepositAccount.id)).scalars())
+    if not accounts or rules.refund_rule(trade.procedure, RefundEvent.TERMINATION, deposit_settings(ctx)) is None:
+        return []
+    return _start_refund_period(ctx, trade, RefundEvent.TERMINATION, ctx.now(), accounts)
 
 
 def _no_period(procedure: str, event: str) -> RuleViolation:
