@@ -233,6 +233,7 @@ def test_offer_widget_seals_uploads_with_progress_and_shows_the_receipt(bidder_p
     expect(widget.get_by_test_id("upload-progress")).to_have_attribute("value", "100")
     expect(receipt.get_by_test_id("receipt-time")).to_contain_text("北京时间")
     expect(receipt.get_by_test_id("receipt-pdf")).to_have_attribute("href", re.compile(r"^/offers/receipts/.+\.pdf$"))
+    expect(receipt.get_by_test_id("receipt-verified")).to_contain_text("回执签名已用平台回执公钥验证")
     shot(page, "offer-01-receipt")
 
     from trading.core.blobs import get_store
@@ -248,3 +249,44 @@ def test_offer_widget_seals_uploads_with_progress_and_shows_the_receipt(bidder_p
     plain = E.open_envelope(manifest, payload, world.opening_private, signer_pub=E.load_public(key.public_raw),
                             expected=E.Context(world.lot_code, world.credit_code, "price", sid))
     assert plain == SHEET  # "987,654.32" → 98765432 fen, by string parsing
+
+
+def test_documents_widget_zips_files_and_uploads_in_chunks(bidder_page, live_server, world, tmp_path):
+    """Several files → fflate zipSync → sealed → more than one 1 MiB upload chunk → receipt; the ZIP
+    that Python opens holds the files byte for byte."""
+    import io
+    import os
+    import zipfile
+
+    page = bidder_page
+    login(page, live_server, world.username, password=DEFAULT_PASSWORD)
+    key, _ = _make_key_in_browser(page, live_server, tmp_path)
+    files = {"商务标.pdf": os.urandom(1_300_000), "技术方案.docx": b"tech " * 2000}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    page.evaluate("""async (lot) => {
+        const div = document.createElement("div");
+        div.setAttribute("data-seal-app", "");
+        div.dataset.lot = lot; div.dataset.part = "documents"; div.dataset.api = "/api/v1";
+        div.id = "widget";
+        document.querySelector("main").prepend(div);
+        await import("/static/js/sealing/offer.js");
+    }""", world.lot_code)
+    widget = page.locator("#widget")
+    widget.get_by_label(re.compile("投标文件")).set_input_files([str(tmp_path / n) for n in files])
+    expect(widget).to_contain_text("商务标.pdf")
+    widget.get_by_test_id("seal-documents").click()
+    expect(widget.get_by_test_id("receipt-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"), timeout=60_000)
+    shot(page, "offer-02-documents-receipt")
+
+    from trading.core.blobs import get_store
+    from trading.procedures.common.participation.models import Submission
+
+    with live_server.app.app_context():
+        sub = db.session.execute(select(Submission).where(Submission.status == "accepted")).scalar_one()
+        payload, manifest = get_store().read(sub.payload_sha256), sub.manifest
+        db.session.remove()
+    assert len(payload) > 1024 * 1024  # went up in more than one upload chunk
+    plain = E.open_envelope(manifest, payload, world.opening_private, signer_pub=E.load_public(key.public_raw))
+    with zipfile.ZipFile(io.BytesIO(plain)) as zf:
+        assert {n: zf.read(n) for n in zf.namelist()} == files

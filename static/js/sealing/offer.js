@@ -8,7 +8,7 @@
 
 import { fflate, hpke } from "../../vendor/sealing-deps.js";
 import * as keystore from "./keystore.js";
-import { UploadClient, submitPart, uploadSealed } from "./upload.js";
+import { UploadClient, submitPart, uploadSealed, verifyReceipt } from "./upload.js";
 
 const EN = document.documentElement.lang === "en";
 const T = (zh, en) => (EN ? en : zh);
@@ -224,6 +224,7 @@ class SealApp {
     const json = el("button", { className: "btn btn-sm btn-outline-secondary ms-2", type: "button",
                                 text: T("下载回执 JSON", "Download receipt JSON") });
     json.addEventListener("click", () => keystore.download(answer, `receipt-${r.lot_id}-${r.part}-${r.submission_id}.json`));
+    this.verified = el("div", { className: "small mt-2 text-muted", "data-testid": "receipt-verified" });
     const row = (k, v, testid) => [el("dt", { className: "col-sm-3", text: k }),
                                     el("dd", { className: "col-sm-9 text-break", text: String(v), "data-testid": testid })];
     this.receipt.replaceChildren(el("div", { className: "card" }, el("div", { className: "card-body" },
@@ -236,7 +237,13 @@ class SealApp {
          ...row(T("审计序号", "Audit seq"), r.audit_seq, "receipt-seq")),
       el("a", { className: "btn btn-sm btn-outline-secondary", href: pdf, text: T("下载回执 PDF", "Receipt PDF"),
                 "data-testid": "receipt-pdf" }),
-      json)));
+      json, this.verified)));
+    verifyReceipt(this.client, answer).then((ok) => {
+      if (ok === null) return;
+      this.verified.className = `small mt-2 ${ok ? "text-success" : "text-danger"}`;
+      this.verified.textContent = ok ? T("✓ 回执签名已用平台回执公钥验证", "✓ Receipt signature verified with the platform's key")
+        : T("✗ 回执签名验证失败，请保存页面并联系交易中心", "✗ The receipt signature does not verify; contact the centre");
+    }).catch(() => {});
   }
 }
 

@@ -115,3 +115,31 @@ export async function submitPart(client, { lot, part, plaintext, signingKey, sig
   onStage("complete");
   return { answer, sealed, sid: started.submission_id };
 }
+
+// --- receipts --------------------------------------------------------------------------------
+
+/** The platform's canonical JSON (sorted keys, no spaces, UTF-8 as is): the signed bytes of a receipt. */
+export function canonicalJson(value) {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * Check a signed receipt ({receipt, signature, key_id}) against GET /receipt-key with Web Crypto
+ * Ed25519: true or false, or null where the browser has no Ed25519 (the server-side PDF still shows it).
+ */
+export async function verifyReceipt(client, answer) {
+  const info = await client.receiptKey();
+  let key;
+  try {
+    key = await globalThis.crypto.subtle.importKey("raw", unb64(info.public), { name: "Ed25519" }, false, ["verify"]);
+  } catch (err) {
+    return null;
+  }
+  if (info.key_id !== answer.key_id) return false;
+  return globalThis.crypto.subtle.verify({ name: "Ed25519" }, key, unb64(answer.signature),
+                                         new TextEncoder().encode(canonicalJson(answer.receipt)));
+}
