@@ -1,7 +1,8 @@
 """(hall) The remote opening hall in Chromium: a bidder's hall shows the server clock ticking and the
 live connection; the host posts an announcement from another browser and it appears in the
 bidder's hall without a reload; at the deadline the bidder checks in and the host's hall counts it
-live. Screenshots on a desktop and a phone."""
+live; the custodians unlock and the record fills in on both pages without a reload. Screenshots on
+a desktop and a phone."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ from sqlalchemy import select
 
 from tests.e2e.conftest import DESKTOP, PHONE, _new_page, login, shot
 from tests.factories.accounts import DEFAULT_PASSWORD, actor_ctx, make_user
+from tests.factories.custodians import add_offer, ensure_custodians
 from tests.factories.notices import notice_project, published_notice
+from trading.accounts.models import User
 from trading.core.context import ServiceContext
 from trading.extensions import db
 from trading.procedures.common.models import LotTrade
+from trading.procedures.common.opening.models import OpeningKey
+from trading.procedures.common.opening.services import submit_share
 from trading.procedures.common.participation.services import register_for_lot
 
 pytestmark = pytest.mark.e2e
@@ -36,8 +41,13 @@ def hall_world(live_server):
         for bidder in (a, b):
             register_for_lot(actor_ctx(db.session, live_server.clock, bidder), trade.lot_code)
         host = make_user(ctx, "operator", username="hallhost", totp=True, display_name="开标主持人")
+        key = db.session.execute(select(OpeningKey).where(OpeningKey.lot_id == trade.lot_id)).scalar_one()
+        for bidder, price in ((a, 98_765_400), (b, 99_100_000), (None, 97_000_000)):
+            add_offer(ctx, trade, key, price_fen=price, bidder=bidder)
+        holders = {s.custodian_user_id for s in key.shares}
+        custodians = [(u.id, p) for u, p in ensure_custodians(ctx) if u.id in holders][:key.k]
         world = {"code": trade.lot_code, "deadline": trade.deadline_at, "host_secret": host.totp_secret,
-                 "a_org": a.organisation.name}
+                 "a_org": a.organisation.name, "custodians": custodians}
         db.session.commit()
         db.session.remove()
     return world
@@ -91,11 +101,28 @@ def test_hall_is_live_in_the_browser(browser, live_server, hall_world, request, 
     shot(host, "hall-03-host-after-check-in")
     shot(bidder, "hall-04-bidder-checked-in")
 
+    # the custodians unlock (k of n); the envelopes open and the record fills in, live
+    with live_server.app.app_context():
+        for i, (user_id, passphrase) in enumerate(hall_world["custodians"], start=1):
+            user = db.session.get(User, user_id)
+            submit_share(actor_ctx(db.session, live_server.clock, user), code, passphrase)
+            db.session.commit()
+            if i == 1:
+                expect(host.locator("[data-hall-custody-accepted]")).to_have_text("1", timeout=10_000)
+        db.session.remove()
+    expect(bidder.get_by_test_id("record-table")).to_contain_text("987,654.00", timeout=10_000)
+    expect(bidder.get_by_test_id("record-row")).to_have_count(3)
+    expect(bidder.get_by_test_id("hall-stage")).to_have_text("开标记录确认")
+    expect(host.get_by_test_id("record-summary")).to_contain_text("有效投标 3 家")
+    assert host.evaluate("window.__noReload") is True
+    shot(bidder, "hall-05-bidder-record")
+
     phone = _new_page(browser, live_server, PHONE, request, problems)
     login(phone, live_server, "hallbidder2", password=DEFAULT_PASSWORD)
     phone.goto(f"/opening/{code}/hall")
     expect(phone.get_by_test_id("hall-conn")).to_have_attribute("data-state", "live")
-    expect(phone.get_by_test_id("checkin-button")).to_be_visible()
+    expect(phone.get_by_test_id("record-row")).to_have_count(3)
+    expect(phone.get_by_test_id("checkin-button")).to_have_count(0)  # the opening is over
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the hall overflows a phone: {width}px"
-    shot(phone, "hall-05-phone")
+    shot(phone, "hall-06-phone-record")
