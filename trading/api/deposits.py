@@ -113,7 +113,7 @@ def _account(r: AccountRow) -> dict:
     a = r.account
     return _money(r) | {"id": a.id, "lot_code": r.trade.lot_code, "lot_name": r.lot_name,
                         "project_name": r.project_name, "virtual_account": a.virtual_account,
-                        "status": r.totals.status.value, "late": r.totals.late, "due_at": a.due_at,
+                        "status": r.totals.status.value, "late": r.totals.late, "due_at": r.due_at,
                         "refund_event": a.refund_event, "refund_event_at": a.refund_event_at,
                         "refund_due_at": a.refund_due_at, "light": r.light.value if r.light else None}
 

@@ -49,6 +49,11 @@ class AccountRow:
     bidder_name: str | None
     light: rules.Light | None
 
+    @property
+    def due_at(self):
+        """The payment deadline in force: the lot's current deadline (a change notice may move it)."""
+        return self.trade.deadline_at or self.account.due_at
+
 
 def _rows(ctx: ServiceContext, stmt, *, names: bool) -> list[AccountRow]:
     found = ctx.session.execute(stmt).all()
