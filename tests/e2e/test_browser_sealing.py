@@ -290,3 +290,83 @@ def test_documents_widget_zips_files_and_uploads_in_chunks(bidder_page, live_ser
     plain = E.open_envelope(manifest, payload, world.opening_private, signer_pub=E.load_public(key.public_raw))
     with zipfile.ZipFile(io.BytesIO(plain)) as zf:
         assert {n: zf.read(n) for n in zf.namelist()} == files
+
+
+def test_full_flow_on_the_offer_page(bidder_page, live_server, world, tmp_path):
+    """PARTICIPATION's lot page mounts the widget: key → seal → upload with progress → receipt (PDF
+    served) → the page shows the sealed offer; the envelope opens in Python after the deadline."""
+    page = bidder_page
+    login(page, live_server, world.username, password=DEFAULT_PASSWORD)
+    key, _ = _make_key_in_browser(page, live_server, tmp_path)
+    page.goto(f"/offers/lots/{world.lot_code}")
+    card = page.locator("#seal-price")
+    card.get_by_label("投标报价（元）").fill("987654.32")
+    card.get_by_label("工期（日历天）").fill("120")
+    card.get_by_label("质量标准").fill("合格")
+    card.get_by_label("备注").fill("含税价，质保两年")
+    progress = card.get_by_test_id("upload-progress")
+    card.get_by_test_id("seal-price").click()
+    expect(card.get_by_test_id("receipt-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"), timeout=30_000)
+    expect(progress).to_have_attribute("value", "100")
+    expect(card.get_by_test_id("receipt-verified")).to_contain_text("回执签名已用平台回执公钥验证")
+    shot(page, "offer-03-lot-page-receipt")
+    pdf = page.request.get(card.get_by_test_id("receipt-pdf").get_attribute("href"))
+    assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+
+    page.reload()
+    expect(page.get_by_test_id("accepted-price")).to_contain_text("已递交")
+    shot(page, "offer-04-lot-page-accepted")
+
+    from trading.core.blobs import get_store
+    from trading.procedures.common.participation.models import Submission
+
+    with live_server.app.app_context():
+        sub = db.session.execute(select(Submission).where(Submission.status == "accepted")).scalar_one()
+        payload, manifest, sid = get_store().read(sub.payload_sha256), sub.manifest, sub.submission_id
+        db.session.remove()
+    plain = E.open_envelope(manifest, payload, world.opening_private, signer_pub=E.load_public(key.public_raw),
+                            expected=E.Context(world.lot_code, world.credit_code, "price", sid),
+                            opening_kid=E.kid(world.opening_private.public_key()))
+    assert plain == SHEET
+
+
+def test_widget_retries_a_chunk_and_resumes_after_the_line_drops(bidder_page, live_server, world, tmp_path):
+    """A chunk whose request fails is sent again; when the retries run out the widget offers 继续上传,
+    which asks the server which chunks arrived and sends only the missing one."""
+    import os
+
+    page = bidder_page
+    login(page, live_server, world.username, password=DEFAULT_PASSWORD)
+    _make_key_in_browser(page, live_server, tmp_path)
+    (tmp_path / "big.bin").write_bytes(os.urandom(1_500_000))  # two 1 MiB upload chunks
+    page.evaluate("""async (lot) => {
+        const div = document.createElement("div");
+        div.setAttribute("data-seal-app", "");
+        Object.assign(div.dataset, { lot, part: "documents", api: "/api/v1", retries: "1" });
+        div.id = "widget";
+        document.querySelector("main").prepend(div);
+        await import("/static/js/sealing/offer.js");
+    }""", world.lot_code)
+    failures = {"chunks/0": 1, "chunks/1": 2}  # chunk 0: one failure (retried); chunk 1: more than the retries
+    reached: list[str] = []
+
+    def flaky(route):
+        name = route.request.url.split("/submissions/")[1].split("/", 1)[1]
+        if failures.get(name, 0) > 0:
+            failures[name] -= 1
+            return route.abort("connectionreset")
+        reached.append(name)
+        return route.continue_()
+    page.route(re.compile(r".*/api/v1/submissions/[^/]+/chunks/\d+$"), flaky)
+    widget = page.locator("#widget")
+    widget.get_by_label(re.compile("投标文件")).set_input_files(str(tmp_path / "big.bin"))
+    widget.get_by_test_id("seal-documents").click()
+    resume = widget.get_by_role("button", name="继续上传")
+    expect(resume).to_be_visible(timeout=30_000)
+    assert reached == ["chunks/0"]
+    expect(widget.get_by_role("status")).to_contain_text("网络中断")
+    shot(page, "offer-05-interrupted")
+    resume.click()
+    expect(widget.get_by_test_id("receipt-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"), timeout=30_000)
+    assert reached == ["chunks/0", "chunks/1"]  # chunk 0 was not sent again
+    expect(resume).to_be_hidden()

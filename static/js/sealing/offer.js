@@ -1,6 +1,6 @@
 // The sealed-offer widget. Any element
 //   <div data-seal-app data-lot="CODE" data-part="price|documents" data-api="/api/v1"
-//        [data-csrf="…"] [data-keys-url="/keys/"] [data-receipt-pdf="/offers/receipts/"]>
+//        [data-csrf="…"] [data-keys-url="/keys/"] [data-receipt-pdf="/offers/receipts/"] [data-retries="5"]>
 // gets a form (price: 报价/工期/质量/备注 → the price sheet JSON; documents: files zipped with fflate),
 // a choice of this browser's signing keys (IndexedDB), sealing with envelope.js, the upload with a
 // <progress> bar (upload.js) and the receipt. Load as <script type="module" src=".../offer.js">.
@@ -73,7 +73,8 @@ class SealApp {
     this.lot = root.dataset.lot;
     this.part = root.dataset.part;
     const csrf = root.dataset.csrf || (document.querySelector('input[name="csrf_token"]') || {}).value || "";
-    this.client = new UploadClient({ api: root.dataset.api || "/api/v1", csrf });
+    const retries = root.dataset.retries === undefined ? undefined : Number(root.dataset.retries);
+    this.client = new UploadClient({ api: root.dataset.api || "/api/v1", csrf, retries });
     this.pending = null; // {sid, sealed} of an interrupted upload, for 继续上传
     this.uid = `seal-${this.part}-${Math.random().toString(36).slice(2, 8)}`;
   }
@@ -88,7 +89,7 @@ class SealApp {
     form.append(this.noKey);
     this.button = el("button", { className: "btn btn-brand", type: "submit", "data-testid": `seal-${this.part}`,
                                  text: T("密封并上传", "Seal and upload") });
-    this.resumeButton = el("button", { className: "btn btn-outline-secondary ms-2 d-none", type: "button",
+    this.resumeButton = el("button", { className: "btn btn-primary ms-2 d-none", type: "button",
                                        text: T("继续上传", "Resume upload") });
     form.append(el("div", { className: "mt-3" }, this.button, this.resumeButton));
     this.progress = el("progress", { className: "w-100 mt-3 d-none", max: 100, value: 0,
@@ -209,7 +210,11 @@ class SealApp {
   }
 
   failed(err) {
-    this.say(err.message || String(err), "danger");
+    const network = err.code === "network";
+    this.say(network && this.pending
+      ? T("网络中断。已收到的数据块保存在服务器上，请检查网络后点击“继续上传”。",
+          "The connection dropped. The chunks received are kept on the server; check the network and press Resume.")
+      : (err.message || String(err)), "danger");
     // an upload that started can continue where it stopped (the server keeps the received chunks)
     const resumable = this.pending && (!err.status || err.status >= 500 || err.code === "network");
     this.resumeButton.classList.toggle("d-none", !resumable);
@@ -217,6 +222,9 @@ class SealApp {
 
   done(answer) {
     this.pending = null;
+    this.resumeButton.classList.add("d-none");
+    // host pages may react (e.g. refresh their own view of the submission)
+    this.root.dispatchEvent(new CustomEvent("seal:done", { detail: answer, bubbles: true }));
     this.progress.value = 100;
     const r = answer.receipt;
     this.say(T("已提交，平台已签发回执。", "Submitted; the platform signed a receipt."), "success");

@@ -17,8 +17,9 @@ export class ApiError extends Error {
 const RETRIES = 5;
 
 export class UploadClient {
-  constructor({ api = "/api/v1", csrf = "", fetchImpl = null, sleep = null } = {}) {
+  constructor({ api = "/api/v1", csrf = "", fetchImpl = null, sleep = null, retries = RETRIES } = {}) {
     this.api = api.replace(/\/$/, "");
+    this.retries = retries;
     this.csrf = csrf;
     this.fetch = fetchImpl || ((...a) => globalThis.fetch(...a));
     this.sleep = sleep || ((ms) => new Promise((r) => setTimeout(r, ms)));
@@ -42,11 +43,11 @@ export class UploadClient {
       } catch (err) {
         // fetch rejects only on network failure: the request may or may not have arrived, and
         // every protocol step is idempotent, so sending it again is safe.
-        if (!retry || attempt >= RETRIES) throw new ApiError(0, "network", String(err && err.message || err));
+        if (!retry || attempt >= this.retries) throw new ApiError(0, "network", String(err && err.message || err));
         await this.sleep(Math.min(30000, 500 * 2 ** attempt));
         continue;
       }
-      if (resp.status >= 500 && retry && attempt < RETRIES) {
+      if (resp.status >= 500 && retry && attempt < this.retries) {
         await this.sleep(Math.min(30000, 500 * 2 ** attempt));
         continue;
       }
