@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 
 from tests.factories.accounts import actor_ctx, make_user
+from tests.factories.custodians import ensure_custodians
 from tests.factories.projects import accepted_project, make_project, make_region, submitted_project
 from trading.accounts.models import User
 from trading.core.clock import BEIJING, to_beijing
@@ -56,6 +57,7 @@ def notice_project(ctx: ServiceContext, owner, *, agency=None, status: str = "ac
         overrides["owner_org_id"] = owner.org_id
     octx = actor_ctx(ctx.session, ctx.clock, agency or owner)
     load_calendar(ctx)
+    ensure_custodians(ctx)  # publishing a sealed procedure's announcement runs the opening-key ceremony
     if status == "draft":
         return make_project(octx, procedure=procedure, **overrides)
     if status == "submitted":
@@ -94,5 +96,6 @@ def make_notice(ctx: ServiceContext, project: Project, **overrides) -> Notice:
 
 def published_notice(ctx: ServiceContext, project: Project, **overrides) -> Notice:
     load_calendar(ctx)
+    ensure_custodians(ctx)  # a sealed procedure's announcement needs its opening-key custodians
     notice = make_notice(ctx, project, **overrides)
     return services.publish_notice(ctx, notice.id)

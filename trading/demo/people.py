@@ -125,6 +125,16 @@ USERS = [
 ]
 
 
+#: opening-key custodians (开标密钥保管人) of the demo: two operators and the three supervising
+#: departments (5 custodians, 4 institutions), each with a documented passphrase (DEMO ONLY)
+DEMO_CUSTODIANS = ("operator1", "operator2", "sup_fgj", "sup_czj", "sup_jw")
+
+
+def demo_custodian_passphrase(username: str) -> str:
+    """The documented custodian passphrase of a demo custodian (README), e.g. custody-operator1-2026."""
+    return f"custody-{username}-2026"
+
+
 def demo_totp_secret(username: str) -> str:
     """A fixed, documented base32 secret (DEMO ONLY): 'DEMOONLY' + the username spelled in base32
     letters (digits as words), padded with A."""
@@ -186,6 +196,7 @@ def add_people(ctx: ServiceContext) -> People:
         users[spec.username] = user
         if spec.role in TWO_FACTOR_REQUIRED:
             totp[spec.username] = enrol_demo_totp(ctx, user)
+    enrol_demo_custodians(ctx, users)
     return People(regions=regions, orgs=orgs, users=users, totp=totp)
 
 
@@ -202,3 +213,12 @@ def enrol_demo_totp(ctx: ServiceContext, user: User) -> str:
     user.totp_secret = secret  # the only departure from a real enrolment: a known secret
     accounts.confirm_totp(user_ctx, user, pyotp.TOTP(secret).at(ctx.now()))
     return secret
+
+
+def enrol_demo_custodians(ctx: ServiceContext, users: dict[str, User]) -> None:
+    """Enrol the demo custodians through the real service (sealed announcements need them)."""
+    from trading.accounts import custodians
+    from trading.accounts import services as accounts
+
+    for username in DEMO_CUSTODIANS:
+        custodians.enrol_custodian(accounts.as_user(ctx, users[username]), demo_custodian_passphrase(username))
