@@ -180,3 +180,5 @@ def hall_stream(lot_code: str):
         heartbeat=float(cfg.get("SSE_HEARTBEAT_SECONDS", SSE_HEARTBEAT_SECONDS)), max_seconds=max_seconds)
     return sse_response(stream)
 
+
+from . import custody_views  # noqa: E402,F401  (the custodians' pages and the opening record, same blueprint)
