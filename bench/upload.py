@@ -132,17 +132,36 @@ def request(port: int, method: str, path: str, body: bytes | None = None, *, tok
 
 # --- what the machine does meanwhile ----------------------------------------------------------------
 
-class Sampler:
-    """Every 50 ms: the CPU use of the whole machine (/proc/stat) and what the benchmark schema's
-    PostgreSQL backends are doing (pg_stat_activity): running, waiting for a lock (the audit head row
-    is the usual one), idle in a transaction. Tells a CPU-bound run from a lock-bound one."""
+def _process_cpu() -> dict[int, tuple[int, int]]:
+    """pid → (process group, CPU ticks used so far) of every process on the machine."""
+    out = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(entry.name)] = (int(fields[2]), int(fields[11]) + int(fields[12]))
+    return out
 
-    def __init__(self, schema: str):
+
+class Sampler:
+    """While a phase runs: every 50 ms the CPU use of the whole machine (/proc/stat) and what the
+    benchmark database's PostgreSQL backends do (pg_stat_activity: waiting for a lock — the audit head
+    row is the usual one — or idle in a transaction, i.e. the app holds the transaction open while it
+    computes); and over the phase the CPU seconds used by gunicorn (its process group), by this
+    database's PostgreSQL backends and by the clients (this process). Tells a CPU-bound run from a
+    lock-bound one, and who spends the CPU."""
+
+    def __init__(self, server_pgid: int):
         from sqlalchemy import create_engine
 
         self.engine = create_engine(offers.database_url(), pool_size=1)
-        self.schema, self.samples, self.stop_flag = schema, [], threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.server_pgid, self.samples, self.stop_flag = server_pgid, [], threading.Event()
+        self.backends: set[int] = set()
+        self.tick = os.sysconf("SC_CLK_TCK")
 
     @staticmethod
     def _cpu() -> tuple[int, int]:
@@ -152,23 +171,24 @@ class Sampler:
         return sum(values) - idle, sum(values)
 
     def _loop(self):
-        query = text("SELECT count(*) FILTER (WHERE state = 'active'),"
-                     " count(*) FILTER (WHERE wait_event_type = 'Lock'),"
-                     " count(*) FILTER (WHERE state = 'idle in transaction')"
-                     " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        query = text("SELECT pid, wait_event_type = 'Lock', state = 'idle in transaction' FROM pg_stat_activity "
+                     "WHERE datname = current_database() AND pid <> pg_backend_pid()")
         with self.engine.connect() as conn:
             last = self._cpu()
             while not self.stop_flag.wait(0.05):
                 busy, total = self._cpu()
-                running, locked, idle_tx = conn.execute(query).one()
+                rows = conn.execute(query).all()
+                self.backends.update(r[0] for r in rows)
                 cpu = (busy - last[0]) / max(1, total - last[1])
                 last = (busy, total)
-                self.samples.append((cpu, running, locked, idle_tx))
+                self.samples.append((cpu, sum(bool(r[1]) for r in rows), sum(bool(r[2]) for r in rows)))
 
     def __enter__(self):
-        self.client_cpu, self.started = sum(os.times()[:2]), time.perf_counter()
         self.samples.clear()
+        self.backends.clear()
         self.stop_flag.clear()
+        self.before = _process_cpu()
+        self.client_cpu, self.started = sum(os.times()[:2]), time.perf_counter()
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
         return self
@@ -176,17 +196,27 @@ class Sampler:
     def __exit__(self, *exc):
         self.stop_flag.set()
         self.thread.join()
-        #: share of one core the benchmark's own client threads used
-        self.client_share = (sum(os.times()[:2]) - self.client_cpu) / max(1e-9, time.perf_counter() - self.started)
+        self.seconds = time.perf_counter() - self.started
+        self.client_s = sum(os.times()[:2]) - self.client_cpu
+        after = _process_cpu()
 
-    def summary(self) -> dict:
+        def used(pids) -> float:
+            return sum(after[p][1] - self.before.get(p, (0, 0))[1] for p in pids if p in after) / self.tick
+        self.gunicorn_s = used(p for p, (group, _) in after.items() if group == self.server_pgid)
+        self.postgres_s = used(self.backends)
+
+    def summary(self, requests: int) -> dict:
         if not self.samples:
             return {}
         cols = list(zip(*self.samples, strict=True))
-        return {"cpu_busy": round(statistics.fmean(cols[0]), 2), "pg_running": round(statistics.fmean(cols[1]), 1),
-                "pg_lock_waiting": round(statistics.fmean(cols[2]), 1),
-                "pg_idle_in_tx": round(statistics.fmean(cols[3]), 1), "samples": len(self.samples),
-                "client_cores": round(self.client_share, 2), "load_average": os.getloadavg()[0]}
+        per = 1000 / max(1, requests)
+        return {"seconds": round(self.seconds, 2), "cpu_busy": round(statistics.fmean(cols[0]), 2),
+                "pg_lock_waiting": round(statistics.fmean(cols[1]), 1),
+                "pg_idle_in_tx": round(statistics.fmean(cols[2]), 1), "samples": len(self.samples),
+                "gunicorn_cpu_s": round(self.gunicorn_s, 2), "postgres_cpu_s": round(self.postgres_s, 2),
+                "client_cpu_s": round(self.client_s, 2), "gunicorn_cpu_ms_per_upload": round(self.gunicorn_s * per, 1),
+                "postgres_cpu_ms_per_upload": round(self.postgres_s * per, 1),
+                "load_average": os.getloadavg()[0]}
 
 
 # --- the clients -------------------------------------------------------------------------------------
@@ -374,10 +404,10 @@ def _run(scale: float, blobs: Path) -> list[Figure]:
         print(f"  set-up: lot {lot.lot_code}, {n} bidders registered, gunicorn -k gthread -w {WORKERS} "
               f"--threads {THREADS} on :{server.port}; deadline {deadline:%H:%M:%S} UTC ({setup_s:.0f} s)")
 
-        sampler = Sampler(SCHEMA)
+        sampler = Sampler(server.proc.pid)
         with sampler:
             wall_start = _concurrently(clients, _start(lot.lot_code))
-        machine = {"start": sampler.summary()}
+        machine = {"start": sampler.summary(n)}
         for i, c in enumerate(clients):  # sealing: client work, between the phases, not measured
             if c.sid:
                 m, c.payload = offers.seal_for(lot, c.bidder, "documents", c.sid, plaintexts[i])
@@ -385,13 +415,13 @@ def _run(scale: float, blobs: Path) -> list[Figure]:
         ready = [c for c in clients if c.sid]
         with sampler:
             wall_upload = _concurrently(ready, _upload)
-        machine["manifest_chunk_complete"] = sampler.summary()
+        machine["manifest_chunk_complete"] = sampler.summary(len(ready))
         finished_at = datetime.now(UTC)
         for c in clients:  # the bare endpoint gets the same bytes (random ones if a start failed)
             c.payload = c.payload or os.urandom(PAYLOAD_BYTES)
         with sampler:
             wall_bare = _concurrently(clients, _bare)
-        machine["bare"] = sampler.summary()
+        machine["bare"] = sampler.summary(n)
         sampler.engine.dispose()
     finally:
         server.stop()
@@ -436,10 +466,11 @@ def _run(scale: float, blobs: Path) -> list[Figure]:
                note=f"{receipts} receipts ({verified} verify), {accepted} accepted in the database, lost {lost}, "
                     f"5xx {five_xx}, errors {len(errors)}; phases: start {wall_start:.2f} s + "
                     f"manifest/chunk/complete {wall_upload:.2f} s; bare {wall_bare:.2f} s\n"
-                    + f"meanwhile (machine CPU busy, all {os.cpu_count()} cores; cores used by these clients; "
-                    "PostgreSQL backends waiting for a lock / idle in transaction): " + "; ".join(
-                        f"{phase} {m.get('cpu_busy', 0):.0%}, {m.get('client_cores')}, "
-                        f"{m.get('pg_lock_waiting')}/{m.get('pg_idle_in_tx')}" for phase, m in machine.items()),
+                    + "CPU (machine busy; gunicorn and PostgreSQL CPU ms per upload; backends waiting for a lock / "
+                    "idle in a transaction): " + "; ".join(
+                        f"{phase} {m.get('cpu_busy', 0):.0%}, {m.get('gunicorn_cpu_ms_per_upload')} + "
+                        f"{m.get('postgres_cpu_ms_per_upload')} ms, {m.get('pg_lock_waiting')}/{m.get('pg_idle_in_tx')}"
+                        for phase, m in machine.items()),
                details=details),
         Figure(name="upload latency per offer", value=lat.get("p99_ms", float("nan")), unit="ms p99",
                baseline=bare_lat.get("p99_ms", float("nan")), baseline_name="bare POST p99",
