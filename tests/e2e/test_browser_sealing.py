@@ -370,3 +370,29 @@ def test_widget_retries_a_chunk_and_resumes_after_the_line_drops(bidder_page, li
     expect(widget.get_by_test_id("receipt-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"), timeout=30_000)
     assert reached == ["chunks/0", "chunks/1"]  # chunk 0 was not sent again
     expect(resume).to_be_hidden()
+
+
+def test_keys_page_on_a_phone(browser, live_server, world, tmp_path, request, problems):
+    from tests.e2e.conftest import PHONE
+
+    phone = _new_page(browser, live_server, PHONE, request, problems)
+    login(phone, live_server, world.username, password=DEFAULT_PASSWORD)
+    key, _ = _make_key_in_browser(phone, live_server, tmp_path)
+    expect(phone.get_by_test_id("generate-key")).to_be_visible()
+    shot(phone, "keys-03-phone")
+    wide = phone.evaluate("""() => { let best = [0, ""];
+        for (const e of document.querySelectorAll("body *")) {
+          const r = e.getBoundingClientRect();
+          if (r.right > best[0]) best = [Math.round(r.right), `${e.tagName}.${e.className}`];
+        }
+        return best; }""")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page scrolls sideways on a phone: {wide}"
+    # revoke with a reason, on the phone
+    row = phone.locator(f'tr[data-kid="{E.b64(key.kid)}"]')
+    row.get_by_text("吊销…").click()
+    row.get_by_label("吊销原因").fill("手机丢失")
+    row.get_by_role("button", name="确认吊销").click()
+    expect(phone.locator(f'tr[data-kid="{E.b64(key.kid)}"]')).to_contain_text("已吊销")
+    [revoked] = _registered_keys(live_server)
+    assert revoked.revoke_reason == "手机丢失" and revoked.revoked_at is not None
