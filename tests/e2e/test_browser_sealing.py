@@ -396,3 +396,26 @@ def test_keys_page_on_a_phone(browser, live_server, world, tmp_path, request, pr
     expect(phone.locator(f'tr[data-kid="{E.b64(key.kid)}"]')).to_contain_text("已吊销")
     [revoked] = _registered_keys(live_server)
     assert revoked.revoke_reason == "手机丢失" and revoked.revoked_at is not None
+
+
+def test_browser_and_cli_price_sheets_are_the_same_bytes(bidder_page, live_server, world):
+    """offer.js and the offline tool parse yuan by string and write the same price-sheet bytes."""
+    page = bidder_page
+    login(page, live_server, world.username, password=DEFAULT_PASSWORD)
+    page.goto("/keys/")
+    texts = ["123456.78", "0.01", "1,234.5", "100", " 7.05 ", "9999999999999.99", "0", "1.234", "1e5", "-3", "abc",
+             "0.00", "19.99", "10000000000000.01"]
+    got = page.evaluate("""async (texts) => {
+        const O = await import("/static/js/sealing/offer.js");
+        return { fen: texts.map(O.yuanToFen),
+                 sheet: new TextDecoder().decode(O.priceSheet({ priceFen: 12345678, durationDays: 90,
+                                                               quality: "合格", remarks: "含税 \\"A\\"\\n二行" })) };
+    }""", texts)
+    expected = []
+    for text in texts:
+        try:
+            expected.append(tool.yuan_to_fen(text))
+        except tool.ToolError:
+            expected.append(None)
+    assert got["fen"] == expected
+    assert got["sheet"].encode() == tool.price_sheet(12_345_678, 90, "合格", '含税 "A"\n二行')
