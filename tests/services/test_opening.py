@@ -16,7 +16,7 @@ from tests.factories.custodians import add_offer, documents_zip, ensure_custodia
 from trading.audit.models import AuditEntry
 from trading.audit.services import verify
 from trading.core.blobs import get_store
-from trading.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation
+from trading.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RuleViolation, Throttled
 from trading.core.events import LiveEvent
 from trading.procedures.common.opening import services as opening
 from trading.procedures.common.opening.models import (
@@ -105,6 +105,19 @@ def test_wrong_passphrase_is_refused_named_and_does_not_count(session, clock, lo
     assert entry["payload"]["x"] == 2 and entry["payload"]["custodian_user_id"] == holders[1][0].id
     assert entry["ip"] == "10.0.0.7" and "custodian-pass" not in json.dumps(entry)
     assert all(s.status == "held" for s in key.shares)
+
+
+def test_repeated_wrong_passphrases_are_throttled(session, clock, lot):
+    trade, key, holders = lot
+    _after_deadline(clock, trade)
+    for _ in range(5):
+        with pytest.raises(ShareRefused):
+            _submit(session, clock, holders[0], trade, passphrase="custodian-pass-wrong-1")
+    with pytest.raises(Throttled) as err:
+        _submit(session, clock, holders[0], trade)
+    assert err.value.code == "opening.share_throttled"
+    clock.advance(timedelta(minutes=15))
+    assert _submit(session, clock, holders[0], trade).accepted == 1
 
 
 def test_a_share_that_does_not_match_its_commitment_is_refused_and_named(session, clock, lot):

@@ -133,7 +133,7 @@ def _require_two_factor_session() -> None:
 
 
 @operation(bp, "POST", "/lots/<lot_code>/shares", summary="保管人提交密钥份额 / a custodian submits its share",
-           tag="opening", body=ShareBodySchema, response=ShareOutcomeSchema, errors=(403, 404, 409), roles=CUSTODIANS,
+           tag="opening", body=ShareBodySchema, response=ShareOutcomeSchema, errors=(403, 404, 409, 429), roles=CUSTODIANS,
            description="投标截止（服务器时间）之后，保管人以保管口令解封本人的份额；份额与公布的承诺值核对，"
                        "错误的份额被拒绝并记录（保管人、时间、IP）。第 k 份有效份额到达时自动开标。"
                        " / After the deadline; a wrong share is refused, attributed and recorded; the k-th opens the lot.")

@@ -26,7 +26,7 @@ from trading.audit.services import record
 from trading.core import blobs
 from trading.core.clock import rfc3339
 from trading.core.context import ServiceContext
-from trading.core.errors import Conflict, Forbidden, InvalidInput, RuleViolation, not_found
+from trading.core.errors import Conflict, Forbidden, InvalidInput, RuleViolation, Throttled, not_found
 from trading.core.events import publish
 from trading.core.money import format_yuan, to_capitals
 from trading.projects.models import Lot, Project
@@ -40,6 +40,10 @@ from ..models import LotTrade
 from ..participation.models import Submission
 from . import rules
 from .models import CustodianShare, OpeningKey, OpeningRecord, OpeningResult, RecordResponse, ShareAttempt
+
+#: wrong passphrases (or shares) per custodian share within the window before further attempts wait
+MAX_WRONG_ATTEMPTS = 5
+WRONG_WINDOW_MINUTES = 15
 
 
 class ShareRefused(RuleViolation):
@@ -281,6 +285,14 @@ def submit_share(ctx: ServiceContext, lot_code: str, passphrase: str) -> ShareOu
     if share.status == "accepted":
         raise Conflict("opening.share_already_accepted", "您的密钥份额已被接受，无需重复提交",
                        "Your share was already accepted")
+    refused = ctx.session.execute(select(func.count()).select_from(ShareAttempt).where(
+        ShareAttempt.custodian_share_id == share.id, ShareAttempt.outcome.in_(("wrong_passphrase", "bad_share")),
+        ShareAttempt.at > now - timedelta(minutes=WRONG_WINDOW_MINUTES))).scalar_one()
+    if refused >= MAX_WRONG_ATTEMPTS:
+        raise Throttled("opening.share_throttled",
+                        f"保管口令连续错误 {refused} 次，请 {WRONG_WINDOW_MINUTES} 分钟后再试，或联系开标主持人",
+                        f"{refused} wrong attempts in a row; try again in {WRONG_WINDOW_MINUTES} minutes or "
+                        "contact the host", details={"x": share.x})
     ckey = ctx.session.get(CustodianKey, share.custodian_key_id)
     material = custody.custodian_material(ckey)
     try:
