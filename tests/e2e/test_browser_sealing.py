@@ -330,23 +330,28 @@ def test_full_flow_on_the_offer_page(bidder_page, live_server, world, tmp_path):
     assert plain == SHEET
 
 
+MOUNT_DOCUMENTS = """async (lot) => {
+    const div = document.createElement("div");
+    div.setAttribute("data-seal-app", "");
+    Object.assign(div.dataset, { lot, part: "documents", api: "/api/v1", retries: "1" });
+    div.id = "widget";
+    document.querySelector("main").prepend(div);
+    const offer = await import("/static/js/sealing/offer.js");
+    await offer.mountAll();  // a second import is cached and mounts nothing by itself
+}"""
+
+
 def test_widget_retries_a_chunk_and_resumes_after_the_line_drops(bidder_page, live_server, world, tmp_path):
-    """A chunk whose request fails is sent again; when the retries run out the widget offers 继续上传,
-    which asks the server which chunks arrived and sends only the missing one."""
+    """A chunk whose request fails is sent again; when the retries run out the widget offers 继续上传 —
+    also after the page is reloaded — which asks the server which chunks arrived and sends only the
+    missing one."""
     import os
 
     page = bidder_page
     login(page, live_server, world.username, password=DEFAULT_PASSWORD)
     _make_key_in_browser(page, live_server, tmp_path)
     (tmp_path / "big.bin").write_bytes(os.urandom(1_500_000))  # two 1 MiB upload chunks
-    page.evaluate("""async (lot) => {
-        const div = document.createElement("div");
-        div.setAttribute("data-seal-app", "");
-        Object.assign(div.dataset, { lot, part: "documents", api: "/api/v1", retries: "1" });
-        div.id = "widget";
-        document.querySelector("main").prepend(div);
-        await import("/static/js/sealing/offer.js");
-    }""", world.lot_code)
+    page.evaluate(MOUNT_DOCUMENTS, world.lot_code)
     failures = {"chunks/0": 1, "chunks/1": 2}  # chunk 0: one failure (retried); chunk 1: more than the retries
     reached: list[str] = []
 
@@ -366,6 +371,10 @@ def test_widget_retries_a_chunk_and_resumes_after_the_line_drops(bidder_page, li
     assert reached == ["chunks/0"]
     expect(widget.get_by_role("status")).to_contain_text("网络中断")
     shot(page, "offer-05-interrupted")
+    # the page is closed and opened again: the sealed envelope waited in IndexedDB
+    page.reload()
+    page.evaluate(MOUNT_DOCUMENTS, world.lot_code)
+    expect(widget.get_by_role("status")).to_contain_text("尚未完成")
     resume.click()
     expect(widget.get_by_test_id("receipt-sha256")).to_have_text(re.compile(r"^[0-9a-f]{64}$"), timeout=30_000)
     assert reached == ["chunks/0", "chunks/1"]  # chunk 0 was not sent again

@@ -12,6 +12,7 @@ const te = new TextEncoder();
 const ECDSA = { name: "ECDSA", namedCurve: "P-256" };
 const DB_NAME = "ptbid-keys";
 const STORE = "signing-keys";
+const PENDING = "pending-uploads"; // sealed envelopes whose upload has not completed (resume after a reload)
 export const BACKUP_FORMAT = "ptbid-signing-key-backup";
 export const PBKDF2_ITERATIONS = 600000; // OWASP 2023 minimum for PBKDF2-HMAC-SHA256
 const BACKUP_AAD = te.encode("ptbid-signing-key-backup/v1");
@@ -24,19 +25,22 @@ export function supported() {
 
 function openDb() {
   return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE, { keyPath: "kid" });
+    const req = indexedDB.open(DB_NAME, 2);
+    req.onupgradeneeded = (event) => {
+      if (event.oldVersion < 1) req.result.createObjectStore(STORE, { keyPath: "kid" });
+      if (event.oldVersion < 2) req.result.createObjectStore(PENDING, { keyPath: "key" });
+    };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
   });
 }
 
-async function tx(mode, work) {
+async function tx(mode, work, store = STORE) {
   const db = await openDb();
   try {
     return await new Promise((resolve, reject) => {
-      const t = db.transaction(STORE, mode);
-      const req = work(t.objectStore(STORE));
+      const t = db.transaction(store, mode);
+      const req = work(t.objectStore(store));
       t.oncomplete = () => resolve(req && req.result);
       t.onerror = () => reject(t.error);
       t.onabort = () => reject(t.error);
@@ -51,6 +55,11 @@ export function putKey(record) { return tx("readwrite", (s) => s.put(record)); }
 export function getKey(kid) { return tx("readonly", (s) => s.get(kid)); }
 export function listKeys() { return tx("readonly", (s) => s.getAll()); }
 export function deleteKey(kid) { return tx("readwrite", (s) => s.delete(kid)); }
+
+/** pending: {key: `${lot}/${part}`, sid, manifestBytes, payload, savedAt} — what uploadSealed needs. */
+export function putPending(pending) { return tx("readwrite", (s) => s.put(pending), PENDING); }
+export function getPending(key) { return tx("readonly", (s) => s.get(key), PENDING); }
+export function deletePending(key) { return tx("readwrite", (s) => s.delete(key), PENDING); }
 
 // --- keys ------------------------------------------------------------------------------------
 

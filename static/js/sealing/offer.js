@@ -100,6 +100,33 @@ class SealApp {
     form.addEventListener("submit", (e) => { e.preventDefault(); this.run(); });
     this.resumeButton.addEventListener("click", () => this.resume());
     await this.loadKeys();
+    await this.findPending();
+  }
+
+  get pendingKey() { return `${this.lot}/${this.part}`; }
+
+  // An upload interrupted before a reload (or a crash) can still complete: the sealed envelope
+  // was kept in IndexedDB, the server kept the chunks it received.
+  async findPending() {
+    if (!keystore.supported()) return;
+    const saved = await keystore.getPending(this.pendingKey).catch(() => null);
+    if (!saved) return;
+    try {
+      const state = await this.client.state(saved.sid);
+      if (state.status !== "uploading") throw new Error("no longer uploading");
+      this.pending = { sid: saved.sid, sealed: { manifestBytes: saved.manifestBytes, payload: saved.payload } };
+      this.resumeButton.classList.remove("d-none");
+      this.say(T(`上次的上传（提交编号 ${saved.sid}）尚未完成，可点击“继续上传”。`,
+                 `An earlier upload (${saved.sid}) did not complete; press Resume to finish it.`), "warning");
+    } catch (err) {
+      await keystore.deletePending(this.pendingKey).catch(() => {});
+    }
+  }
+
+  remember(pending) {
+    this.pending = pending;
+    keystore.putPending({ key: this.pendingKey, sid: pending.sid, manifestBytes: pending.sealed.manifestBytes,
+                          payload: pending.sealed.payload, savedAt: new Date().toISOString() }).catch(() => {});
   }
 
   priceFields() {
@@ -184,7 +211,7 @@ class SealApp {
       const { answer } = await submitPart(this.client, {
         lot: this.lot, part: this.part, plaintext, signingKey: key.privateKey, signingPublic: key.publicRaw, hpke,
         onProgress: this.onProgress, onStage: (s) => this.say(stages[s]),
-        onSealed: (pending) => { this.pending = pending; },
+        onSealed: (pending) => this.remember(pending),
       });
       plaintext.fill(0);
       this.done(answer);
@@ -222,6 +249,7 @@ class SealApp {
 
   done(answer) {
     this.pending = null;
+    keystore.deletePending(this.pendingKey).catch(() => {});
     this.resumeButton.classList.add("d-none");
     // host pages may react (e.g. refresh their own view of the submission)
     this.root.dispatchEvent(new CustomEvent("seal:done", { detail: answer, bubbles: true }));
@@ -255,8 +283,11 @@ class SealApp {
   }
 }
 
+/** Mount every widget not mounted yet (pages that add one later call this again). */
 export function mountAll(doc = document) {
-  return Promise.all([...doc.querySelectorAll("[data-seal-app]")].map((root) => new SealApp(root).mount()));
+  const roots = [...doc.querySelectorAll("[data-seal-app]:not([data-seal-mounted])")];
+  roots.forEach((root) => root.setAttribute("data-seal-mounted", ""));
+  return Promise.all(roots.map((root) => new SealApp(root).mount()));
 }
 
 mountAll();
