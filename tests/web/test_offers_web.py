@@ -92,6 +92,17 @@ def test_the_pdf_receipt_names_digest_and_submission_and_is_cached(client, ctx, 
     db.session.expire_all()
     cached = db.session.get(Receipt, receipt.id).pdf_sha256
     assert cached and client.get(f"/offers/receipts/{receipt.public_id}.pdf").data == resp.data
+    assert client.get(f"/offers/receipts/{receipt.public_id}.pdf?lang=en").data == resp.data
+
+
+def test_the_pdf_is_chinese_whatever_the_interface_language(client, ctx, lot):
+    b = bidder_with_key(ctx)
+    services.register_for_lot(b.ctx, lot.code)
+    _, receipt = _upload(lot, b)
+    login_as(client, b.user)
+    resp = client.get(f"/offers/receipts/{receipt.public_id}.pdf?lang=en")
+    text = re.sub(r"\s+", "", PdfReader(io.BytesIO(resp.data)).pages[0].extract_text())
+    assert "投标文件递交回执" in text and "示范县" in text and "报价（唱标）部分" in text
 
 
 def test_others_get_404_for_receipts_and_submissions_and_non_bidders_403(client, ctx, lot):

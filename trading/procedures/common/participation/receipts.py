@@ -26,7 +26,7 @@ from trading.core.context import ServiceContext
 from trading.sealing import receipts as sig
 
 from .models import Receipt, Submission
-from .rules import beijing_text
+from .rules import PART_LABELS, beijing_text, label
 
 _lock = threading.Lock()
 
@@ -111,13 +111,17 @@ def pdf_bytes(receipt: Receipt, **context) -> bytes:
     store = get_store()
     if receipt.pdf_sha256 and store.exists(receipt.pdf_sha256):
         return store.read(receipt.pdf_sha256)
-    from flask import render_template
+    from flask import current_app, render_template
+    from flask_babel import force_locale
     from weasyprint import HTML
 
     body = body_of(receipt)
-    html = render_template("offers/receipt_pdf.html", r=body, receipt=receipt,
-                           signature=sig.b64(bytes(receipt.signature)),
-                           canonical=bytes(receipt.body).decode("utf-8"), **context)
+    with force_locale("zh"):  # an official document, cached once: always in Chinese
+        html = render_template("offers/receipt_pdf.html", r=body, receipt=receipt,
+                               signature=sig.b64(bytes(receipt.signature)),
+                               canonical=bytes(receipt.body).decode("utf-8"),
+                               county_name=current_app.config["COUNTY_NAME"],
+                               part_label=lambda part: label(PART_LABELS, part, "zh"), **context)
     data = HTML(string=html).write_pdf()
     receipt.pdf_sha256 = store.put_bytes(data)
     return data
