@@ -65,6 +65,14 @@ def _signing_key(w) -> dict:
     return {"signing_key": key.id}
 
 
+def _lot_code(w) -> dict:
+    from sqlalchemy import select
+
+    from trading.procedures.common.models import LotTrade
+    trade = db.session.execute(select(LotTrade).where(LotTrade.project_id == w["accepted"])).scalars().first()
+    return {"lot_code": trade.lot_code}
+
+
 def _notice_body(w) -> dict:
     dates = compliant_dates("selection", "announcement", w["as"]["owner"].now())
     return {"project_id": w["accepted"], "kind": "announcement", "title": "示范县道路工程比选公告",
@@ -130,6 +138,12 @@ CASES = [
     Case("POST", "/signing-keys", row(401, 403, 403, 403, CREATED, 403, 403, 403, 403),
          body=lambda w: {"public": _new_public()}),
     Case("POST", "/signing-keys/{signing_key}/revoke", BIDDER_ONLY, body={"reason": "换电脑"}, fresh=_signing_key),
+    # opening (before the deadline): only the lot's custodians may submit shares; the record is 404 to all
+    Case("POST", "/lots/{lot_code}/shares", every(403, anonymous=401), body={"passphrase": "custodian-pass-1"},
+         fresh=_lot_code),
+    Case("GET", "/lots/{lot_code}/opening-record", every(404), fresh=_lot_code),
+    Case("POST", "/lots/{lot_code}/opening-record/responses", row(401, 403, 403, 403, 404, 403, 403, 403, 403),
+         body={"response": "confirm"}, fresh=_lot_code),
 ]
 
 
