@@ -298,3 +298,15 @@ def test_hall_follows_a_whole_opening(ctx, session, clock):
     with pytest.raises(Exception) as err:
         hall.check_in(as_(bidders[2]), trade.lot_code)
     assert getattr(err.value, "code", None) == "hall.checkin_closed"
+
+
+def test_a_custodian_expert_enters_the_hall_of_its_lot_only(ctx, session, clock):
+    from tests.factories.custodians import ensure_custodians, sealed_lot
+
+    trade, key = sealed_lot(ctx)
+    holders = {s.custodian_user_id for s in key.shares}
+    expert = next(u for u, _ in ensure_custodians(ctx) if u.role == "expert" and u.id in holders)
+    viewer = hall.hall_viewer(actor_ctx(session, clock, expert), trade)
+    assert viewer.custodian and not viewer.staff
+    state = hall.hall_state(actor_ctx(session, clock, expert), trade.lot_code)
+    assert state["custody"]["accepted"] == 0 and state["registered"] is None
