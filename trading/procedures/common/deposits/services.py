@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from trading.accounts.rules import roles_for
 from trading.audit.services import record
@@ -311,7 +312,13 @@ def import_bank_statement(ctx: ServiceContext, filename: str, data: bytes) -> Im
                                      payer_name=r.payer_name, payer_account=r.payer_account, late=late,
                                      created_by=ctx.actor.user_id, created_at=now))
         touched[acc.id] = acc
-    ctx.session.flush()
+    try:
+        ctx.session.flush()
+    except IntegrityError:
+        # Another import of the same 流水号 committed in between (uq_deposit_entry_kind_ref); the
+        # request boundary rolls the whole import back.
+        raise Conflict("deposit.concurrent_import", "另一次导入正在写入相同的流水，请稍后重新导入本文件（重复流水不会重复入账）",
+                       "Another import is writing the same rows; import this file again in a moment") from None
     for acc in touched.values():
         t = _refresh_status(ctx, acc)
         if t.status == AccountStatus.PARTIAL:
