@@ -111,16 +111,22 @@ class SealApp {
     if (!keystore.supported()) return;
     const saved = await keystore.getPending(this.pendingKey).catch(() => null);
     if (!saved) return;
+    let state;
     try {
-      const state = await this.client.state(saved.sid);
-      if (state.status !== "uploading") throw new Error("no longer uploading");
-      this.pending = { sid: saved.sid, sealed: { manifestBytes: saved.manifestBytes, payload: saved.payload } };
-      this.resumeButton.classList.remove("d-none");
-      this.say(T(`上次的上传（提交编号 ${saved.sid}）尚未完成，可点击“继续上传”。`,
-                 `An earlier upload (${saved.sid}) did not complete; press Resume to finish it.`), "warning");
+      state = await this.client.state(saved.sid);
     } catch (err) {
-      await keystore.deletePending(this.pendingKey).catch(() => {});
+      // offline now: keep it for the next visit; gone (404): forget it
+      if (err.status === 404) await keystore.deletePending(this.pendingKey).catch(() => {});
+      return;
     }
+    if (state.status !== "uploading") { // completed, withdrawn or superseded meanwhile
+      await keystore.deletePending(this.pendingKey).catch(() => {});
+      return;
+    }
+    this.pending = { sid: saved.sid, sealed: { manifestBytes: saved.manifestBytes, payload: saved.payload } };
+    this.resumeButton.classList.remove("d-none");
+    this.say(T(`上次的上传（提交编号 ${saved.sid}）尚未完成，可点击“继续上传”。`,
+               `An earlier upload (${saved.sid}) did not complete; press Resume to finish it.`), "warning");
   }
 
   remember(pending) {
