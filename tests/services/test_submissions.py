@@ -79,8 +79,24 @@ def test_round_trip_stores_the_payload_opens_with_the_opening_key_and_signs_a_re
     assert sig.verify(base64.b64decode(key["public"]), r, base64.b64decode(body["signature"]))
     assert not sig.verify(base64.b64decode(key["public"]), {**r, "payload_len": 1}, base64.b64decode(body["signature"]))
     assert body["key_id"] == key["key_id"]
-    # the staging area is cleared once accepted
+    # the staged chunks are removed once the acceptance commits (kept for a retry if it rolls back)
+    assert get_store().staging_dir(sub.submission_id).exists()
+    ctx.session.commit()
     assert not get_store().staging_dir(sub.submission_id).exists()
+
+
+def test_a_rolled_back_acceptance_keeps_the_staged_chunks(ctx, lot, bidder):
+    sub, manifest, payload = sealed_upload(lot, bidder)
+    services.put_manifest(bidder.ctx, sub.submission_id, manifest_bytes(manifest))
+    services.put_chunk(bidder.ctx, sub.submission_id, 0, payload)
+    sid = sub.submission_id
+    ctx.session.commit()
+    completion.complete_submission(bidder.ctx, sid)
+    ctx.session.rollback()
+    assert get_store().stage_exists(sid, "0")
+    receipt, created = completion.complete_submission(bidder.ctx, sid)
+    ctx.session.commit()
+    assert created and not get_store().staging_dir(sid).exists()
 
 
 def test_many_chunks_out_of_order_duplicates_conflicts_and_resume(ctx, lot, bidder):

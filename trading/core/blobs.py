@@ -145,6 +145,36 @@ class BlobStore:
         shutil.rmtree(self.staging_dir(key), ignore_errors=True)
 
 
+# --- work that must wait for the database commit -----------------------------------------------
+
+_AFTER_COMMIT = "blobs_after_commit"
+
+
+def after_commit(session, fn) -> None:
+    """Run `fn()` once the session's current transaction commits; drop it on rollback. For file
+    clean-up that must not happen if the rows describing the files roll back (staged chunks are
+    removed only once their upload is durably accepted, so a failed commit can be retried)."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    if not event.contains(Session, "after_commit", _run_after_commit):
+        event.listen(Session, "after_commit", _run_after_commit)
+        event.listen(Session, "after_rollback", _drop_after_commit)
+    session.info.setdefault(_AFTER_COMMIT, []).append(fn)
+
+
+def _run_after_commit(session) -> None:
+    for fn in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            fn()
+        except OSError:  # clean-up only: a leftover file is harmless, a failed request is not
+            pass
+
+
+def _drop_after_commit(session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
 def store_for_root(root: str | os.PathLike) -> BlobStore:
     return BlobStore(root)
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from trading.accounts.models import Organisation, SigningKey
 from trading.accounts.signing_keys import signing_key_valid_at
 from trading.audit.services import record
-from trading.core.blobs import BlobMissing, get_store
+from trading.core.blobs import BlobMissing, after_commit, get_store
 from trading.core.context import ServiceContext
 from trading.core.errors import Conflict
 from trading.sealing import envelope as env
@@ -129,7 +129,8 @@ def complete_submission(ctx: ServiceContext, sid: str) -> tuple[Receipt, bool]:
                                "payload_len": size, "signing_kid": m.sig_kid.hex(),
                                "supersedes": previous.submission_id if previous else None})
     receipt = _receipt(ctx, sub, trade, "submitted", recorded, now, previous.submission_id if previous else None)
-    store.stage_remove(sub.submission_id)
+    sid = sub.submission_id
+    after_commit(ctx.session, lambda: store.stage_remove(sid))
     return receipt, True
 
 
