@@ -73,6 +73,8 @@ def test_hall_is_live_in_the_browser(browser, live_server, hall_world, request, 
     host = _new_page(browser, live_server, DESKTOP, request, problems)
     login(host, live_server, "hallhost", password=DEFAULT_PASSWORD, totp_secret=hall_world["host_secret"])
     host.goto("/opening/")
+    expect(host.get_by_test_id("opening-row")).to_contain_text(code)
+    shot(host, "hall-00-openings")
     host.get_by_role("link", name="进入开标大厅").first.click()
     host.get_by_label("发布公告").fill("各位投标人：开标会议将于投标截止时间准时开始，请提前进入开标大厅。")
     host.get_by_test_id("post-message").click()
@@ -114,6 +116,8 @@ def test_hall_is_live_in_the_browser(browser, live_server, hall_world, request, 
     expect(bidder.get_by_test_id("record-row")).to_have_count(3)
     expect(bidder.get_by_test_id("hall-stage")).to_have_text("开标记录确认")
     expect(host.get_by_test_id("record-summary")).to_contain_text("有效投标 3 家")
+    expect(host.get_by_test_id("record-link")).to_be_visible()
+    expect(bidder.get_by_test_id("record-respond-link")).to_be_visible()
     assert host.evaluate("window.__noReload") is True
     shot(bidder, "hall-05-bidder-record")
 

@@ -289,7 +289,12 @@ def test_hall_follows_a_whole_opening(ctx, session, clock):
     assert state["checkin"] == {"open": False, "count": 1}  # the opening is over: check-in closed
     rows = hall.record_rows(as_(bidders[1]), trade)
     assert sorted(r["price_fen"] for r in rows) == sorted(prices)
-    assert all(r["outcome"] == "opened" for r in rows)
+    assert all(r["valid"] for r in rows) and [r["no"] for r in rows] == [1, 2, 3]
+    from trading.procedures.common.opening.services import respond_to_record
+    respond_to_record(as_(bidders[1]), trade.lot_code, "confirm")
+    rows = hall.record_rows(as_(operator), trade)
+    assert sorted(str(r["response"]) for r in rows) == ["None", "None", "confirm"]
+    assert hall.hall_state(as_(operator), trade.lot_code)["record"]["confirmed"] == 1
     names = [e.name for e in session.execute(select(LiveEvent).where(
         LiveEvent.channel == hall.channel_of(trade.lot_code)).order_by(LiveEvent.id)).scalars()]
     assert {"hall:checkin", "custody:progress", "decrypt:status", "opening:record", "opening:stage"} <= set(names)

@@ -32,7 +32,7 @@ from trading.projects.models import Lot, Project
 from ..lots import LotStatus, before_deadline, effective_status, get_trade
 from ..models import LotTrade
 from ..participation.models import Participation
-from .models import CustodianShare, OpeningKey, OpeningRecord, OpeningResult, RecordResponse
+from .models import CustodianShare, OpeningKey, OpeningRecord, RecordResponse
 
 #: stages in the order a lot goes through them; failed and terminated end it
 STAGES = ("waiting", "custodians", "decrypting", "record", "completed")
@@ -209,17 +209,22 @@ def _record(ctx: ServiceContext, trade: LotTrade, now: datetime) -> dict | None:
 
 
 def record_rows(ctx: ServiceContext, trade: LotTrade) -> list[dict]:
-    """唱标 rows as the envelopes open: one per bidder's price part (after the deadline only — no
-    envelope opens before it), in bidder order of the opening."""
+    """唱标 rows of the opening record as published (its bidder numbers, figures and validity), with
+    each bidder's confirmation or dispute. Empty until the record exists (never before the deadline)."""
     if before_deadline(trade, ctx.now()):
         return []
-    rows = ctx.session.execute(
-        select(OpeningResult, Organisation.name).join(Organisation, Organisation.id == OpeningResult.bidder_org_id)
-        .where(OpeningResult.lot_id == trade.lot_id, OpeningResult.part == "price").order_by(OpeningResult.id)).all()
-    return [{"no": i, "bidder": name, "outcome": r.outcome, "price_fen": r.price_fen,
-             "duration_days": r.duration_days, "quality": r.quality or "", "failure_category": r.failure_category,
-             "consequence": r.consequence, "payload_sha256": r.payload_sha256}
-            for i, (r, name) in enumerate(rows, start=1)]
+    rec = ctx.session.execute(select(OpeningRecord).where(OpeningRecord.lot_id == trade.lot_id)).scalar_one_or_none()
+    if rec is None:
+        return []
+    responses = dict(ctx.session.execute(
+        select(Organisation.credit_code, RecordResponse.response)
+        .join(Organisation, Organisation.id == RecordResponse.bidder_org_id)
+        .where(RecordResponse.record_id == rec.id)).all())
+    return [{"no": row.get("no"), "bidder": row.get("name", ""), "valid": bool(row.get("valid")),
+             "price_fen": row.get("price_fen"), "duration_days": row.get("duration_days"),
+             "quality": row.get("quality") or "", "response": responses.get(row.get("credit_code")),
+             "failures": [p["failure"] for p in row.get("parts", []) if p.get("failure")]}
+            for row in rec.body.get("bidders", [])]
 
 
 def _stage(trade: LotTrade, now: datetime, record_info: dict | None, custody: dict | None, announced: str | None) -> str:

@@ -99,7 +99,7 @@ def hall_record(lot_code: str):
     trade = get_trade(ctx, lot_code)
     viewer = halls.hall_viewer(ctx, trade)
     state = halls.hall_state(ctx, lot_code, viewer)
-    return render_template("opening/hall_record.html", state=state, rows=halls.record_rows(ctx, trade),
+    return render_template("opening/hall_record.html", state=state, viewer=viewer, rows=halls.record_rows(ctx, trade),
                            record_link=record_url(lot_code, (state["record"] or {}).get("id")))
 
 
