@@ -135,6 +135,10 @@ def test_owner_page_is_the_same_before_the_deadline_whether_or_not_anyone_regist
     db.session.commit()
     assert _manage_html(client, lot) == empty
     clock.set(lot.deadline)
+    login_as(client, b.user)
+    bidder_page = _page(client, f"/offers/lots/{lot.code}")
+    assert 'data-testid="hall-link"' in bidder_page and "data-seal-app" not in bidder_page
+    login_as(client, lot.owner)
     html = _page(client, f"/offers/manage/{lot.code}")
     assert 'data-testid="participants"' in html and b.org.credit_code in html
 
