@@ -428,3 +428,42 @@ def test_browser_and_cli_price_sheets_are_the_same_bytes(bidder_page, live_serve
             expected.append(None)
     assert got["fen"] == expected
     assert got["sheet"].encode() == tool.price_sheet(12_345_678, 90, "合格", '含税 "A"\n二行')
+
+
+def test_offline_tool_submits_over_http(live_server, world, tmp_path, capsys):
+    """The CLI with its real urllib transport against the live server: keygen → register the public
+    PEM → submit with a bearer token → verified receipt saved; the envelope opens in Python."""
+    from trading.accounts import services as accounts
+    from trading.accounts.models import User
+    from trading.accounts.signing_keys import public_raw_from_pem, register_signing_key
+
+    key_path = tmp_path / "key.pem"
+    assert tool.main(["keygen", "--out", str(key_path)]) == 0
+    with live_server.app.app_context():
+        ctx = cli_context()
+        user = db.session.execute(select(User).where(User.username == world.username)).scalar_one()
+        uctx = actor_ctx(ctx.session, ctx.clock, user)
+        register_signing_key(uctx, public_raw=public_raw_from_pem(tool.public_pem_path(key_path).read_text()),
+                             label="制作工具", source="tool")
+        _, token = accounts.create_api_token(uctx, name="制作工具")
+        db.session.commit()
+        db.session.remove()
+    receipts = tmp_path / "receipts"
+    code = tool.main(["submit", "--api", f"{live_server.url}/api/v1", "--token", token, "--key", str(key_path),
+                      "--lot", world.lot_code, "--price-yuan", "987654.32", "--duration-days", "120",
+                      "--quality", "合格", "--remarks", "含税价，质保两年", "--work", str(tmp_path / "work"),
+                      "--receipts", str(receipts)])
+    assert code == 0, capsys.readouterr().err
+    [saved] = receipts.glob("receipt-*-price-*.json")
+    answer = json.loads(saved.read_text())
+    assert answer["receipt"]["lot_id"] == world.lot_code and "北京时间" in answer["receipt"]["received_at_beijing"]
+
+    from trading.core.blobs import get_store
+    from trading.procedures.common.participation.models import Submission
+
+    with live_server.app.app_context():
+        sub = db.session.execute(select(Submission).where(Submission.status == "accepted")).scalar_one()
+        payload, manifest = get_store().read(sub.payload_sha256), sub.manifest
+        db.session.remove()
+    assert E.open_envelope(manifest, payload, world.opening_private,
+                           signer_pub=tool.load_key(key_path).public_key()) == SHEET
