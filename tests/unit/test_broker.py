@@ -179,3 +179,17 @@ def test_pg_raw_notify_from_a_psycopg_transaction(app, listener):
         conn.commit()
     assert listener.wait(CH, 0, timeout=10) is True
     assert listener.latest(CH) == 7
+
+
+def test_a_notification_wakes_waiters_even_below_a_stale_id():
+    """Ids can restart (a restored database, the tests' TRUNCATE … RESTART IDENTITY): a broker that
+    remembers a higher id must still wake the streams for the new, lower ones."""
+    b = InProcessBroker()
+    b.notify({CH: 100})
+    results = []
+    t = threading.Thread(target=lambda: results.append(b.wait(CH, 100, timeout=10)))
+    t.start()
+    time.sleep(0.05)
+    b.notify({CH: 5})
+    t.join(5)
+    assert results == [True] and b.latest(CH) == 100

@@ -56,7 +56,8 @@ class Broker:
         self._cond = threading.Condition()
         #: channel → highest event id known to have committed
         self._latest: dict[str, int] = {}
-        #: channel → count of id-less wake-ups (a bare channel notification, a listener reconnect)
+        #: channel → count of notifications (wakes whoever is waiting, whatever the ids say: a table
+        #: whose ids restarted — a restore, the tests' TRUNCATE — must not leave a stream asleep)
         self._generation: dict[str, int] = {}
         self._epoch = 0  # bumped to wake every waiter of every channel
 
@@ -69,9 +70,10 @@ class Broker:
         items = channels.items() if isinstance(channels, Mapping) else ((c, None) for c in channels)
         with self._cond:
             for channel, event_id in items:
-                if event_id is None:
-                    self._generation[channel] = self._generation.get(channel, 0) + 1
-                elif event_id > self._latest.get(channel, 0):
+                # Every notification wakes the channel's current waiters; the id also covers a
+                # commit that lands between a stream's poll and its wait().
+                self._generation[channel] = self._generation.get(channel, 0) + 1
+                if event_id is not None and event_id > self._latest.get(channel, 0):
                     self._latest[channel] = event_id
             self._cond.notify_all()
 
