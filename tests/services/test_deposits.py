@@ -74,12 +74,12 @@ def test_who_may_set_the_deposit(world, ctx, session, clock):
         services.set_lot_deposit(world["c_owner"], code, -1)
 
 
-def test_deposit_fixed_once_registration_started_or_after_the_deadline(world, clock):
+def test_a_change_after_registration_is_not_refused_and_readjusts_open_accounts(world, clock):
+    """Refusing would tell the owner that someone registered (Art. 22); the accounts follow instead."""
     trade = world["trade"]
-    registered_account(world["c_owner"], trade, world["b1"])
-    with pytest.raises(Conflict) as err:
-        services.set_lot_deposit(world["c_owner"], trade.lot_code, 1_000 * YUAN)
-    assert err.value.code == "deposit.registration_started"
+    account = registered_account(world["c_owner"], trade, world["b1"])
+    services.set_lot_deposit(world["c_owner"], trade.lot_code, 1_000 * YUAN)
+    assert account.required_fen == 1_000 * YUAN
     clock.set(trade.deadline_at)
     with pytest.raises(Conflict) as err:
         services.set_lot_deposit(world["c_owner"], trade.lot_code, 1_000 * YUAN)
@@ -132,9 +132,8 @@ def test_before_the_deadline_only_the_bidder_sees_its_account(world, clock, sess
     [mine] = queries.my_deposits(world["c_b1"])
     assert mine.account.id == a1.id
     assert queries.my_deposits(world["c_b2"]) == []
-    # the centre's ledger shows the sub-account, not the lot, not the bidder
-    rows = queries.ledger(world["c_op"])
-    assert rows and all(r.lot_code is None and r.bidder_name is None for r in rows)
+    # the centre's ledger does not even show that a sub-account was opened (a registration) …
+    assert [r for r in queries.ledger(world["c_op"]) if r.entry.kind == "expected"] == []
     # after the deadline: the project side and supervisors see per-bidder status
     clock.set(trade.deadline_at)
     assert services.deposit_state(world["c_owner"], pid).virtual_account is None
@@ -142,6 +141,8 @@ def test_before_the_deadline_only_the_bidder_sees_its_account(world, clock, sess
     assert [r.bidder_name for r in rows] == [session.get(Organisation, world["b1"].org_id).name]
     _, rows = queries.lot_deposits(world["c_sup"], trade.lot_code)
     assert len(rows) == 1
+    # … until the deadline, when its row appears with the lot
+    assert [r.lot_code for r in queries.ledger(world["c_op"]) if r.entry.kind == "expected"] == [trade.lot_code]
     with pytest.raises(NotFound):
         services.deposit_state(world["c_b2"], pid)
 

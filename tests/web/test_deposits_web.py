@@ -155,9 +155,9 @@ def test_owner_sets_the_amount(client, world, ctx):
     assert r.status_code == 302
     db.session.expire_all()
     assert trade.deposit_fen == 800_000
-    # registration started: the form is locked
+    # registration started: the form stays open (locking it would reveal the registration)
     r, html = page(client, world["owner"], f"/deposits/lots/{world['code']}/amount")
-    assert r.status_code == 200 and 'data-testid="locked"' in html
+    assert r.status_code == 200 and 'data-testid="locked"' not in html and 'name="deposit"' in html
     # someone else's lot: 404
     r, _ = page(client, world["owner"], path)
     assert r.status_code == 404

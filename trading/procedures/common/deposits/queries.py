@@ -136,6 +136,8 @@ def ledger(ctx: ServiceContext, *, limit: int = 200, unmatched_only: bool = Fals
     out = []
     for entry, acc, trade, org_name in ctx.session.execute(stmt):
         after = trade is not None and not before_deadline(trade, now)
+        if entry.kind == "expected" and trade is not None and not after:
+            continue  # an opened sub-account is a registration: secret until the deadline (Art. 22)
         out.append(LedgerRow(entry, acc.virtual_account if acc else entry.to_account or None,
                              trade.lot_code if after else None, org_name if after else None,
                              entry.payer_name if payer else None, entry.payer_account if payer else None))
@@ -166,7 +168,7 @@ class LotDepositForm:
 
 def lot_deposit_form(ctx: ServiceContext, lot_code: str) -> LotDepositForm:
     """What the amount page shows the project side: the lot, its base price and the cap."""
-    from .services import _accounts_exist, deposit_settings
+    from .services import deposit_settings
     ctx.require("owner", "agency", "operator")
     trade = get_trade(ctx, lot_code)
     project = ctx.session.get(Project, trade.project_id)
@@ -176,6 +178,6 @@ def lot_deposit_form(ctx: ServiceContext, lot_code: str) -> LotDepositForm:
         raise not_found("标段", "Lot")
     lot = ctx.session.get(Lot, trade.lot_id)
     limits = rules.deposit_limits(trade.procedure, project.category, lot.budget_fen, deposit_settings(ctx))
-    editable = before_deadline(trade, ctx.now()) and not _accounts_exist(ctx, trade.lot_id)
+    editable = before_deadline(trade, ctx.now())
     return LotDepositForm(trade, lot, project, limits, editable)
 

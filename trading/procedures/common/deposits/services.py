@@ -41,8 +41,11 @@ def deposit_settings(ctx: ServiceContext) -> dict[str, int]:
 
 # --- The lot's amount ---------------------------------------------------------------------------
 def set_lot_deposit(ctx: ServiceContext, lot_code: str, deposit_fen: object) -> LotTrade:
-    """The owner or agency of the project (or the centre) sets the lot's deposit: before the deadline
-    and before anyone registered, within the cap of its procedure (rules.check_deposit)."""
+    """The owner or agency of the project (or the centre) sets the lot's deposit before the deadline,
+    within the cap of its procedure (rules.check_deposit). It is NOT refused once someone registered:
+    a refusal would tell the owner that someone did (招标投标法 Art. 22). Sub-accounts already open take
+    the new amount, each change in an embargoed audit entry. (Publishing the change to bidders is the
+    change notice's job, as for any term of the announcement.)"""
     ctx.require("owner", "agency", "operator")
     deposit_fen = check_fen(deposit_fen, field="deposit", allow_zero=True)
     trade = get_trade(ctx, lot_code, lock=True)
@@ -54,15 +57,12 @@ def set_lot_deposit(ctx: ServiceContext, lot_code: str, deposit_fen: object) -> 
     if not before_deadline(trade, ctx.now()):
         raise Conflict("deposit.deadline_passed", "已过投标截止时间（或交易已结束），不能再修改保证金金额",
                        "The deadline has passed (or the trade ended); the deposit can no longer change")
-    if _accounts_exist(ctx, trade.lot_id):
-        # Said the same way whoever asks: the owner learns only that the amount is now fixed.
-        raise Conflict("deposit.registration_started", "已开始报名，保证金金额不能再修改；如需调整请发布变更公告并联系交易中心",
-                       "Registration has started; the deposit can no longer change")
     lot = ctx.session.get(Lot, trade.lot_id)
     limits = rules.check_deposit(trade.procedure, project.category, lot.budget_fen, deposit_fen,
                                  deposit_settings(ctx))
     old = trade.deposit_fen
     trade.deposit_fen = deposit_fen
+    _readjust_accounts(ctx, trade, deposit_fen)
     limit = limits.cap or limits.floor
     record(ctx, "deposit.amount_set", "lot", trade.lot_id, project_id=trade.project_id,
            payload={"lot_code": lot_code, "deposit_fen": [old, deposit_fen], "base_fen": lot.budget_fen,
@@ -71,11 +71,15 @@ def set_lot_deposit(ctx: ServiceContext, lot_code: str, deposit_fen: object) -> 
     return trade
 
 
-def _accounts_exist(ctx: ServiceContext, lot_id: int) -> bool:
-    """Any registration (with or without a sub-account: a lot that asked none until now)."""
-    if ctx.session.execute(select(DepositAccount.id).where(DepositAccount.lot_id == lot_id).limit(1)).first():
-        return True
-    return ctx.session.execute(select(Participation.id).where(Participation.lot_id == lot_id).limit(1)).first() is not None
+def _readjust_accounts(ctx: ServiceContext, trade: LotTrade, deposit_fen: int) -> None:
+    accounts = ctx.session.execute(select(DepositAccount).where(DepositAccount.lot_id == trade.lot_id)
+                                   .order_by(DepositAccount.id)).scalars()
+    for account in accounts:
+        if account.required_fen == deposit_fen:
+            continue
+        old, account.required_fen = account.required_fen, deposit_fen
+        record(ctx, "deposit.account_readjusted", "deposit_account", account.id, project_id=trade.project_id,
+               embargo_lot_id=trade.lot_id, payload={"lot_code": trade.lot_code, "required_fen": [old, deposit_fen]})
 
 
 # --- Sub-accounts -------------------------------------------------------------------------------
@@ -115,6 +119,7 @@ def open_sub_account(ctx: ServiceContext, participation: Participation) -> Depos
     ctx.session.add(DepositEntry(account_id=account.id, kind="expected", amount_fen=trade.deposit_fen, at=now,
                                  created_by=a.user_id, created_at=now))
     record(ctx, "deposit.account_opened", "deposit_account", account.id, project_id=trade.project_id,
+           embargo_lot_id=trade.lot_id,
            payload={"lot_code": trade.lot_code, "required_fen": trade.deposit_fen, "due_at": trade.deadline_at})
     ctx.session.flush()
     return account
