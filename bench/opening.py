@@ -231,7 +231,10 @@ def _run(scale: float, blobs) -> list[Figure]:
         Figure(name="opening: crypto step in open_lot", value=round(crypto.seconds, 3), unit="s",
                baseline=round(bare, 3), baseline_name="bare verify+open loop",
                target=f"<= {TARGET_CRYPTO:.0f}x baseline", ok=crypto.seconds <= TARGET_CRYPTO * bare,
-               note=f"time inside the envelope functions during the opening ({crypto.calls:,} outermost calls); "
-                    f"the rest of the {e2e:.2f} s: share unsealing (scrypt), SQL, blob reads, record, audit",
+               note=f"time inside the envelope functions during the opening ({crypto.calls:,} outermost calls, "
+                    f"garbage collections they set off included); of the {e2e:.2f} s end to end: crypto "
+                    f"{crypto.seconds:.2f} s, SQL {counter.seconds:.2f} s, garbage collector {gc_timer.seconds:.2f} s "
+                    f"(partly inside the crypto), the rest {e2e - crypto.seconds - counter.seconds:.2f} s: share "
+                    "unsealing (scrypt, per share), blob reads, price sheets, the record, audit, the ORM",
                details={"crypto_seconds": round(crypto.seconds, 3), "calls": crypto.calls}),
     ]
