@@ -4,6 +4,7 @@ README lists the same log-ins, and a date that would need 2027's calendar is ref
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from datetime import timedelta
@@ -22,6 +23,7 @@ from trading.core.clock import beijing, to_beijing
 from trading.core.web import cli_context
 from trading.demo import build_demo, demo_command
 from trading.demo.catalogue import PROJECTS
+from trading.demo.offers import OPENED_CUSTODIANS, TONIGHT_NAME, TONIGHT_OFFERS, tonight_deadline
 from trading.demo.people import DEMO_PASSWORD, ORGS, USERS, demo_credit_code, demo_totp_secret
 from trading.extensions import db
 from trading.procedures.common.models import Notice
@@ -54,6 +56,7 @@ def test_the_demo_county(demo, session, clock):
     check_review_trail(session)
     check_notices(session, clock)
     check_people(session, clock)
+    check_sealed_offers(session, clock)
     assert clock.now() == T0  # the history ran on the demo's own clock; the app's clock did not move
 
 
@@ -67,9 +70,9 @@ def check_chain(demo, session):
 def check_states(demo, session):
     rows = session.execute(select(Project.name, Project.status, Project.category)).all()
     by_name = {name: status for name, status, _ in rows}
-    assert by_name == {spec.name: expected_status(spec) for spec in PROJECTS}
+    assert by_name == {spec.name: expected_status(spec) for spec in PROJECTS} | {TONIGHT_NAME: "accepted"}
     statuses = Counter(s for _, s, _ in rows)
-    assert statuses == {"accepted": 17, "draft": 2, "submitted": 2, "returned": 1, "refused": 1}
+    assert statuses == {"accepted": 18, "draft": 2, "submitted": 2, "returned": 1, "refused": 1}
     assert set(c for _, _, c in rows) == {"works", "goods", "services", "land", "mining", "state_asset", "other"}
     assert demo.projects_by_status == statuses
 
@@ -90,11 +93,11 @@ def check_notices(session, clock):
     """Open now, openings today, closed, publicity running, results."""
     now = clock.now()
     published = session.execute(select(Notice).where(Notice.status == "published")).scalars().all()
-    assert len(published) == 21
+    assert len(published) == 22
     kinds = Counter(n.kind for n in published)
     assert kinds["candidates"] == 2 and kinds["result"] == 2 and kinds["deal_publicity"] == 1
     today = to_beijing(now).date()
-    assert len([n for n in published if n.opening_at and to_beijing(n.opening_at).date() == today]) == 2
+    assert len([n for n in published if n.opening_at and to_beijing(n.opening_at).date() == today]) == 3
     assert any(n.deadline_at and n.deadline_at > now + timedelta(days=5) for n in published)
     assert any(n.deadline_at and n.deadline_at < now and n.kind == "announcement" for n in published)
     assert any(n.publicity_until and n.publicity_until > now for n in published)
@@ -188,3 +191,74 @@ def test_command_fills_once_and_if_empty_keeps_quiet(app):
     assert refused.exit_code == 1
     assert db.session.execute(select(Organisation.id)).scalars().all().__len__() == len(ORGS)
 
+
+
+# --- sealed offers (trading/demo/offers.py) -----------------------------------------------------------
+
+def check_sealed_offers(session, clock):
+    """A tender closing later today with four sealed offers and their receipts, and a 比选 lot opened
+    14 days ago whose record names the candidates the publicity quotes; every envelope of the opened
+    lot opened; the share values are wiped."""
+    from trading.accounts.models import SigningKey
+    from trading.procedures.common.lots import LotStatus, effective_status
+    from trading.procedures.common.models import LotTrade
+    from trading.procedures.common.opening.models import (
+        CustodianShare,
+        OpeningKey,
+        OpeningRecord,
+        OpeningResult,
+    )
+    from trading.procedures.common.participation.models import Receipt, Submission
+
+    now = clock.now()
+    tonight = session.execute(select(LotTrade).join(Project, Project.id == LotTrade.project_id)
+                              .where(Project.name == TONIGHT_NAME)).scalar_one()
+    assert tonight.sealed and tonight.procedure == "tender"
+    assert now < tonight.deadline_at and to_beijing(tonight.deadline_at).date() == to_beijing(now).date()
+    assert effective_status(tonight, now) == LotStatus.ACCEPTING
+    subs = session.execute(select(Submission).where(Submission.lot_id == tonight.lot_id)).scalars().all()
+    assert len(subs) == len(TONIGHT_OFFERS) and {s.status for s in subs} == {"accepted"}
+    assert {s.part for s in subs} == {"price"}
+    for sub in subs:
+        [receipt] = session.execute(select(Receipt).where(Receipt.submission_pk == sub.id)).scalars().all()
+        body = json.loads(receipt.body)
+        assert body["kind"] == "submitted" and body["payload_sha256"] == sub.payload_sha256
+        assert body["received_at_beijing"].endswith("（北京时间）")
+        assert session.get(SigningKey, sub.signing_key_id).source == "tool"
+
+    opened = session.execute(select(OpeningRecord)).scalars().all()
+    assert len(opened) == 1 and opened[0].outcome == "opened"
+    body = opened[0].body
+    assert body["project_name"] == "龙泉镇农村饮水安全巩固提升工程" and body["valid_offers"] == 3
+    assert [b["price_yuan"] for b in body["bidders"]] == ["923,520.00", "936,000.00", "941,760.00"]
+    candidates = session.execute(select(Notice).where(Notice.kind == "candidates",
+                                                      Notice.title.like("龙泉镇%"))).scalar_one()
+    assert all(f"报价{b['price_yuan']}元" in candidates.body for b in body["bidders"])
+    trade = session.get(LotTrade, opened[0].lot_id)
+    assert trade.status == LotStatus.OPENED and opened[0].created_at < trade.deadline_at + timedelta(minutes=15)
+    results = session.execute(select(OpeningResult.outcome).where(OpeningResult.lot_id == trade.lot_id)).scalars()
+    assert list(results) == ["opened"] * 3
+    key = session.execute(select(OpeningKey).where(OpeningKey.lot_id == trade.lot_id)).scalar_one()
+    shares = session.execute(select(CustodianShare).where(CustodianShare.opening_key_id == key.id)).scalars().all()
+    assert all(s.accepted_y is None for s in shares)
+    accepted = {s.custodian_user_id for s in shares if s.status == "accepted"}
+    names = set(session.execute(select(User.username).where(User.id.in_(accepted))).scalars())
+    assert names == set(OPENED_CUSTODIANS)
+
+
+@pytest.mark.parametrize("now,expected", [
+    ((2026, 11, 10, 9, 0), (0, 10, 0)),
+    ((2026, 11, 10, 9, 1), (0, 10, 30)),
+    ((2026, 11, 10, 14, 29), (0, 15, 30)),
+    ((2026, 11, 10, 0, 5), (0, 1, 30)),
+    ((2026, 11, 10, 22, 30), (0, 23, 30)),
+    ((2026, 11, 10, 22, 31), (1, 9, 30)),   # past midnight: the next morning
+    ((2026, 11, 10, 23, 50), (1, 9, 30)),
+])
+def test_the_tender_closes_later_today(now, expected):
+    assert tonight_deadline(to_beijing(beijing(*now))) == expected
+
+
+def test_readme_documents_the_sealed_demo():
+    text = README.read_text(encoding="utf-8")
+    assert "custody-<username>-2026" in text and TONIGHT_NAME in text

@@ -20,6 +20,7 @@ from trading.reference.alerts import calendar_key, raise_alert
 from trading.reference.workdays import CalendarYearMissing
 
 from .catalogue import PROJECTS, NoticeSpec, ProjectSpec, When
+from .offers import schedule_offers
 from .people import People
 
 #: which operator reviews (alternating, so the trail shows two people at the centre)
@@ -207,5 +208,6 @@ def play(ctx: ServiceContext, people: People, today: datetime, clock: FrozenCloc
     story = Story(ctx=ctx, people=people, today=to_beijing(today), clock=clock)
     for n, spec in enumerate(PROJECTS):
         story.schedule(spec, n)
+    schedule_offers(story)  # sealed offers, an opened lot and a tender closing later today (offers.py)
     story.run()
     return story
