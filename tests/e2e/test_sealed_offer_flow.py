@@ -295,3 +295,47 @@ def _open_in_python(live_server, flow, expected: dict) -> None:
                                     opening_kid=bytes(key.kid))
             assert plain == sheet, name
         db.session.remove()
+
+
+def test_the_demo_opens_its_tender_at_tonights_deadline(browser, demo_server, request, problems):
+    """`make run`'s promise: the demo's opened 比选 lot shows its record; the tender closing later today
+    has four sealed offers; at its deadline operator1, sup_fgj and sup_czj (three institutions) submit
+    their documented passphrases and the record lists the four prices."""
+    from trading.demo.offers import OPENED_CUSTODIANS, TONIGHT_NAME, TONIGHT_OFFERS
+    from trading.demo.people import demo_custodian_passphrase, demo_totp_secret
+    from trading.projects.models import Project
+
+    with demo_server.app.app_context():
+        def lot_of(name):
+            return db.session.execute(select(LotTrade).join(Project, Project.id == LotTrade.project_id)
+                                      .where(Project.name == name)).scalar_one()
+        tonight, opened = lot_of(TONIGHT_NAME), lot_of("龙泉镇农村饮水安全巩固提升工程")
+        codes, deadline = (tonight.lot_code, opened.lot_code), tonight.deadline_at
+        db.session.remove()
+    page = _new_page(browser, demo_server, DESKTOP, request, problems)
+    login(page, demo_server, "bidder03")
+    page.goto(f"/opening/{codes[1]}/record")
+    expect(page.get_by_test_id("record-table")).to_contain_text("923,520.00")
+    expect(page.get_by_test_id("record-valid")).to_contain_text("3")
+    shot(page, "flow-10-demo-opened-record")
+    page.goto(f"/opening/{codes[0]}/hall")
+    expect(page.get_by_test_id("hall-stage")).to_have_text("等待开标")
+    shot(page, "flow-11-demo-hall-before-deadline")
+    logout(page)
+
+    demo_server.clock.set(deadline + timedelta(seconds=20))
+    for username in OPENED_CUSTODIANS:
+        login(page, demo_server, username, totp_secret=demo_totp_secret(username))
+        page.goto(f"/opening/custody/{codes[0]}")
+        page.get_by_label("保管口令").fill(demo_custodian_passphrase(username))
+        page.get_by_role("button", name="提交份额").click()
+        page.wait_for_load_state()
+        if username != OPENED_CUSTODIANS[-1]:
+            expect(page.get_by_role("alert").filter(has_text="份额已接受")).to_be_visible()
+            logout(page)
+    expect(page.get_by_role("alert").filter(has_text="开标完成")).to_be_visible()
+    expect(page.get_by_test_id("record-valid")).to_contain_text(str(len(TONIGHT_OFFERS)))
+    shot(page, "flow-12-demo-tonight-record")
+    page.goto(f"/opening/{codes[0]}/hall")
+    expect(page.get_by_test_id("record-row")).to_have_count(len(TONIGHT_OFFERS))
+    shot(page, "flow-13-demo-tonight-hall")
