@@ -4,7 +4,7 @@
   before the deadline; at the deadline three custodians of three institutions (operator1, sup_fgj,
   sup_czj) submitted their shares, the envelopes opened and the opening record (开标记录) was published
   — its figures are the ones the later 中选候选人公示 quotes; two bidders confirmed the record.
-- TONIGHT, a works tender (招标) published 26 days ago whose bid deadline falls later TODAY (about an hour
+- TONIGHT, a works tender (招标) published 30 days ago whose bid deadline falls later TODAY (about an hour
   after the demo is built, on a half hour; the next morning when the day is nearly over): four bidders
   have sealed offers with receipts, so someone who runs `make run` can watch the opening in the hall:
   at the deadline three of the custodians (README: passphrase custody-<username>-2026) sign in with
@@ -56,10 +56,12 @@ def tonight_spec(today: datetime) -> ProjectSpec:
         TONIGHT_KEY, "agency1", TONIGHT_NAME, "works", "state_enterprise", "state_enterprise", 0,
         2_600_000, (("施工", 2_450_000),), "tender", "城区", ("示发改审批〔2026〕52号", "示范县发展和改革局"),
         "更换老城区DN100—DN300老旧供水管道约5.6公里，改造入户支管及水表井420处。", owner="chengtou",
-        registered=(-32, 9, 30), submitted=(-31, 10, 0),
-        reviews=(("accept", (-29, 15, 0), "材料齐全，予以受理。"),),
-        notices=(NoticeSpec("announcement", (-26, 10, 0), f"{TONIGHT_NAME}招标公告",
-                            {"docs_from": (-26, 10, 0), "docs_until": (-16, 17, 0), "objection_until": (-12, 17, 0),
+        registered=(-34, 9, 30), submitted=(-33, 10, 0),
+        reviews=(("accept", (-32, 15, 0), "材料齐全，予以受理。"),),
+        # 30 days before the deadline (20 needed) and documents for 14 (5 needed): a holiday week that
+        # pushes a period's last day on to the next working day still leaves the dates compliant
+        notices=(NoticeSpec("announcement", (-30, 10, 0), f"{TONIGHT_NAME}招标公告",
+                            {"docs_from": (-30, 10, 0), "docs_until": (-16, 17, 0), "objection_until": (-12, 17, 0),
                              "deadline_at": deadline, "opening_at": deadline},
                             "示范县公共资源交易平台不见面开标大厅"),))
 
