@@ -1,13 +1,10 @@
-"""The opening (开标): the key ceremony at publication, custodians' share submission after the deadline,
-opening every accepted envelope at k valid shares, the opening record (开标记录), bidders' confirmations
-and disputes, and 流标 (design/sealing.md, "Opening key and custodians"; rules.md §2.3).
+"""Opening every accepted envelope at k valid shares, the opening record (开标记录), bidders'
+confirmations and disputes, and 流标 (design/sealing.md, "Opening key and custodians"; rules.md §2.3).
+The ceremony is in ceremony.py, share submission in shares.py; their names are re-exported at the end
+of this module, the one the views, the API and the lots module call.
 
-The opening key's private half d exists only inside `run_ceremony` (split, then dropped) and inside
-`open_lot` (rebuilt from k accepted shares, used, dropped); it is never stored or logged. Accepted
-share values are wiped as soon as the lot is opened.
-
-Refused share submissions are evidence (who tried, when, from where): the service records them and then
-raises ShareRefused; the web layer commits that record before answering 422 (see api/opening.py)."""
+The opening key's private half d exists only inside `open_lot` (rebuilt from k accepted shares, used,
+dropped); it is never stored or logged. Accepted share values are wiped as soon as the lot is opened."""
 
 from __future__ import annotations
 
@@ -16,340 +13,28 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 
-from trading.accounts import custodians as custody
-from trading.accounts.models import CustodianKey, Organisation, SigningKey, User
+from trading.accounts.models import Organisation, SigningKey
 from trading.accounts.rules import roles_for
-from trading.accounts.services import current_user_row
 from trading.audit.services import record
 from trading.core import blobs
 from trading.core.clock import rfc3339
 from trading.core.context import ServiceContext
-from trading.core.errors import Conflict, Forbidden, InvalidInput, RuleViolation, Throttled, not_found
+from trading.core.errors import Conflict, Forbidden, InvalidInput, RuleViolation, not_found
 from trading.core.events import publish
 from trading.core.money import format_yuan, to_capitals
 from trading.projects.models import Lot, Project
 from trading.reference.settings import get_setting
-from trading.sealing import custodian as sealing_custodian
 from trading.sealing import envelope, shamir
 from trading.sealing.failures import EnvelopeError
 
-from ..lots import LotStatus, effective_status, get_trade
+from ..lots import LotStatus, get_trade
 from ..models import LotTrade
 from ..participation.models import Submission
 from . import rules
-from .models import CustodianShare, OpeningKey, OpeningRecord, OpeningResult, RecordResponse, ShareAttempt
-
-#: wrong passphrases (or shares) per custodian share within the window before further attempts wait
-MAX_WRONG_ATTEMPTS = 5
-WRONG_WINDOW_MINUTES = 15
-
-
-class ShareRefused(RuleViolation):
-    """A share submission refused after its attempt was recorded (commit before answering)."""
-
-    def __init__(self, code: str, zh: str, en: str, *, details: dict | None = None, status: int = 422):
-        super().__init__(code, zh, en, details=details)
-        self.status = status
-
-
-def channel(lot_code: str) -> str:
-    return f"hall:{lot_code}"
-
-
-# --- the ceremony -------------------------------------------------------------------------------------
-
-def _candidates(ctx: ServiceContext, excluded_orgs: set[int]) -> list[rules.Candidate]:
-    roles = roles_for("opening.submit_share")
-    rows = ctx.session.execute(
-        select(CustodianKey.id, User.id, User.org_id)
-        .join(User, User.id == CustodianKey.user_id)
-        .where(CustodianKey.revoked_at.is_(None), User.is_active.is_(True), User.totp_enabled.is_(True),
-               User.role.in_(roles), CustodianKey.org_id == User.org_id,
-               User.org_id.not_in(excluded_orgs or {-1}))
-        .order_by(CustodianKey.id)).all()
-    return [rules.Candidate(user_id=u, org_id=o, key_id=k) for k, u, o in rows]
-
-
-def run_ceremony(ctx: ServiceContext, trade: LotTrade) -> OpeningKey:
-    """Make the lot's opening key (called by lots.on_notice_published in the publish transaction):
-    choose n custodians at random from at least `institutions` organisations (never the project's
-    owner or agency), split d k-of-n, seal each share to its custodian's key, store Q, kid, the
-    commitments and sealed shares, audit the public values. d is never stored."""
-    existing = ctx.session.execute(select(OpeningKey).where(OpeningKey.lot_id == trade.lot_id)).scalar_one_or_none()
-    if existing is not None:
-        return existing
-    k = get_setting(ctx, "opening.custodians_k")
-    n = get_setting(ctx, "opening.custodians_n")
-    institutions = get_setting(ctx, "opening.custodian_institutions")
-    if k > n:
-        raise RuleViolation("opening.threshold", f"开标密钥门限 k={k} 大于保管人数 n={n}，请系统管理员调整规则参数",
-                            f"Threshold k={k} exceeds n={n}; the administrator must fix the settings")
-    project = ctx.session.get(Project, trade.project_id)
-    excluded = {project.owner_org_id} | ({project.agency_org_id} if project.agency_org_id else set())
-    try:
-        chosen = rules.pick_custodians(_candidates(ctx, excluded), n=n, k=k, institutions=institutions)
-    except rules.CustodianShortage as short:
-        m = short.missing
-        raise RuleViolation(
-            "opening.custodians_unavailable",
-            f"标段 {trade.lot_code} 无法生成开标密钥：需要 {n} 名开标密钥保管人，来自至少 {institutions} 个单位"
-            f"（每个单位至多 {k - 1} 名，且不含本项目业主和代理机构），当前可用 {m['available_custodians']} 名、"
-            f"{m['available_institutions']} 个单位。请交易中心组织操作员、监督人员或评审专家启用双因素认证，"
-            "并在“开标密钥保管”页面登记保管口令后，再发布公告。",
-            f"Lot {trade.lot_code} cannot get its opening key: it needs {n} custodians from at least "
-            f"{institutions} institutions (at most {k - 1} per institution, not the project's owner or agency); "
-            f"{m['available_custodians']} custodians in {m['available_institutions']} institutions are available. "
-            "The trading centre must have operators, supervisors or experts enable two-factor authentication "
-            "and enrol a custodian passphrase on the custody page, then publish again.",
-            details={"needed_custodians": n, "needed_institutions": institutions, **m}) from None
-    keys = {row.id: row for row in ctx.session.execute(
-        select(CustodianKey).where(CustodianKey.id.in_([c.key_id for c in chosen]))).scalars()}
-    ceremony = shamir.make_opening_key(k, n)
-    sealed = []
-    for share, person in zip(ceremony.shares, chosen, strict=True):
-        blob = sealing_custodian.seal_share(share, bytes(keys[person.key_id].public_raw), lot_code=trade.lot_code,
-                                            custodian_id=person.user_id)
-        sealed.append((share.x, person, blob))
-    now = ctx.now()
-    entry = record(ctx, "opening.key_ceremony", "lot", trade.lot_id, project_id=trade.project_id, payload={
-        "lot_code": trade.lot_code, "public_key": ceremony.public_key_bytes.hex(), "kid": ceremony.kid.hex(),
-        "k": k, "n": n, "commitments": [c.hex() for c in ceremony.commitments],
-        "custodians": [{"x": x, "user_id": p.user_id, "org_id": p.org_id, "key_id": p.key_id}
-                       for x, p, _ in sealed]})
-    key = OpeningKey(lot_id=trade.lot_id, public_raw=ceremony.public_key_bytes, kid=ceremony.kid, k=k, n=n,
-                     created_at=now, audit_seq=entry.seq)
-    ctx.session.add(key)
-    ctx.session.flush()
-    ctx.session.add_all([
-        CustodianShare(opening_key_id=key.id, x=x, custodian_user_id=p.user_id, custodian_org_id=p.org_id,
-                       custodian_key_id=p.key_id, commitment=ceremony.commitments[x - 1], sealed_share=blob,
-                       status="held")
-        for x, p, blob in sealed])
-    ctx.session.flush()
-    return key
-
-
-def get_opening_key(ctx: ServiceContext, lot_id: int | str) -> OpeningKey:
-    """The lot's opening key, by LotTrade.lot_id (int) or lot code (str). Public information."""
-    stmt = select(OpeningKey)
-    if isinstance(lot_id, str):
-        stmt = stmt.join(LotTrade, LotTrade.lot_id == OpeningKey.lot_id).where(LotTrade.lot_code == lot_id)
-    else:
-        stmt = stmt.where(OpeningKey.lot_id == lot_id)
-    key = ctx.session.execute(stmt).scalar_one_or_none()
-    if key is None:
-        raise not_found("开标密钥", "Opening key")
-    return key
-
-
-# --- custody: what a custodian holds ------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class CustodyItem:
-    lot_code: str
-    lot_name: str
-    project_name: str
-    x: int
-    k: int
-    n: int
-    status: str             # held | accepted
-    lot_status: str         # LotStatus (effective)
-    deadline_at: datetime | None
-    opening_at: datetime | None
-    accepted: int           # shares accepted so far for the lot
-    can_submit: bool
-
-
-def my_custody(ctx: ServiceContext) -> list[CustodyItem]:
-    """The shares the acting custodian holds, newest lot first."""
-    ctx.require(*roles_for("opening.submit_share"))
-    user_id = ctx.actor.user_id
-    rows = ctx.session.execute(
-        select(CustodianShare, OpeningKey, LotTrade, Lot.name, Project.name)
-        .join(OpeningKey, OpeningKey.id == CustodianShare.opening_key_id)
-        .join(LotTrade, LotTrade.lot_id == OpeningKey.lot_id)
-        .join(Lot, Lot.id == LotTrade.lot_id).join(Project, Project.id == LotTrade.project_id)
-        .where(CustodianShare.custodian_user_id == user_id)
-        .order_by(LotTrade.deadline_at.desc(), LotTrade.lot_id.desc())).all()
-    counts = dict(ctx.session.execute(
-        select(CustodianShare.opening_key_id, func.count()).where(
-            CustodianShare.opening_key_id.in_([r[1].id for r in rows] or [-1]), CustodianShare.status == "accepted")
-        .group_by(CustodianShare.opening_key_id)).all())
-    now = ctx.now()
-    items = []
-    for share, key, trade, lot_name, project_name in rows:
-        status = effective_status(trade, now)
-        items.append(CustodyItem(
-            lot_code=trade.lot_code, lot_name=lot_name, project_name=project_name, x=share.x, k=key.k, n=key.n,
-            status=share.status, lot_status=status, deadline_at=trade.deadline_at, opening_at=trade.opening_at,
-            accepted=counts.get(key.id, 0),
-            can_submit=share.status == "held" and status in (LotStatus.CLOSED, LotStatus.OPENING)))
-    return items
-
-
-def _my_share(ctx: ServiceContext, lot_code: str, *, lock: bool = False) -> tuple[LotTrade, OpeningKey, CustodianShare]:
-    trade = get_trade(ctx, lot_code, lock=lock)
-    if not trade.sealed:
-        raise not_found("标段", "Lot")
-    key = get_opening_key(ctx, trade.lot_id)
-    share = ctx.session.execute(select(CustodianShare).where(
-        CustodianShare.opening_key_id == key.id, CustodianShare.custodian_user_id == ctx.actor.user_id)
-    ).scalar_one_or_none()
-    if share is None:
-        raise Forbidden("opening.not_custodian", f"您不是标段 {lot_code} 的开标密钥保管人",
-                        f"You are not a custodian of lot {lot_code}")
-    return trade, key, share
-
-
-def custody_item(ctx: ServiceContext, lot_code: str) -> CustodyItem:
-    ctx.require(*roles_for("opening.submit_share"))
-    for item in my_custody(ctx):
-        if item.lot_code == lot_code:
-            return item
-    _my_share(ctx, lot_code)  # 404 for an unknown lot, 403 for a lot the caller holds no share of
-    raise not_found("标段", "Lot")  # pragma: no cover
-
-
-def custody_blob(ctx: ServiceContext, lot_code: str) -> dict:
-    """The sealed share handed to its custodian, as a JSON document that holds everything needed to
-    unseal it offline (with the passphrase): the blob, the HPKE info fields, the custodian key's salt
-    and scrypt parameters, the commitment and the lot's opening key. Audited (who took a copy)."""
-    ctx.require(*roles_for("opening.submit_share"))
-    trade, key, share = _my_share(ctx, lot_code)
-    ckey = ctx.session.get(CustodianKey, share.custodian_key_id)
-    record(ctx, "opening.share_downloaded", "lot", trade.lot_id, project_id=trade.project_id,
-           payload={"lot_code": lot_code, "x": share.x, "custodian_user_id": share.custodian_user_id})
-    return {
-        "format": "ptbid-custodian-share/v1", "lot_code": lot_code, "x": share.x, "k": key.k, "n": key.n,
-        "custodian_user_id": share.custodian_user_id,
-        "info": "LP(lot_code) || LP(u16be(x)) || LP(str(custodian_user_id))",
-        "sealed_share": share.sealed_share,
-        "custodian_key": {"kid": ckey.kid.hex(), "public": bytes(ckey.public_raw).hex(), "salt": bytes(ckey.salt).hex(),
-                          "kdf": "scrypt", "kdf_params": ckey.kdf_params,
-                          "derivation": "d = int(scrypt(NFC(passphrase), salt, n, r, p, 48)) mod (order-1) + 1"},
-        "commitment": bytes(share.commitment).hex(), "opening_key": {"public": bytes(key.public_raw).hex(),
-                                                                      "kid": bytes(key.kid).hex()},
-        "deadline_at": rfc3339(trade.deadline_at) if trade.deadline_at else None,
-    }
-
-
-# --- share submission ---------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class ShareOutcome:
-    lot_code: str
-    x: int
-    accepted: int
-    k: int
-    n: int
-    opened: bool
-    lot_status: str
-
-
-def _attempt(ctx: ServiceContext, trade: LotTrade, share: CustodianShare, outcome: str, detail: str) -> None:
-    ctx.session.add(ShareAttempt(lot_id=trade.lot_id, custodian_share_id=share.id, user_id=ctx.actor.user_id,
-                                 at=ctx.now(), ip=(ctx.ip or "")[:45], outcome=outcome, detail=detail[:200]))
-    action = "opening.share_accepted" if outcome == "accepted" else "opening.share_refused"
-    record(ctx, action, "lot", trade.lot_id, project_id=trade.project_id,
-           payload={"lot_code": trade.lot_code, "x": share.x, "custodian_user_id": share.custodian_user_id,
-                    "custodian_org_id": share.custodian_org_id, "outcome": outcome, "detail": detail,
-                    "commitment": bytes(share.commitment).hex()})
-    ctx.session.flush()
-
-
-def submit_share(ctx: ServiceContext, lot_code: str, passphrase: str) -> ShareOutcome:
-    """A custodian (two-factor enabled) unseals its share with its passphrase after the deadline; the
-    share is checked against its commitment. A refused attempt is recorded and attributed, then
-    ShareRefused is raised; at k accepted shares the lot is opened (open_lot) in the same transaction."""
-    ctx.require(*roles_for("opening.submit_share"))
-    user = current_user_row(ctx)
-    if not user.totp_enabled:
-        raise Forbidden("opening.two_factor_required", "提交密钥份额须先启用双因素认证",
-                        "Enable two-factor authentication before submitting a share")
-    if not isinstance(passphrase, str) or not passphrase:
-        raise InvalidInput("opening.passphrase_required", "请输入保管口令", "Enter your custodian passphrase",
-                           field="passphrase")
-    trade, key, share = _my_share(ctx, lot_code, lock=True)
-    now = ctx.now()
-    status = effective_status(trade, now)
-    if status == LotStatus.ACCEPTING:
-        _attempt(ctx, trade, share, "too_early", "submitted before the deadline")
-        raise ShareRefused("opening.too_early", "投标截止时间（服务器时间）之前不能提交密钥份额",
-                           "Shares cannot be submitted before the deadline (server time)",
-                           details={"deadline_at": rfc3339(trade.deadline_at), "server_now": rfc3339(now)})
-    if status not in (LotStatus.CLOSED, LotStatus.OPENING):
-        raise Conflict("opening.not_open", "该标段已开标、流标或终止，不再接收密钥份额",
-                       "The lot is opened, failed or terminated; no more shares are taken")
-    if share.status == "accepted":
-        raise Conflict("opening.share_already_accepted", "您的密钥份额已被接受，无需重复提交",
-                       "Your share was already accepted")
-    refused = ctx.session.execute(select(func.count()).select_from(ShareAttempt).where(
-        ShareAttempt.custodian_share_id == share.id, ShareAttempt.outcome.in_(("wrong_passphrase", "bad_share")),
-        ShareAttempt.at > now - timedelta(minutes=WRONG_WINDOW_MINUTES))).scalar_one()
-    if refused >= MAX_WRONG_ATTEMPTS:
-        raise Throttled("opening.share_throttled",
-                        f"保管口令连续错误 {refused} 次，请 {WRONG_WINDOW_MINUTES} 分钟后再试，或联系开标主持人",
-                        f"{refused} wrong attempts in a row; try again in {WRONG_WINDOW_MINUTES} minutes or "
-                        "contact the host", details={"x": share.x})
-    ckey = ctx.session.get(CustodianKey, share.custodian_key_id)
-    material = custody.custodian_material(ckey)
-    try:
-        value = sealing_custodian.unseal_share(share.sealed_share, passphrase, material, lot_code=trade.lot_code,
-                                               index=share.x, custodian_id=share.custodian_user_id)
-    except sealing_custodian.ShareBlobRefused as exc:
-        wrong_pass = not sealing_custodian.passphrase_matches(passphrase, material)
-        outcome = "wrong_passphrase" if wrong_pass else "bad_share"
-        _attempt(ctx, trade, share, outcome, str(exc))
-        if wrong_pass:
-            raise ShareRefused("opening.wrong_passphrase",
-                               f"保管口令错误：保管人 {share.x}（{user.display_name}）的份额未被接受，本次尝试已记录",
-                               f"Wrong passphrase: custodian {share.x} ({user.display_name})'s share was not "
-                               "accepted; the attempt is recorded", details={"x": share.x}) from None
-        raise ShareRefused("opening.share_rejected",
-                           f"保管人 {share.x}（{user.display_name}）的密钥份额无法解封，已拒绝并记录",
-                           f"Custodian {share.x} ({user.display_name})'s share does not unseal; refused and "
-                           "recorded", details={"x": share.x}) from None
-    except sealing_custodian.ShareBlobError as exc:
-        _attempt(ctx, trade, share, "bad_share", str(exc))
-        raise ShareRefused("opening.share_rejected", f"保管人 {share.x} 的密钥份额格式无效，已拒绝并记录",
-                           f"Custodian {share.x}'s sealed share is malformed; refused and recorded",
-                           details={"x": share.x}) from None
-    if not shamir.verify_share(value, bytes(share.commitment)):
-        _attempt(ctx, trade, share, "bad_share", "the share does not match its published commitment")
-        raise ShareRefused("opening.share_rejected",
-                           f"保管人 {share.x}（{user.display_name}）的密钥份额与公布的承诺值不符，已拒绝并记录",
-                           f"Custodian {share.x} ({user.display_name})'s share does not match its published "
-                           "commitment; refused and recorded", details={"x": share.x})
-    share.status, share.accepted_at = "accepted", now
-    share.accepted_y = value.y.to_bytes(32, "big")
-    del value
-    _attempt(ctx, trade, share, "accepted", "share matches its commitment")
-    if trade.status != LotStatus.OPENING:
-        trade.status, trade.status_changed_at = LotStatus.OPENING, now
-        publish(ctx, channel(lot_code), "opening:stage", {"stage": "custody"})
-    accepted = ctx.session.execute(select(func.count()).select_from(CustodianShare).where(
-        CustodianShare.opening_key_id == key.id, CustodianShare.status == "accepted")).scalar_one()
-    publish(ctx, channel(lot_code), "custody:progress", {"accepted": accepted, "k": key.k, "n": key.n})
-    opened = False
-    if accepted >= key.k:
-        open_lot(ctx, lot_code)
-        opened = True
-    return ShareOutcome(lot_code=lot_code, x=share.x, accepted=accepted, k=key.k, n=key.n, opened=opened,
-                        lot_status=trade.status)
-
-
-def share_progress(ctx: ServiceContext, lot_code: str) -> dict:
-    """Public progress of the custody stage: {"accepted", "k", "n", "custodians": [{x, org, status}]}."""
-    trade = get_trade(ctx, lot_code)
-    key = get_opening_key(ctx, trade.lot_id)
-    rows = ctx.session.execute(select(CustodianShare.x, CustodianShare.status, Organisation.name)
-                               .join(Organisation, Organisation.id == CustodianShare.custodian_org_id)
-                               .where(CustodianShare.opening_key_id == key.id).order_by(CustodianShare.x)).all()
-    return {"accepted": sum(1 for r in rows if r.status == "accepted"), "k": key.k, "n": key.n,
-            "custodians": [{"x": r.x, "org": r.name, "status": r.status} for r in rows]}
-
+from .ceremony import channel, get_opening_key
+from .models import CustodianShare, OpeningKey, OpeningRecord, OpeningResult, RecordResponse
 
 # --- opening ------------------------------------------------------------------------------------------
 
@@ -623,3 +308,15 @@ def reply_to_dispute(ctx: ServiceContext, response_id: int, reply: str) -> Recor
     publish(ctx, channel(trade.lot_code), "opening:dispute_resolved", {"bidder_no": no})
     ctx.session.flush()
     return row
+
+
+# Re-exported here (after open_lot exists: shares.submit_share calls it) so callers keep one module.
+from .ceremony import CustodyItem, custody_blob, custody_item, my_custody, run_ceremony  # noqa: E402,F401
+from .shares import (  # noqa: E402,F401
+    MAX_WRONG_ATTEMPTS,
+    WRONG_WINDOW_MINUTES,
+    ShareOutcome,
+    ShareRefused,
+    share_progress,
+    submit_share,
+)
