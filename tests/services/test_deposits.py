@@ -16,7 +16,7 @@ from trading.accounts.models import Organisation
 from trading.audit.models import AuditEntry
 from trading.core.clock import beijing
 from trading.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RuleViolation
-from trading.procedures.common.deposits import queries, services
+from trading.procedures.common.deposits import queries, refunds, services, statements
 from trading.procedures.common.deposits.models import BankStatement, DepositAccount, DepositEntry
 from trading.procedures.common.deposits.rules import StatementError, is_valid_virtual_account
 from trading.reference.workdays import CalendarYearMissing
@@ -151,7 +151,7 @@ def test_payer_names_only_for_the_centre(world, clock):
     trade = world["trade"]
     a1 = registered_account(world["c_owner"], trade, world["b1"])
     data = statement_csv([(T0, a1.virtual_account, "示范建筑", "6222000011112222", "10000.00", "B1")])
-    services.import_bank_statement(world["c_op"], "s.csv", data)
+    statements.import_bank_statement(world["c_op"], "s.csv", data)
     [op_row] = [r for r in queries.ledger(world["c_op"]) if r.entry.kind == "received"]
     [sup_row] = [r for r in queries.ledger(world["c_sup"]) if r.entry.kind == "received"]
     assert op_row.payer_name == "示范建筑" and sup_row.payer_name is None and sup_row.payer_account is None
@@ -175,7 +175,7 @@ def test_import_matches_by_virtual_account(world, accounts, session, encoding, b
         (T0 + timedelta(hours=2), a2.virtual_account, "另一家公司", "6222000033334444", "4000", "B002"),
         (T0 + timedelta(hours=3), "8810019999999999990", "陌生人", "6222", "50.00", "B003"),
     ], encoding=encoding, bom=bom)
-    report = services.import_bank_statement(world["c_op"], "11月流水.csv", data)
+    report = statements.import_bank_statement(world["c_op"], "11月流水.csv", data)
     assert (report.rows, report.matched, len(report.unmatched), report.duplicates) == (3, 2, 1, 0)
     assert report.partial == [(a2.virtual_account, 4_000 * YUAN, 10_000 * YUAN)] and report.late == []
     assert a1.status == "received" and a2.status == "partial"
@@ -190,9 +190,9 @@ def test_import_matches_by_virtual_account(world, accounts, session, encoding, b
 def test_reimport_changes_nothing_and_says_so(world, accounts, session):
     a1, _ = accounts
     data = statement_csv([(T0, a1.virtual_account, "甲", "1", "10000", "B001")])
-    services.import_bank_statement(world["c_op"], "a.csv", data)
+    statements.import_bank_statement(world["c_op"], "a.csv", data)
     before = session.execute(select(func.count()).select_from(DepositEntry)).scalar()
-    report = services.import_bank_statement(world["c_op"], "a.csv", data)
+    report = statements.import_bank_statement(world["c_op"], "a.csv", data)
     assert not report.changed and report.duplicates == 1 and report.matched == 0
     assert session.execute(select(func.count()).select_from(DepositEntry)).scalar() == before
     assert session.execute(select(func.count()).select_from(BankStatement)).scalar() == 1
@@ -200,7 +200,7 @@ def test_reimport_changes_nothing_and_says_so(world, accounts, session):
     # a later file overlapping the first: only the new row counts
     more = statement_csv([(T0, a1.virtual_account, "甲", "1", "10000", "B001"),
                           (T0, a1.virtual_account, "甲", "1", "5", "B009")])
-    report = services.import_bank_statement(world["c_op"], "b.csv", more)
+    report = statements.import_bank_statement(world["c_op"], "b.csv", more)
     assert (report.matched, report.duplicates) == (1, 1) and report.overpaid
     assert a1.status == "overpaid"
 
@@ -210,7 +210,7 @@ def test_late_arrival_is_flagged(world, accounts, clock):
     deadline = world["trade"].deadline_at
     data = statement_csv([(deadline, a1.virtual_account, "甲", "1", "10000", "LATE1")])
     clock.set(deadline + timedelta(hours=1))
-    report = services.import_bank_statement(world["c_op"], "late.csv", data)
+    report = statements.import_bank_statement(world["c_op"], "late.csv", data)
     assert [r.bank_ref for r, _ in report.late] == ["LATE1"]
     assert services.deposit_state(world["c_b1"], a1.participation_id).late
 
@@ -222,7 +222,7 @@ def test_malformed_file_writes_nothing(world, accounts, session):
     entries = session.execute(select(func.count()).select_from(DepositEntry)).scalar()
     audits = len(audit_actions(session))
     with pytest.raises(StatementError) as err:
-        services.import_bank_statement(world["c_op"], "bad.csv", bad.encode())
+        statements.import_bank_statement(world["c_op"], "bad.csv", bad.encode())
     assert err.value.status == 422 and (err.value.line, err.value.column) == (3, "金额")
     assert "第 3 行" in err.value.message_zh and "金额" in err.value.message_zh
     assert session.execute(select(func.count()).select_from(DepositEntry)).scalar() == entries
@@ -233,28 +233,28 @@ def test_malformed_file_writes_nothing(world, accounts, session):
 def test_only_the_centre_imports(world):
     for c in ("c_owner", "c_b1", "c_sup"):
         with pytest.raises(Forbidden):
-            services.import_bank_statement(world[c], "x.csv", b"x")
+            statements.import_bank_statement(world[c], "x.csv", b"x")
     with pytest.raises(InvalidInput):
-        services.import_bank_statement(world["c_op"], "x.csv", b"")
+        statements.import_bank_statement(world["c_op"], "x.csv", b"")
 
 
 def test_unmatched_row_assigned_by_the_centre(world, accounts, session):
     a1, _ = accounts
     wrong = a1.virtual_account[:-1] + str((int(a1.virtual_account[-1]) + 1) % 10)
-    services.import_bank_statement(world["c_op"], "s.csv", statement_csv([(T0, wrong, "甲", "1", "10000", "U1")]))
+    statements.import_bank_statement(world["c_op"], "s.csv", statement_csv([(T0, wrong, "甲", "1", "10000", "U1")]))
     [row] = queries.ledger(world["c_op"], unmatched_only=True)
     with pytest.raises(InvalidInput):
-        services.assign_unmatched(world["c_op"], row.entry.id, a1.virtual_account, "")
-    services.assign_unmatched(world["c_op"], row.entry.id, a1.virtual_account, "付款人来电确认，附银行回单")
+        statements.assign_unmatched(world["c_op"], row.entry.id, a1.virtual_account, "")
+    statements.assign_unmatched(world["c_op"], row.entry.id, a1.virtual_account, "付款人来电确认，附银行回单")
     assert a1.status == "received"
     with pytest.raises(Conflict):
-        services.assign_unmatched(world["c_op"], row.entry.id, a1.virtual_account, "again")
+        statements.assign_unmatched(world["c_op"], row.entry.id, a1.virtual_account, "again")
 
 
 # --- Refunds ------------------------------------------------------------------------------------
 def paid(world, accounts):
     data = statement_csv([(T0, a.virtual_account, "甲", "1", "10000", f"P{a.id}") for a in accounts])
-    services.import_bank_statement(world["c_op"], "paid.csv", data)
+    statements.import_bank_statement(world["c_op"], "paid.csv", data)
 
 
 def test_refund_due_and_overdue(world, accounts, clock, session):
@@ -262,23 +262,23 @@ def test_refund_due_and_overdue(world, accounts, clock, session):
     paid(world, accounts)
     trade = world["trade"]
     clock.set(beijing(2026, 12, 14, 10, 0))  # after the deadline: the contract is signed (Monday)
-    changed = services.record_refund_event(world["c_op"], trade.lot_code, "contract")
+    changed = refunds.record_refund_event(world["c_op"], trade.lot_code, "contract")
     assert {a.id for a in changed} == {a1.id, a2.id}
     # 比选 follows the tender rule: 5 calendar days; the fifth (Sat 12-19) rolls on to Monday 12-21
     assert a1.refund_due_at == beijing(2026, 12, 22)
     rows = queries.refunds_due(world["c_op"])
     assert [r.light for r in rows] == ["green", "green"]
-    out = services.record_refund(world["c_op"], a1.id, 10_000 * YUAN, "RF001")
+    out = refunds.record_refund(world["c_op"], a1.id, 10_000 * YUAN, "RF001")
     assert not out.overdue and a1.status == "refunded"
     with pytest.raises(Conflict):
-        services.record_refund(world["c_op"], a2.id, 1, "RF001")
+        refunds.record_refund(world["c_op"], a2.id, 1, "RF001")
     with pytest.raises(InvalidInput):
-        services.record_refund(world["c_op"], a1.id, 1, "RF002")  # nothing left
+        refunds.record_refund(world["c_op"], a1.id, 1, "RF002")  # nothing left
     clock.set(beijing(2026, 12, 20, 10, 0))
     assert [r.light for r in queries.refunds_due(world["c_op"])] == ["yellow"]
     clock.set(beijing(2026, 12, 22, 0, 0))
     assert [r.light for r in queries.refunds_due(world["c_op"])] == ["red"]
-    out = services.record_refund(world["c_op"], a2.id, 10_000 * YUAN, "RF003")
+    out = refunds.record_refund(world["c_op"], a2.id, 10_000 * YUAN, "RF003")
     assert out.overdue and out.entry.late
     assert queries.refunds_due(world["c_op"]) == []
     assert audit_actions(session).count("deposit.refunded") == 2
@@ -291,20 +291,20 @@ def test_gp_result_excludes_the_winner_and_counts_working_days(ctx, session, clo
     a1, a2 = registered_account(ctx, trade, b1), registered_account(ctx, trade, b2)
     op = actor_ctx(session, clock, make_user(ctx, "operator", totp=True))
     clock.set(beijing(2026, 12, 11, 10, 0))  # Friday
-    changed = services.record_refund_event(op, trade.lot_code, "result", winner_account_id=a1.id)
+    changed = refunds.record_refund_event(op, trade.lot_code, "result", winner_account_id=a1.id)
     assert [a.id for a in changed] == [a2.id] and a2.refund_due_at == beijing(2026, 12, 19)  # next Friday 24:00
     assert a1.refund_due_at is None
     clock.set(beijing(2026, 12, 28, 10, 0))  # five working days run into 2027, which nobody loaded
     with pytest.raises(CalendarYearMissing):
-        services.record_refund_event(op, trade.lot_code, "contract")
+        refunds.record_refund_event(op, trade.lot_code, "contract")
 
 
 def test_withdrawal_dates_one_account(world, accounts):
     a1, a2 = accounts
-    services.record_refund_event(world["c_op"], world["trade"].lot_code, "withdrawal", account_id=a1.id)
+    refunds.record_refund_event(world["c_op"], world["trade"].lot_code, "withdrawal", account_id=a1.id)
     assert a1.refund_event == "withdrawal" and a2.refund_due_at is None
     with pytest.raises(RuleViolation) as err:
-        services.record_refund_event(world["c_op"], world["trade"].lot_code, "result")  # 比选: waits for the contract
+        refunds.record_refund_event(world["c_op"], world["trade"].lot_code, "result")  # 比选: waits for the contract
     assert err.value.code == "deposit.no_refund_period"
 
 
@@ -312,22 +312,22 @@ def test_forfeit_needs_a_reason(world, accounts, session):
     a1, _ = accounts
     paid(world, accounts)
     with pytest.raises(InvalidInput):
-        services.forfeit(world["c_op"], a1.id, "")
-    entry = services.forfeit(world["c_op"], a1.id, "中标后无正当理由不与招标人订立合同（实施条例第七十四条）")
+        refunds.forfeit(world["c_op"], a1.id, "")
+    entry = refunds.forfeit(world["c_op"], a1.id, "中标后无正当理由不与招标人订立合同（实施条例第七十四条）")
     assert entry.amount_fen == 10_000 * YUAN and a1.status == "forfeited"
     with pytest.raises(InvalidInput):
-        services.forfeit(world["c_op"], a1.id, "再次没收测试理由")
+        refunds.forfeit(world["c_op"], a1.id, "再次没收测试理由")
     with pytest.raises(Forbidden):
-        services.forfeit(world["c_sup"], a1.id, "监督不能操作")
+        refunds.forfeit(world["c_sup"], a1.id, "监督不能操作")
     assert session.get(DepositAccount, a1.id) is a1
 
 
 def test_termination_hook_starts_every_open_refund_period(world, accounts, clock, session):
     a1, a2 = accounts
-    services.record_refund_event(world["c_op"], world["trade"].lot_code, "withdrawal", account_id=a1.id)
+    refunds.record_refund_event(world["c_op"], world["trade"].lot_code, "withdrawal", account_id=a1.id)
     clock.set(beijing(2026, 11, 13, 10, 0))  # Friday; 比选 follows 实施条例 31: five calendar days
-    changed = services.on_lot_terminated(world["c_owner"], world["trade"])
+    changed = refunds.on_lot_terminated(world["c_owner"], world["trade"])
     assert [a.id for a in changed] == [a2.id] and a2.refund_event == "termination"
     assert a2.refund_due_at == beijing(2026, 11, 19)
     assert a1.refund_event == "withdrawal"
-    assert services.on_lot_terminated(world["c_owner"], world["trade"]) == []
+    assert refunds.on_lot_terminated(world["c_owner"], world["trade"]) == []

@@ -28,8 +28,8 @@ from tests.factories.accounts import actor_ctx, login_as, make_org, make_user
 from tests.factories.notices import notice_project, published_notice
 from trading.accounts.signing_keys import register_signing_key
 from trading.core.context import ServiceContext
-from trading.procedures.common.deposits.services import set_lot_deposit
 from trading.extensions import db
+from trading.procedures.common.deposits.services import set_lot_deposit
 from trading.procedures.common.models import LotTrade
 from trading.procedures.common.opening.models import OpeningKey
 from trading.procedures.common.participation import completion, services

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import request
 from marshmallow import Schema, fields
 
-from trading.procedures.common.deposits import queries, services
+from trading.procedures.common.deposits import queries, statements
 from trading.procedures.common.deposits.queries import AccountRow
 
 from . import bp
@@ -141,11 +141,11 @@ def _row(r) -> dict:
 def import_statement():
     upload = request.files.get("file")
     if upload is not None:
-        filename, data = upload.filename or "statement.csv", upload.read(services.MAX_STATEMENT_BYTES + 1)
+        filename, data = upload.filename or "statement.csv", upload.read(statements.MAX_STATEMENT_BYTES + 1)
     else:
         filename = request.args.get("filename") or request.headers.get("X-Filename") or "statement.csv"
         data = request.get_data(cache=False)
-    report = services.import_bank_statement(ctx(), filename, data)
+    report = statements.import_bank_statement(ctx(), filename, data)
     message = ("已导入" if report.changed else "本文件中的流水均已导入过，未作任何更改") if ctx().locale != "en" else (
         "Imported" if report.changed else "Every row of this file was imported before; nothing changed")
     body = {"statement_id": report.statement.id if report.statement else None, "changed": report.changed,

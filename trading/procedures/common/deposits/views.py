@@ -22,14 +22,14 @@ from trading.projects.models import Lot
 from trading.projects.services import get_visible_project
 from trading.projects.views import due_text
 
-from . import queries, rules, services
+from . import queries, refunds, rules, services, statements
 from .forms import AmountForm, AssignForm, ForfeitForm, RefundEventForm, RefundForm, StatementForm
 
 bp = Blueprint("deposits", __name__)
 
 CENTRE_SIDE = ("operator", "supervisor")
 LOT_READERS = ("owner", "agency", "operator", "supervisor")
-MAX_UPLOAD = services.MAX_STATEMENT_BYTES
+MAX_UPLOAD = statements.MAX_STATEMENT_BYTES
 
 
 @bp.context_processor
@@ -77,7 +77,7 @@ def import_statement():
             raise InvalidInput("deposit.statement_empty", "请选择银行流水文件（CSV）", "Choose a bank statement file (CSV)",
                                field="file")
         data = upload.read(MAX_UPLOAD + 1)
-        report = services.import_bank_statement(service_context(), upload.filename or "statement.csv", data)
+        report = statements.import_bank_statement(service_context(), upload.filename or "statement.csv", data)
     except DomainError as err:
         _error(form, err, "file")
         return _index_page(upload_form=form, status=err.status)
@@ -90,7 +90,7 @@ def assign_unmatched(entry_id: int):
     form = AssignForm()
     form.validate_on_submit()
     try:
-        services.assign_unmatched(service_context(), entry_id, form.virtual_account.data or "", form.note.data or "")
+        statements.assign_unmatched(service_context(), entry_id, form.virtual_account.data or "", form.note.data or "")
     except DomainError as err:
         flash(err.message(current_locale()), "danger")
         return redirect(url_for("deposits.index"))
@@ -162,7 +162,7 @@ def refund_event(lot_code: str):
     form = RefundEventForm()
     form.validate_on_submit()
     try:
-        changed = services.record_refund_event(
+        changed = refunds.record_refund_event(
             service_context(), lot_code, form.event.data or "", _beijing_input(form.at.data),
             account_id=_int_or_none(form.account.data), winner_account_id=_int_or_none(form.winner.data))
     except DomainError as err:
@@ -179,7 +179,7 @@ def refund(lot_code: str, account_id: int):
     form.validate_on_submit()
     try:
         amount = parse_yuan(form.amount.data, field="amount")
-        out = services.record_refund(service_context(), account_id, amount, form.bank_ref.data or "",
+        out = refunds.record_refund(service_context(), account_id, amount, form.bank_ref.data or "",
                                      form.note.data or "")
     except DomainError as err:
         _error(form, err, "amount")
@@ -195,7 +195,7 @@ def forfeit(lot_code: str, account_id: int):
     form = ForfeitForm()
     form.validate_on_submit()
     try:
-        services.forfeit(service_context(), account_id, form.reason.data or "")
+        refunds.forfeit(service_context(), account_id, form.reason.data or "")
     except DomainError as err:
         _error(form, err, "reason")
         return _lot_page(lot_code, forms={"forfeit": form, "account_id": account_id}, status=err.status)
