@@ -175,6 +175,8 @@ CASES = [
          body={"index": 0}, fresh=_registered),
     Case("POST", "/submissions/{sid}/complete", row(401, 404, 404, 404, 409, 404, 404, 404, 404),
          fresh=_registered),
+    Case("PUT", "/submissions/{sid}/envelope", row(401, 404, 404, 404, 422, 404, 404, 404, 404),
+         body={"v": 1}, fresh=_registered),
     Case("POST", "/submissions/{sid}/withdraw", row(401, 404, 404, 404, 409, 404, 404, 404, 404),
          fresh=_registered),
     Case("POST", "/submissions/{sid}/selftest", row(401, 404, 404, 404, OK, 404, 404, 404, 404),

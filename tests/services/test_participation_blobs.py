@@ -63,3 +63,29 @@ def test_the_app_store_lives_under_the_instance_folder_or_blob_root(app, tmp_pat
     assert get_store().root == tmp_path / "blobs"
     app.config["BLOB_ROOT"] = str(tmp_path / "elsewhere")
     assert get_store().root == tmp_path / "elsewhere"
+
+
+def test_a_staged_piece_whose_digest_is_known_is_linked_not_copied(tmp_path):
+    store = BlobStore(tmp_path)
+    data = os.urandom(3000)
+    sha = hashlib.sha256(data).hexdigest()
+    staged = store.stage_put("up1", "0", data)
+    assert store.link_staged("up1", "0", sha) == sha and store.read(sha) == data
+    assert os.stat(staged).st_ino == os.stat(store.path_for(sha)).st_ino  # one copy of the bytes
+    assert store.link_staged("up1", "0", sha) == sha  # again: the blob is there already
+    store.stage_remove("up1")
+    assert store.read(sha) == data  # the blob outlives the staging area
+    with pytest.raises(BlobMissing):
+        store.link_staged("up1", "0", sha)
+    with pytest.raises(ValueError):
+        store.link_staged("up2", "0", "not-a-digest")
+
+
+def test_put_bytes_with_the_callers_digest_writes_without_hashing_again(tmp_path):
+    store = BlobStore(tmp_path)
+    data = b"sealed" * 100
+    sha = hashlib.sha256(data).hexdigest()
+    assert store.put_bytes(data, sha=sha) == sha == store.put_bytes(data)
+    assert store.read(sha) == data and not list((tmp_path / "tmp").iterdir())
+    with pytest.raises(ValueError):
+        store.put_bytes(data, sha="ABC")

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from .models import ApiToken, User
 
@@ -16,6 +16,9 @@ from .models import ApiToken, User
 TOKEN_PREFIX = "tpt_"
 PREFIX_LEN = 12
 MAX_TOKEN_LEN = 200
+#: last_used_at is written at most this often: an UPDATE of the token row on every request costs
+#: every API request a write (and a dirty row to flush and commit), for a "last used" display
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 def digest(token: str) -> str:
@@ -30,10 +33,14 @@ def generate() -> tuple[str, str, str]:
 
 def user_for_token(session: Session, token: str, now: datetime) -> User | None:
     """The active user a live token belongs to, or None (unknown, revoked, expired, user inactive).
-    A hit records last_used_at, committed with the request."""
+    A hit records last_used_at (to the minute: see LAST_USED_PRECISION), committed with the request.
+    The user and its organisation come in the same SELECT (joined), not in two more."""
     if not token or len(token) > MAX_TOKEN_LEN:
         return None
-    row = session.execute(select(ApiToken).where(ApiToken.token_sha256 == digest(token))).scalar_one_or_none()
+    # the user and its organisation come in the same SELECT: the user row keeps the organisation
+    # referenced, so the services' session.get(Organisation, …) of this request finds it loaded
+    row = session.execute(select(ApiToken).options(joinedload(ApiToken.user).joinedload(User.organisation))
+                          .where(ApiToken.token_sha256 == digest(token))).scalar_one_or_none()
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None and row.expires_at <= now:
@@ -41,5 +48,6 @@ def user_for_token(session: Session, token: str, now: datetime) -> User | None:
     user = row.user
     if user is None or not user.is_active:
         return None
-    row.last_used_at = now
+    if row.last_used_at is None or not (timedelta(0) <= now - row.last_used_at < LAST_USED_PRECISION):
+        row.last_used_at = now
     return user

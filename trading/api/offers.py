@@ -5,6 +5,9 @@ procedures.common.participation; the services enforce every rule and the secrecy
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from flask import request
 from marshmallow import Schema, fields, validate
 
@@ -20,6 +23,10 @@ BIDDER = ("bidder",)
 READ_AFTER = ("owner", "agency", "operator", "supervisor")
 #: the manifest is a few kilobytes; anything much larger is not a manifest
 MANIFEST_MAX_BYTES = 64 * 1024
+#: the one-request upload carries the manifest (≈ 0.7 KB; base64 ≈ 1 KB) in this header; the cap stays
+#: under the 8 KiB header-field limits of common servers and proxies (gunicorn: 8190 bytes)
+MANIFEST_HEADER = "X-Envelope-Manifest"
+MANIFEST_HEADER_MAX = 6 * 1024
 
 
 class RegistrationSchema(Schema):
@@ -153,7 +160,7 @@ def sealing(lot_code):
 def start(lot_code, body):
     c = ctx()
     sub = services.start_submission(c, lot_code, body["part"])
-    context = services.expected_context(c, sub, c.session.get(LotTrade, sub.lot_id))
+    context = services.expected_context(c, sub, services.held(c, LotTrade, sub.lot_id))
     return {"submission_id": sub.submission_id,
             "context": {"lot_id": context.lot_id, "bidder_id": context.bidder_id, "part": context.part,
                         "submission_id": context.submission_id},
@@ -196,12 +203,45 @@ def put_chunk(sid, index):
     i = parse_index(index)
     if i is None:
         raise InvalidInput("upload.chunk_index", "数据块序号须为非负整数", "The chunk index must be a non-negative integer")
-    c = ctx()
-    sub = services.own_submission(c, sid)
-    data = _limited_body(sub.upload_chunk_bytes)
-    sub, received = services.put_chunk(c, sid, i, data)
+    # the body is read (at most upload_chunk_bytes, else 413) once the submission is known to be the caller's
+    sub, received = services.put_chunk(ctx(), sid, i, _limited_body)
     return {"index": i, "chunks_received": received,
             "chunks_expected": chunks_expected(sub.payload_len, sub.upload_chunk_bytes)}
+
+
+def _manifest_header() -> bytes:
+    text = request.headers.get(MANIFEST_HEADER, "")
+    if len(text) > MANIFEST_HEADER_MAX:
+        err = InvalidInput("upload.manifest_too_large", f"{MANIFEST_HEADER} 请求头超过 {MANIFEST_HEADER_MAX} 个字符，请使用分块上传",
+                           f"The {MANIFEST_HEADER} header exceeds {MANIFEST_HEADER_MAX} characters; use the chunked upload",
+                           details={"limit": MANIFEST_HEADER_MAX})
+        err.status = 413
+        raise err
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if not raw:
+        raise InvalidInput("upload.manifest_header", f"缺少 {MANIFEST_HEADER} 请求头，或其内容不是 base64",
+                           f"The {MANIFEST_HEADER} header is missing or not base64")
+    return raw
+
+
+@operation(bp, "PUT", "/submissions/<sid>/envelope", summary="一次上传整个密封文件并取得回执 / one-request upload",
+           tag="offers", response=SignedReceiptSchema, status=201, errors=(403, 409), roles=BIDDER,
+           description="适用于不超过一个上传块（upload_chunk_bytes，1 MiB）的密封文件：请求体为密文原始字节"
+                       "（application/octet-stream），清单（manifest JSON 原文）以 base64 放在 X-Envelope-Manifest "
+                       f"请求头（至多 {MANIFEST_HEADER_MAX} 个字符，否则 413）。服务器依次执行与 PUT manifest、"
+                       "PUT chunks/0 和 POST complete 相同的检查（清单检查在读取任何数据之前），只写入一次数据，"
+                       "并在同一事务中受理、记入审计、签发回执（201）。任一检查失败：不保存、不受理、不记审计。"
+                       "更大的文件（422 upload.use_chunks）或需要断点续传时，请使用分块上传。"
+                       "One request for an envelope that fits one upload chunk: body = the payload bytes, header "
+                       "X-Envelope-Manifest = base64(manifest JSON); the same checks as manifest + chunk 0 + complete, "
+                       "in one transaction, with the receipt.")
+def put_envelope(sid):
+    # both read once the submission is known to be the caller's: another's id is the 404 of an unknown one
+    receipt = completion.put_envelope(ctx(), sid, _manifest_header, _limited_body)
+    return receipts.as_json(receipt), 201
 
 
 @operation(bp, "GET", "/submissions/<sid>", summary="上传状态（断点续传） / upload state", tag="offers",

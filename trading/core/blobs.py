@@ -74,8 +74,10 @@ class BlobStore:
         with self.open(sha) as f:
             return f.read()
 
-    def put_bytes(self, data: bytes | bytearray | memoryview) -> str:
-        return self.put_stream([data])[0]
+    def put_bytes(self, data: bytes | bytearray | memoryview, *, sha: str | None = None) -> str:
+        """`sha`: the SHA-256 hex the caller has just computed from these very bytes (an upload whose
+        digest was checked against its manifest): they are written without being hashed again."""
+        return self.put_stream([data], known_sha=sha)[0]
 
     def put_file(self, src: str | os.PathLike | BinaryIO) -> tuple[str, int]:
         """(sha, size) of a file copied in by streaming (a path or an open binary file)."""
@@ -84,9 +86,13 @@ class BlobStore:
                 return self.put_file(f)
         return self.put_stream(iter(lambda: src.read(COPY_BLOCK), b""))
 
-    def put_stream(self, pieces: Iterable[bytes | bytearray | memoryview]) -> tuple[str, int]:
-        """(sha, size): writes the pieces to a temporary file while hashing, then moves it to its
-        content address (an existing blob with the same digest is simply kept)."""
+    def put_stream(self, pieces: Iterable[bytes | bytearray | memoryview], *,
+                   known_sha: str | None = None) -> tuple[str, int]:
+        """(sha, size): writes the pieces to a temporary file while hashing (unless the caller
+        knows the digest: `known_sha`), then moves it to its content address (an existing blob with
+        the same digest is simply kept)."""
+        if known_sha is not None:
+            _check_sha(known_sha)
         tmp_dir = self.root / "tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         h, size = hashlib.sha256(), 0
@@ -94,12 +100,13 @@ class BlobStore:
         try:
             with os.fdopen(fd, "wb") as out:
                 for piece in pieces:
-                    h.update(piece)
+                    if known_sha is None:
+                        h.update(piece)
                     out.write(piece)
                     size += len(piece)
                 out.flush()
                 os.fsync(out.fileno())
-            sha = h.hexdigest()
+            sha = known_sha or h.hexdigest()
             target = self.path_for(sha)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, target)
@@ -107,6 +114,29 @@ class BlobStore:
             Path(tmp).unlink(missing_ok=True)
             raise
         return sha, size
+
+    def link_staged(self, key: str, name: str, sha: str) -> str:
+        """Give a staged piece its content address when the caller knows its SHA-256 already (taken
+        from the bytes as they arrived: a one-chunk upload) — fsync, then a hard link: no second
+        read, hash and write. Staged pieces are never modified in place (stage_put replaces the
+        file), so the linked inode keeps the bytes that were hashed. The staged name stays until
+        stage_remove, so a transaction that fails can be completed again."""
+        _check_sha(sha)
+        source, target = self.stage_path(key, name), self.path_for(sha)
+        try:
+            fd = os.open(source, os.O_RDONLY)
+        except FileNotFoundError:
+            raise BlobMissing(f"{key}/{name}") from None
+        try:
+            os.fsync(fd)  # durable before anything refers to it (put_stream fsyncs too)
+        finally:
+            os.close(fd)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except FileExistsError:  # the same bytes are stored already
+            pass
+        return sha
 
     def delete(self, sha: str) -> None:
         """Only for blobs nothing refers to (a payload that failed its checks)."""

@@ -11,6 +11,7 @@ Imports: like services.py. Never Flask."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from trading.accounts.signing_keys import signing_key_valid_at
 from trading.audit.services import record
 from trading.core.blobs import BlobMissing, after_commit, get_store
 from trading.core.context import ServiceContext
-from trading.core.errors import Conflict
+from trading.core.errors import Conflict, InvalidInput
 from trading.sealing import envelope as env
 from trading.sealing.failures import EnvelopeError, Failure
 
@@ -33,7 +34,12 @@ from .services import (
     EnvelopeRefused,
     _deadline_passed,
     _refuse,
+    add_chunk_row,
+    apply_manifest,
+    check_chunk,
+    check_open,
     expected_context,
+    held,
     opening_key_of,
     own_submission,
     received_indexes,
@@ -61,7 +67,7 @@ def _previous_accepted(ctx: ServiceContext, sub: Submission) -> Submission | Non
 
 
 def _receipt(ctx, sub: Submission, trade: LotTrade, kind: str, recorded, at: datetime, supersedes) -> Receipt:
-    org = ctx.session.get(Organisation, sub.bidder_org_id)
+    org = held(ctx, Organisation, sub.bidder_org_id)
     return receipts.issue(ctx, sub, kind=kind, lot_code=trade.lot_code, bidder_id=org.credit_code,
                           bidder_name=org.name, recorded=recorded, at=at, supersedes=supersedes)
 
@@ -75,18 +81,18 @@ def complete_submission(ctx: ServiceContext, sid: str) -> tuple[Receipt, bool]:
         raise Conflict("upload.closed", "该上传已被替换或撤回", "This upload was replaced or withdrawn")
     if sub.manifest is None:
         raise Conflict("upload.manifest_first", "请先上传清单（manifest）", "Send the manifest first")
-    trade = ctx.session.get(LotTrade, sub.lot_id)
+    trade = held(ctx, LotTrade, sub.lot_id)
     if not before_deadline(trade, ctx.now()):
         raise _deadline_passed()
     _lock_participation(ctx, sub)
     count = chunks_expected(sub.payload_len, sub.upload_chunk_bytes)
-    got = received_indexes(ctx, sub)
+    rows = chunk_rows(ctx, sub)
+    got = [r.index for r in rows]
     if got != list(range(count)):
         missing = sorted(set(range(count)) - set(got))
         raise Conflict("upload.incomplete", f"还缺 {len(missing)} 个数据块，请继续上传后再完成",
                        f"{len(missing)} chunk(s) are missing; upload them, then complete",
                        details={"missing": missing[:50], "chunks_expected": count})
-    m = env.parse_manifest(sub.manifest)
     store = get_store()
     try:
         with store.stage_open(sub.submission_id, "0") as f:
@@ -94,7 +100,73 @@ def complete_submission(ctx: ServiceContext, sid: str) -> tuple[Receipt, bool]:
     except BlobMissing:
         raise Conflict("upload.chunk_missing", "服务器上缺少已登记的数据块，请重新上传第 0 块",
                        "A recorded chunk is missing on the server; upload chunk 0 again") from None
-    key = _signer(ctx, sub, ctx.now())
+    m, key, signer_pub = _check_layout(ctx, sub, trade, head, _signer(ctx, sub, ctx.now()))
+    try:
+        if count == 1 and rows[0].sha256 == sub.payload_sha256 and rows[0].size == sub.payload_len:
+            # One chunk whose SHA-256, taken from the bytes as they arrived, is the manifest's: the staged
+            # file is the payload. Give it its content address (fsync + hard link) instead of reading,
+            # hashing and writing the same megabyte again. The signature check below is unchanged.
+            sha, size = store.link_staged(sub.submission_id, "0", rows[0].sha256), rows[0].size
+        else:
+            sha, size = store.put_stream(_staged_pieces(store, sub.submission_id, count))
+    except BlobMissing:
+        raise Conflict("upload.chunk_missing", "服务器上缺少已登记的数据块，请重新上传缺失的数据块",
+                       "A recorded chunk is missing on the server; upload it again") from None
+    try:
+        _check_payload(sub, m, signer_pub, sha, size)
+    except EnvelopeRefused:
+        _drop_unreferenced(ctx, store, sha)
+        raise
+    receipt = _accept(ctx, sub, trade, m, key, sha, size)
+    sid = sub.submission_id
+    after_commit(ctx.session, lambda: store.stage_remove(sid))
+    return receipt, True
+
+
+def put_envelope(ctx: ServiceContext, sid: str, manifest_raw: bytes | Callable[[], bytes],
+                 data: bytes | Callable[[int], bytes]) -> Receipt:
+    """The one-request upload of an envelope that fits one upload chunk: put_manifest + put_chunk(0) +
+    complete_submission in one transaction, composed of their own steps (the same checks, in the same
+    order: the manifest's before any payload byte is looked at, the chunk's, the layout, digest and
+    signature, the server time at acceptance). The payload is written once, to its content address,
+    and only after every check has passed; any refusal leaves nothing stored, accepted or audited.
+    `manifest_raw` and `data` may be readers (the API's request header and body): the manifest's is
+    called once the submission is known to be the caller's (another's id stays the 404 of an unknown
+    one), the body's `read(limit) -> bytes` after the manifest checks, with the submission's upload
+    chunk size (a larger body is the reader's to refuse)."""
+    sub = own_submission(ctx, sid, lock=True)
+    if callable(manifest_raw):
+        manifest_raw = manifest_raw()
+    trade = check_open(ctx, sub)
+    key = apply_manifest(ctx, sub, trade, manifest_raw)
+    if chunks_expected(sub.payload_len, sub.upload_chunk_bytes) != 1:
+        raise InvalidInput("upload.use_chunks",
+                           f"密封文件超过一个上传块（{sub.upload_chunk_bytes} 字节），请使用分块上传",
+                           f"The envelope is larger than one upload chunk ({sub.upload_chunk_bytes} bytes); "
+                           "use the chunked upload", details={"upload_chunk_bytes": sub.upload_chunk_bytes})
+    if callable(data):
+        data = data(sub.upload_chunk_bytes)
+    stored, digest = check_chunk(ctx, sub, 0, data)
+    _lock_participation(ctx, sub)
+    m, key, signer_pub = _check_layout(ctx, sub, trade, bytes(data[:env.HEADER_LEN]), key)
+    _check_payload(sub, m, signer_pub, digest, len(data))
+    if not before_deadline(trade, ctx.now()):  # not worth a write
+        raise _deadline_passed()
+    store = get_store()
+    # `digest` was taken from these bytes by check_chunk and has just been checked against the
+    # manifest and its signature: written once, not hashed again
+    sha, size = store.put_bytes(data, sha=digest), len(data)
+    if stored is None:
+        add_chunk_row(ctx, sub, 0, data, digest)
+    else:  # chunk 0 had come through the chunked protocol: its staged copy is not needed any more
+        after_commit(ctx.session, lambda: store.stage_remove(sid))
+    return _accept(ctx, sub, trade, m, key, sha, size)
+
+
+def _check_layout(ctx: ServiceContext, sub: Submission, trade: LotTrade, head: bytes, key: SigningKey):
+    """The stored manifest against the payload's header, the lot and the signing key `key` (valid
+    now): (manifest, key, the key's public point)."""
+    m = env.parse_manifest(sub.manifest)
     signer_pub = env.load_public(bytes(key.public_raw))
     try:
         env.check(m, head, payload_len=sub.payload_len, expected=expected_context(ctx, sub, trade),
@@ -102,18 +174,23 @@ def complete_submission(ctx: ServiceContext, sid: str) -> tuple[Receipt, bool]:
                   max_payload_len=trade.max_part_bytes)
     except EnvelopeError as err:
         raise EnvelopeRefused(err) from None
-    try:
-        sha, size = store.put_stream(_staged_pieces(store, sub.submission_id, count))
-    except BlobMissing:
-        raise Conflict("upload.chunk_missing", "服务器上缺少已登记的数据块，请重新上传缺失的数据块",
-                       "A recorded chunk is missing on the server; upload it again") from None
+    return m, key, signer_pub
+
+
+def _check_payload(sub: Submission, m: env.Manifest, signer_pub, sha: str, size: int) -> None:
+    """The payload's length and SHA-256 against the manifest, and the bidder's signature."""
     try:
         if size != sub.payload_len:
             raise EnvelopeError(Failure.PAYLOAD_DIGEST, "payload length differs from payload_len")
         env.verify_signature(m, bytes.fromhex(sha), signer_pub)
     except EnvelopeError as err:
-        _drop_unreferenced(ctx, store, sha)
         raise EnvelopeRefused(err) from None
+
+
+def _accept(ctx: ServiceContext, sub: Submission, trade: LotTrade, m: env.Manifest, key: SigningKey,
+            sha: str, size: int) -> Receipt:
+    """A fully checked payload becomes the accepted envelope, if the server time is still before the
+    deadline: supersede the previous one, audit, receipt — all in the caller's transaction."""
     now = ctx.now()
     if not before_deadline(trade, now):  # the server time at acceptance decides, to the microsecond
         raise _deadline_passed()
@@ -123,15 +200,15 @@ def complete_submission(ctx: ServiceContext, sid: str) -> tuple[Receipt, bool]:
         sub.supersedes_id = previous.id
     sub.status, sub.accepted_at, sub.signing_key_id = S.ACCEPTED, now, key.id
     ctx.session.flush()
+    org = held(ctx, Organisation, sub.bidder_org_id)  # loaded before the audit head is locked
     recorded = record(ctx, "offer.submitted", "submission", sub.submission_id, project_id=trade.project_id,
                       embargo_lot_id=trade.lot_id,
                       payload={"lot_code": trade.lot_code, "part": sub.part, "payload_sha256": sha,
                                "payload_len": size, "signing_kid": m.sig_kid.hex(),
                                "supersedes": previous.submission_id if previous else None})
-    receipt = _receipt(ctx, sub, trade, "submitted", recorded, now, previous.submission_id if previous else None)
-    sid = sub.submission_id
-    after_commit(ctx.session, lambda: store.stage_remove(sid))
-    return receipt, True
+    return receipts.issue(ctx, sub, kind="submitted", lot_code=trade.lot_code, bidder_id=org.credit_code,
+                          bidder_name=org.name, recorded=recorded, at=now,
+                          supersedes=previous.submission_id if previous else None)
 
 
 def _signer(ctx: ServiceContext, sub: Submission, at: datetime) -> SigningKey:
@@ -155,7 +232,7 @@ def withdraw_submission(ctx: ServiceContext, sid: str) -> Receipt:
     sub = own_submission(ctx, sid, lock=True)
     if sub.status != S.ACCEPTED:
         raise Conflict("offer.not_accepted", "只能撤回已递交成功的投标文件", "Only an accepted offer can be withdrawn")
-    trade = ctx.session.get(LotTrade, sub.lot_id)
+    trade = held(ctx, LotTrade, sub.lot_id)
     now = ctx.now()
     if not before_deadline(trade, now):
         raise _deadline_passed()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -62,9 +63,22 @@ def _deadline_passed() -> RuleViolation:
                          "The offer deadline has passed (server time); nothing can be submitted, replaced or withdrawn")
 
 
+def held(ctx: ServiceContext, model, pk):
+    """ctx.session.get(model, pk), kept referenced for the rest of the request (ctx.cache). The
+    session's identity map holds rows weakly: a row one step of a request loaded and let go (the
+    bidder's organisation, the lot) is otherwise SELECTed again by the next step's session.get."""
+    key = ("participation.held", model.__name__, pk)
+    row = ctx.cache.get(key)
+    if row is None or row not in ctx.session:
+        row = ctx.session.get(model, pk)
+        if row is not None:
+            ctx.cache[key] = row
+    return row
+
+
 def _bidder_org(ctx: ServiceContext) -> Organisation:
     ctx.require(*roles_for("offer.participate"))
-    org = ctx.session.get(Organisation, ctx.actor.org_id) if ctx.actor.org_id else None
+    org = held(ctx, Organisation, ctx.actor.org_id) if ctx.actor.org_id else None
     if org is None:
         raise InvalidInput("offer.no_org", "当前账号不属于任何单位", "Your account belongs to no organisation")
     return org
@@ -74,11 +88,19 @@ def _sealed_trade(ctx: ServiceContext, lot_code: str, *, lock: bool = False) -> 
     trade = get_trade(ctx, lot_code, lock=lock)
     if not trade.sealed:
         raise not_found("标段", "Lot")
+    ctx.cache[("participation.held", "LotTrade", trade.lot_id)] = trade  # see held()
     return trade
 
 
 def opening_key_of(ctx: ServiceContext, trade: LotTrade) -> OpeningKey:
+    # the manifest check and the layout check both ask for it: once per request (ctx.cache, see held())
+    cache_key = ("participation.opening_key", trade.lot_id)
+    key = ctx.cache.get(cache_key)
+    if key is not None and key in ctx.session:
+        return key
     key = ctx.session.execute(select(OpeningKey).where(OpeningKey.lot_id == trade.lot_id)).scalar_one_or_none()
+    if key is not None:
+        ctx.cache[cache_key] = key
     if key is None:
         raise Conflict("offer.no_opening_key", "本标段的开标密钥尚未生成，暂不能递交密封文件，请联系交易中心",
                        "This lot has no opening key yet; sealed offers cannot be submitted; contact the centre")
@@ -186,17 +208,22 @@ def start_submission(ctx: ServiceContext, lot_code: str, part: str) -> Submissio
 
 def _open_upload(ctx: ServiceContext, sid: str) -> tuple[Submission, LotTrade]:
     sub = own_submission(ctx, sid, lock=True)
+    return sub, check_open(ctx, sub)
+
+
+def check_open(ctx: ServiceContext, sub: Submission) -> LotTrade:
+    """The lot of an upload that still takes data: uploading, before the deadline (server time)."""
     if sub.status != S.UPLOADING:
         raise Conflict("upload.closed", "该上传已完成或已撤回，请重新开始一次上传",
                        "This upload is finished or withdrawn; start a new one")
-    trade = ctx.session.get(LotTrade, sub.lot_id)
+    trade = held(ctx, LotTrade, sub.lot_id)
     if not before_deadline(trade, ctx.now()):
         raise _deadline_passed()
-    return sub, trade
+    return trade
 
 
 def expected_context(ctx: ServiceContext, sub: Submission, trade: LotTrade) -> env.Context:
-    org = ctx.session.get(Organisation, sub.bidder_org_id)
+    org = held(ctx, Organisation, sub.bidder_org_id)
     return env.Context(trade.lot_code, org.credit_code, sub.part, sub.submission_id)
 
 
@@ -234,6 +261,13 @@ def _fits_some_layout(payload_len: int) -> bool:
 
 def put_manifest(ctx: ServiceContext, sid: str, raw: bytes) -> Submission:
     sub, trade = _open_upload(ctx, sid)
+    apply_manifest(ctx, sub, trade, raw)
+    return sub
+
+
+def apply_manifest(ctx: ServiceContext, sub: Submission, trade: LotTrade, raw: bytes):
+    """put_manifest on an open upload (also the first step of completion.put_envelope, the
+    one-request upload); returns the signing key that is valid now."""
     try:
         m = env.parse_manifest(raw)
     except EnvelopeError as err:
@@ -248,13 +282,31 @@ def put_manifest(ctx: ServiceContext, sid: str, raw: bytes) -> Submission:
     sub.manifest, sub.payload_len, sub.payload_sha256 = normal, m.payload_len, m.payload_sha256.hex()
     sub.signing_key_id = key.id
     ctx.session.flush()
-    return sub
+    return key
 
 
-def put_chunk(ctx: ServiceContext, sid: str, index: int, data: bytes) -> tuple[Submission, int]:
+def put_chunk(ctx: ServiceContext, sid: str, index: int, data: bytes | Callable[[int], bytes]
+              ) -> tuple[Submission, int]:
     """(submission, chunks received). The same bytes again are accepted (idempotent); other bytes for
-    a stored index are a conflict."""
-    sub, trade = _open_upload(ctx, sid)
+    a stored index are a conflict. `data` may be a reader `read(limit) -> bytes` (the API's request
+    body): called once the submission is known to be the caller's, with its upload_chunk_bytes, so
+    that the submission is selected (and locked) once per request, not twice."""
+    sub = own_submission(ctx, sid, lock=True)
+    if callable(data):
+        data = data(sub.upload_chunk_bytes)
+    check_open(ctx, sub)
+    stored, digest = check_chunk(ctx, sub, index, data)
+    store = get_store()
+    if stored is None or not store.stage_exists(sub.submission_id, str(index)):
+        store.stage_put(sub.submission_id, str(index), data)
+    if stored is None:
+        add_chunk_row(ctx, sub, index, data, digest)
+    return sub, received_count(ctx, sub)
+
+
+def check_chunk(ctx: ServiceContext, sub: Submission, index: int, data: bytes) -> tuple[UploadChunk | None, str]:
+    """Every check of chunk `index` of an open upload, before its bytes are stored: returns (the row
+    already recorded for that index, or None; the chunk's SHA-256 hex)."""
     if sub.manifest is None:
         raise Conflict("upload.manifest_first", "请先上传清单（manifest），再上传数据块",
                        "Send the manifest before the chunks")
@@ -271,19 +323,19 @@ def put_chunk(ctx: ServiceContext, sid: str, index: int, data: bytes) -> tuple[S
         except EnvelopeError as err:
             raise EnvelopeRefused(err) from None
     digest = hashlib.sha256(data).hexdigest()
-    store = get_store()
     stored = ctx.session.execute(select(UploadChunk).where(UploadChunk.submission_pk == sub.id,
                                                            UploadChunk.index == index)).scalar_one_or_none()
     if stored is not None and stored.sha256 != digest:
         raise Conflict("upload.chunk_conflict", f"数据块 {index} 已收到且内容不同；同一序号不能更换内容",
                        f"Chunk {index} was received with different bytes; a stored chunk cannot change")
-    if stored is None or not store.stage_exists(sub.submission_id, str(index)):
-        store.stage_put(sub.submission_id, str(index), data)
-    if stored is None:
-        ctx.session.add(UploadChunk(submission_pk=sub.id, index=index, size=size, sha256=digest,
-                                    received_at=ctx.now()))
-        ctx.session.flush()
-    return sub, received_count(ctx, sub)
+    return stored, digest
+
+
+def add_chunk_row(ctx: ServiceContext, sub: Submission, index: int, data: bytes, digest: str) -> UploadChunk:
+    row = UploadChunk(submission_pk=sub.id, index=index, size=len(data), sha256=digest, received_at=ctx.now())
+    ctx.session.add(row)
+    ctx.session.flush()
+    return row
 
 
 def received_count(ctx: ServiceContext, sub: Submission) -> int:
