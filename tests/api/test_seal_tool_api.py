@@ -79,6 +79,9 @@ def test_submit_price_and_documents_through_the_api(tmp_path, setup):
     sub, payload = _accepted("price")
     assert E.open_envelope(sub.manifest, payload, s.lot.opening_private, signer_pub=signer) == \
         tool.price_sheet(123_456_789, 365, "优良")
+    # the price sheet fits one upload chunk: one request, the receipt in its answer
+    assert [p for m, p in s.transport.log if f"/submissions/{sub.submission_id}" in p] == [
+        f"/api/v1/submissions/{sub.submission_id}/envelope"]
     sub, payload = _accepted("documents")
     assert E.open_envelope(sub.manifest, payload, s.lot.opening_private, signer_pub=signer) == tool.zip_folder(docs)
     chunks = [p for m, p in s.transport.log if m == "PUT" and f"/submissions/{sub.submission_id}/chunks/" in p]

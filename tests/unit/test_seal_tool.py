@@ -131,9 +131,12 @@ class FakePlatform:
         self.log: list[tuple[str, str]] = []
         self.fail: dict[str, int] = {}  # path → remaining network failures
         self.seq = 100
+        #: serve PUT /submissions/{sid}/envelope (else 404 not_found, as a platform without it)
+        self.one_request = False
 
     def __call__(self, method, url, headers, body):
         assert headers["Authorization"] == "Bearer T0KEN"
+        self.headers = headers
         path = url.removeprefix("https://jy.example/api/v1")
         self.log.append((method, path))
         if self.fail.get(path, 0) > 0:
@@ -162,6 +165,13 @@ class FakePlatform:
         sub = self.subs.get(parts[1]) if parts[0] == "submissions" and len(parts) > 1 else None
         if sub is None:
             return 404, {"error": "not_found", "message": "no"}
+        if method == "PUT" and parts[2] == "envelope" and self.one_request:
+            if sub["status"] != "uploading":
+                return 409, {"error": "upload.closed", "message": "closed"}
+            manifest = base64.b64decode(self.headers["X-Envelope-Manifest"])
+            self.route("PUT", f"/submissions/{parts[1]}/manifest", manifest)
+            sub["chunks"][0] = body
+            return self.route("POST", f"/submissions/{parts[1]}/complete", b"")
         if method == "PUT" and parts[2] == "manifest":
             m = E.parse_manifest(body)
             E.check(m, b"PTBP\x01\x16" + b"\0" * 7, expected=E.Context(**sub["context"]),
@@ -175,7 +185,7 @@ class FakePlatform:
                          "chunks_expected": self._count(sub["manifest"])}
         if method == "GET" and len(parts) == 2:
             return 200, {"submission_id": parts[1], "status": sub["status"], "received": sorted(sub["chunks"]),
-                         "receipt": None}
+                         "receipt": sub.get("answer")}
         if method == "POST" and parts[2] == "complete":
             m = sub["manifest"]
             payload = b"".join(sub["chunks"][i] for i in range(self._count(m)))
@@ -187,8 +197,9 @@ class FakePlatform:
                        "payload_len": m.payload_len, "received_at": "2026-11-27T02:00:00Z",
                        "received_at_beijing": "2026-11-27 10:00:00（北京时间）", "audit_seq": self.seq,
                        "supersedes": None}
-            return 201, {"receipt": receipt, "signature": E.b64(self.receipt_key.sign(canonical(receipt))),
-                         "key_id": hashlib.sha256(pub).digest()[:8].hex()}
+            sub["answer"] = {"receipt": receipt, "signature": E.b64(self.receipt_key.sign(canonical(receipt))),
+                             "key_id": hashlib.sha256(pub).digest()[:8].hex()}
+            return 201, sub["answer"]
         return 404, {"error": "not_found", "message": path}
 
     def _count(self, m):
@@ -278,6 +289,42 @@ def test_submit_refuses_a_receipt_with_a_bad_signature(tmp_path, setup):
     with pytest.raises(tool.ToolError, match="signature"):
         submit_command(_args(tmp_path, key_path), transport=platform, out=io.StringIO(), sleep=lambda s: None)
     assert not list(Path(tmp_path / "receipts").glob("*.json")) if (tmp_path / "receipts").exists() else True
+
+
+def test_an_envelope_that_fits_one_chunk_goes_in_one_request(tmp_path, setup, opening):
+    key_path, platform = setup
+    platform.one_request = True
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.bin").write_bytes(os.urandom(5000))
+    answers = submit_command(_args(tmp_path, key_path, documents=docs), transport=platform, out=io.StringIO(),
+                             sleep=lambda s: None)
+    assert [a["receipt"]["part"] for a in answers] == ["price", "documents"]
+    sid0 = [p for m, p in platform.log if p.startswith("/submissions/sid-0")]
+    assert sid0 == ["/submissions/sid-0/envelope"]  # the price sheet: one request, receipt included
+    assert ("PUT", "/submissions/sid-1/envelope") not in platform.log  # the documents: several chunks
+    assert len(platform.subs["sid-1"]["chunks"]) > 3
+    sub = platform.subs["sid-0"]
+    plain = E.open_envelope(sub["manifest"], sub["chunks"][0], opening, signer_pub=tool.load_key(key_path).public_key())
+    assert plain == tool.price_sheet(8_800_050, 60, "合格")
+
+
+def test_a_lost_answer_to_the_one_request_upload_is_fetched_not_sent_again(tmp_path, setup):
+    key_path, platform = setup
+    platform.one_request = True
+    lost = {"n": 1}
+
+    def drops_the_answer(method, url, headers, body):
+        answer = platform(method, url, headers, body)
+        if url.endswith("/envelope") and lost["n"]:
+            lost["n"] -= 1
+            raise OSError("connection reset")  # accepted by the platform; the answer never arrived
+        return answer
+    [answer] = submit_command(_args(tmp_path, key_path), transport=drops_the_answer, out=io.StringIO(),
+                              sleep=lambda s: None)
+    assert answer == platform.subs["sid-0"]["answer"]
+    assert [p for m, p in platform.log].count("/submissions/sid-0/envelope") == 2
+    assert ("GET", "/submissions/sid-0") in platform.log and len(platform.subs) == 1
 
 
 def test_submit_needs_a_token(tmp_path, setup):
