@@ -11,14 +11,18 @@ deadline is then set to a few minutes from now (real time: the server's SystemCl
 A sampler records, meanwhile, how busy the machine's CPUs are, how much of them the clients use, and
 how many PostgreSQL backends wait for a lock or sit idle in a transaction.
 
-Measured, 200 threads with http.client, one connection each, released together:
+Measured, 200 threads with http.client, one connection each, released together — what a bidder does
+in the last minute:
   1. POST /lots/{lot}/submissions — the server issues the submission id, which the envelope's
      context binds, so a bidder can only seal after this call;
   (every bidder seals its 1 MiB documents part — client work, not measured: between the phases)
-  2. PUT manifest → PUT chunk 0 (the whole 1 MiB payload) → POST complete, which must give 201 with
-     a signed receipt.
-An upload's latency is its start latency plus its manifest+chunk+complete latency; throughput is
-uploads ÷ (wall time of phase 1 + wall time of phase 2). Afterwards the database must hold exactly one
+  2. the upload: PUT /submissions/{sid}/envelope — the one-request upload of an envelope that fits
+     one upload chunk (payload in the body, manifest in the X-Envelope-Manifest header), which must
+     give 201 with a signed receipt. The same run measures, with other bidders (set-up like the
+     measured ones), the chunked protocol: PUT manifest → PUT chunk 0 → POST complete (BENCH_UPLOAD_CHUNKED=0
+     skips it).
+An upload's latency is its start latency plus its upload latency; throughput is uploads ÷ (wall time
+of phase 1 + wall time of phase 2). Afterwards the database must hold exactly one
 accepted submission per bidder and every receipt must verify with the platform's receipt key.
 
 Baseline, in the same run, same server, same 200 clients and the same 1 MiB payload bytes: POST to
@@ -62,6 +66,8 @@ DEADLINE_AFTER = timedelta(minutes=4)
 TARGET_RATIO = 0.5
 #: bidders besides the measured ones who upload a small offer first, to warm every worker up
 WARM_UP = 16
+#: also measure the chunked protocol (manifest + chunk + complete) with as many other bidders
+CHUNKED = os.environ.get("BENCH_UPLOAD_CHUNKED", "1") != "0"
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -279,7 +285,26 @@ def _start(lot_code: str):
     return step
 
 
+def _envelope(c: Client, conn) -> None:
+    """The one-request upload: body = payload, manifest base64 in a header; 201 + receipt."""
+    t0 = time.perf_counter()
+    headers = {"Content-Type": "application/octet-stream", "Accept": "application/json",
+               "Authorization": f"Bearer {c.bidder.token}", "X-Envelope-Manifest": base64.b64encode(c.manifest).decode()}
+    conn.request("PUT", f"/api/v1/submissions/{c.sid}/envelope", body=c.payload, headers=headers)
+    resp = conn.getresponse()
+    status, answer = resp.status, resp.read()
+    c.upload_s = time.perf_counter() - t0
+    c.steps.append(c.upload_s)
+    c.statuses.append(status)
+    if status != 201:
+        c.error = f"envelope {status} {answer[:200]!r}"
+        c.upload_s = 0.0
+        return
+    c.receipt = json.loads(answer)
+
+
 def _upload(c: Client, conn) -> None:
+    """The chunked protocol: manifest, chunk 0, complete."""
     t0 = time.perf_counter()
     for method, path, body, ctype, want in (
             ("PUT", f"/api/v1/submissions/{c.sid}/manifest", c.manifest, "application/json", 200),
@@ -364,10 +389,12 @@ def _run(scale: float, blobs: Path) -> list[Figure]:
         from trading.core.clock import SystemClock
         clock = SystemClock()
         lot = offers.publish_sealed_lot(db.session, clock)
-        bidders = offers.make_bidders(db.session, clock, n + WARM_UP, tokens=True, via_services=True)
+        extra = n if CHUNKED else 0
+        bidders = offers.make_bidders(db.session, clock, n + WARM_UP + extra, tokens=True, via_services=True)
         db.session.commit()
     clients = [Client(b) for b in bidders[:n]]
-    warmers = [Client(b) for b in bidders[n:]]
+    warmers = [Client(b) for b in bidders[n:n + WARM_UP]]
+    chunked = [Client(b) for b in bidders[n + WARM_UP:]]
     plaintexts = [documents_zip(i, PAYLOAD_BYTES - envelope.HEADER_LEN - envelope.TAG_LEN) for i in range(n)]
 
     log = HERE / "results" / "upload-gunicorn.log"
@@ -375,7 +402,7 @@ def _run(scale: float, blobs: Path) -> list[Figure]:
     server = Server(SCHEMA, blobs, log)
     PORT[0] = server.port
     try:
-        for c in clients + warmers:
+        for c in clients + warmers + chunked:
             status, body = request(server.port, "POST", f"/api/v1/lots/{lot.lot_code}/registration", b"{}",
                                    token=c.bidder.token)
             if status not in (200, 201):
@@ -392,7 +419,9 @@ def _run(scale: float, blobs: Path) -> list[Figure]:
         for c in warmers:
             m, c.payload = offers.seal_for(lot, c.bidder, "documents", c.sid, documents_zip(0, 64 * 1024))
             c.manifest = json.dumps(m).encode()
-        _concurrently(warmers, _upload)
+        half = len(warmers) // 2  # both upload paths warm up
+        _concurrently(warmers[:half], _upload)
+        _concurrently(warmers[half:], _envelope)
         _concurrently(warmers, _bare)
         if any(c.error for c in warmers):
             raise RuntimeError(f"warm-up upload failed: {next(c.error for c in warmers if c.error)}")
@@ -414,9 +443,10 @@ def _run(scale: float, blobs: Path) -> list[Figure]:
                 c.manifest = json.dumps(m).encode()
         ready = [c for c in clients if c.sid]
         with sampler:
-            wall_upload = _concurrently(ready, _upload)
-        machine["manifest_chunk_complete"] = sampler.summary(len(ready))
+            wall_upload = _concurrently(ready, _envelope)
+        machine["envelope"] = sampler.summary(len(ready))
         finished_at = datetime.now(UTC)
+        wall_chunked = _chunked_run(lot, chunked, plaintexts, sampler, machine)
         for c in clients:  # the bare endpoint gets the same bytes (random ones if a start failed)
             c.payload = c.payload or os.urandom(PAYLOAD_BYTES)
         with sampler:
@@ -445,14 +475,22 @@ def _run(scale: float, blobs: Path) -> list[Figure]:
     uploads = [c.start_s + c.upload_s for c in clients if c.receipt]
     lat, bare_lat = _latencies(uploads), _latencies([c.bare_s for c in clients if not c.error or c.bare_s])
     throughput = receipts / (wall_start + wall_upload)
+    chunked_receipts = sum(c.receipt is not None for c in chunked)
+    chunked_throughput = chunked_receipts / wall_chunked if chunked else float("nan")
+    chunked_lat = _latencies([c.start_s + c.upload_s for c in chunked if c.receipt])
     bare_throughput = n / wall_bare
     ok = lost == 0 and five_xx == 0 and not errors and throughput >= TARGET_RATIO * bare_throughput
     details = {"bidders": n, "payload_bytes": PAYLOAD_BYTES, "workers": WORKERS, "threads": THREADS,
                "wall_start_s": round(wall_start, 3), "wall_upload_s": round(wall_upload, 3),
                "wall_bare_s": round(wall_bare, 3), "latency": lat, "bare_latency": bare_lat,
                "start_latency": _latencies([c.start_s for c in clients if c.sid]),
-               **{f"{step}_latency": _latencies([c.steps[i] for c in clients if len(c.steps) > i])
-                  for i, step in enumerate(("manifest", "chunk", "complete"))},
+               "envelope_latency": _latencies([c.steps[0] for c in clients if c.steps]),
+               "chunked": {"bidders": len(chunked), "receipts": chunked_receipts,
+                           "throughput": round(chunked_throughput, 2), "latency": chunked_lat,
+                           "errors": [c.error for c in chunked if c.error][:10],
+                           "http_5xx": sum(s >= 500 for c in chunked for s in c.statuses),
+                           **{f"{step}_latency": _latencies([c.steps[i] for c in chunked if len(c.steps) > i])
+                              for i, step in enumerate(("manifest", "chunk", "complete"))}},
                "receipts": receipts, "receipts_verified": verified, "accepted_in_db": accepted,
                "bidders_with_one_accepted": per_bidder, "http_5xx": five_xx, "errors": errors[:20],
                "finished_before_deadline_s": round((deadline - finished_at).total_seconds(), 1),
@@ -465,7 +503,7 @@ def _run(scale: float, blobs: Path) -> list[Figure]:
                target=f">= {TARGET_RATIO}x baseline, 0 lost, 0 5xx", ok=ok,
                note=f"{receipts} receipts ({verified} verify), {accepted} accepted in the database, lost {lost}, "
                     f"5xx {five_xx}, errors {len(errors)}; phases: start {wall_start:.2f} s + "
-                    f"manifest/chunk/complete {wall_upload:.2f} s; bare {wall_bare:.2f} s\n"
+                    f"envelope {wall_upload:.2f} s; bare {wall_bare:.2f} s\n"
                     + "CPU (machine busy; gunicorn and PostgreSQL CPU ms per upload; backends waiting for a lock / "
                     "idle in a transaction): " + "; ".join(
                         f"{phase} {m.get('cpu_busy', 0):.0%}, {m.get('gunicorn_cpu_ms_per_upload')} + "
@@ -474,9 +512,34 @@ def _run(scale: float, blobs: Path) -> list[Figure]:
                details=details),
         Figure(name="upload latency per offer", value=lat.get("p99_ms", float("nan")), unit="ms p99",
                baseline=bare_lat.get("p99_ms", float("nan")), baseline_name="bare POST p99",
-               note=f"p50 {lat.get('p50_ms')} ms, max {lat.get('max_ms')} ms (start + manifest + chunk + complete); "
+               note=f"p50 {lat.get('p50_ms')} ms, max {lat.get('max_ms')} ms (start + envelope); "
                     f"bare p50 {bare_lat.get('p50_ms')} ms; all {n} clients at once; p50 by step: "
-                    + ", ".join(f"{step} {details[step + '_latency'].get('p50_ms')} ms"
-                                for step in ("start", "manifest", "chunk", "complete")),
+                    + ", ".join(f"{step} {details[step + '_latency'].get('p50_ms')} ms" for step in ("start", "envelope")),
                details={"upload": lat, "bare": bare_lat}),
-    ]
+    ] + ([Figure(
+        name=f"chunked protocol {len(chunked)} x 1 MiB", value=round(chunked_throughput, 2), unit="uploads/s",
+        baseline=round(bare_throughput, 2), baseline_name="bare store endpoint", baseline_unit="posts/s",
+        note=f"start + manifest + chunk 0 + complete, the same {len(chunked)} concurrent clients (other bidders); "
+             f"{chunked_receipts} receipts, 5xx {details['chunked']['http_5xx']}, "
+             f"errors {len(details['chunked']['errors'])}; p99 {chunked_lat.get('p99_ms')} ms, "
+             f"p50 {chunked_lat.get('p50_ms')} ms; p50 by step: " + ", ".join(
+                 f"{step} {details['chunked'][step + '_latency'].get('p50_ms')} ms"
+                 for step in ("manifest", "chunk", "complete")),
+        details=details["chunked"])] if chunked else [])
+
+
+def _chunked_run(lot, chunked: list[Client], plaintexts: list[bytes], sampler: Sampler, machine: dict) -> float:
+    """The chunked protocol, for comparison: start, then (sealed in between) manifest + chunk 0 +
+    complete, by other bidders with the same payload sizes. Wall seconds of both phases."""
+    if not chunked:
+        return float("nan")
+    with sampler:
+        wall = _concurrently(chunked, _start(lot.lot_code))
+    for i, c in enumerate(chunked):
+        if c.sid:
+            m, c.payload = offers.seal_for(lot, c.bidder, "documents", c.sid, plaintexts[i % len(plaintexts)])
+            c.manifest = json.dumps(m).encode()
+    with sampler:
+        wall += _concurrently([c for c in chunked if c.sid], _upload)
+    machine["chunked"] = sampler.summary(len(chunked))
+    return wall

@@ -46,3 +46,5 @@ def test_upload_benchmark_loses_nothing():
     d = next(iter(figures.values())).details
     assert d["http_5xx"] == 0 and not d["errors"]
     assert d["receipts"] == d["receipts_verified"] == d["accepted_in_db"] == d["bidders"] == 10
+    chunked = d["chunked"]  # the chunked protocol, measured beside the one-request upload
+    assert chunked["receipts"] == chunked["bidders"] == 10 and chunked["http_5xx"] == 0 and not chunked["errors"]
