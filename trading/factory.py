@@ -112,11 +112,13 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from trading.audit.cli import audit_cli
     from trading.demo import demo_command
+    from trading.procedures.common.participation.cli import offers_cli
     from trading.reference.cli import calendar_cli
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(calendar_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(offers_cli)
 
 
 __all__ = ["create_app", "SystemClock"]

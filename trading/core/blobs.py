@@ -174,6 +174,11 @@ class BlobStore:
     def stage_remove(self, key: str) -> None:
         shutil.rmtree(self.staging_dir(key), ignore_errors=True)
 
+    def staged_keys(self) -> list[str]:
+        """The uploads that have pieces in staging (for housekeeping)."""
+        root = self.root / "staging"
+        return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
 
 # --- work that must wait for the database commit -----------------------------------------------
 
