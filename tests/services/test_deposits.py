@@ -322,6 +322,18 @@ def test_forfeit_needs_a_reason(world, accounts, session):
     assert session.get(DepositAccount, a1.id) is a1
 
 
+def test_publishing_a_termination_notice_starts_the_refund_periods(world, accounts, clock, session):
+    """The hook is wired: the 终止公告 itself starts every open sub-account's refund period."""
+    from tests.factories.notices import published_notice
+    from trading.projects.models import Project
+
+    a1, a2 = accounts
+    project = session.get(Project, world["trade"].project_id)
+    published_notice(world["c_owner"], project, kind="termination", title="终止公告", body="因故终止")
+    assert world["trade"].status == "terminated"
+    assert {a.refund_event for a in (a1, a2)} == {"termination"} and a1.refund_due_at is not None
+
+
 def test_termination_hook_starts_every_open_refund_period(world, accounts, clock, session):
     a1, a2 = accounts
     refunds.record_refund_event(world["c_op"], world["trade"].lot_code, "withdrawal", account_id=a1.id)
