@@ -3,6 +3,9 @@
 from trading.accounts import models as accounts  # noqa: F401
 from trading.audit import models as audit  # noqa: F401
 from trading.core import events as live_events  # noqa: F401
+from trading.evaluation import panels  # noqa: F401
+from trading.evaluation.draw import models as expert_draws  # noqa: F401
+from trading.evaluation.experts import models as experts  # noqa: F401
 from trading.procedures.common import models as notices  # noqa: F401
 from trading.procedures.common.deposits import models as deposits  # noqa: F401
 from trading.procedures.common.opening import models as opening  # noqa: F401
