@@ -121,7 +121,8 @@ def password_problem(password: str) -> str | None:
 # audit-read or penalise power (宁波条例 Art. 10, 濮阳条例 Art. 27); the supervisor reads everything
 # and operates nothing; the administrator manages accounts and settings but takes no part in trades.
 READ_ACTIONS = frozenset({"project.read_all", "notice.read_all", "audit.read", "supervision.read",
-                          "participation.read_after_deadline", "deposit.read_all"})
+                          "participation.read_after_deadline", "deposit.read_all", "expert.read_all",
+                          "award.read_all", "evaluation.progress"})
 #: holding a share of an opening key is custody, not operation: a supervisor may be one of the k of n
 #: so that no opening can happen without an institution that does not run the trade
 CUSTODY_ACTIONS = frozenset({"custodian.enrol", "opening.submit_share"})
@@ -159,6 +160,23 @@ CAN: dict[str, frozenset[Role]] = {
     "opening.host": frozenset({Role.OPERATOR}),
     "deposit.manage": frozenset({Role.OPERATOR}),
     "deposit.read_all": frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    # awards (定标): the report's signers (or the system) propose the candidates; the owner/agency
+    # publishes, confirms, answers objections, awards and records the contract; bidders object
+    "award.propose": frozenset({Role.EXPERT, Role.OWNER, Role.AGENCY, Role.OPERATOR}),
+    "award.manage": frozenset({Role.OWNER, Role.AGENCY}),
+    "award.object": frozenset({Role.BIDDER}),
+    "award.read_all": frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    # expert pool (专家库) and the random draw of panels (issue 4): the centre keeps the pool and
+    # runs the draw; the supervisor reads the pool and re-runs draws from the audit trail
+    "expert.manage": frozenset({Role.OPERATOR}),
+    "expert.read_all": frozenset({Role.OPERATOR, Role.SUPERVISOR}),
+    "expert.draw": frozenset({Role.OPERATOR}),
+    "panel.start": frozenset({Role.OPERATOR, Role.AGENCY, Role.OWNER}),
+    # evaluation (issue 4): the criteria (评分细则) are the project side's; panel members score (a buyer
+    # representative signs in as an owner); progress without scores for the project side and the centre
+    "criteria.set": frozenset({Role.OWNER, Role.AGENCY}),
+    "evaluation.score": frozenset({Role.EXPERT, Role.OWNER}),
+    "evaluation.progress": frozenset({Role.OWNER, Role.AGENCY, Role.OPERATOR, Role.SUPERVISOR}),
     # every signed-in person manages their own credentials
     "account.manage_own": frozenset(Role),
 }

@@ -47,5 +47,8 @@ class ExpertDraw(Base):
     snapshot_sha256: Mapped[str | None] = mapped_column(String(64))
     #: drawn expert ids in draw order
     result: Mapped[list | None] = mapped_column(JSON)
+    #: zlib of rules.snapshot_bytes(pool): the candidates as the draw saw them; its SHA-256 is in the
+    #: run's audit entry, so a verifier re-runs the draw from it and the trail alone
+    snapshot: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     __table_args__ = (Index("ix_expert_draw_lot", "lot_id", "id"),)
