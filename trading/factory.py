@@ -71,6 +71,7 @@ def _init_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(ROOT / "trading" / "translations"))
     import trading.models  # noqa: F401  (every model registered on the metadata)
+    import trading.procedures.registry  # noqa: F401  (every procedure's stage machine registered)
 
 
 def _register_web_glue(app: Flask) -> None:

@@ -10,5 +10,6 @@ from trading.procedures.common import models as notices  # noqa: F401
 from trading.procedures.common.deposits import models as deposits  # noqa: F401
 from trading.procedures.common.opening import models as opening  # noqa: F401
 from trading.procedures.common.participation import models as participation  # noqa: F401
+from trading.procedures import registry as procedure_machines  # noqa: F401  (every stage machine registered)
 from trading.projects import models as projects  # noqa: F401
 from trading.reference import models as reference  # noqa: F401

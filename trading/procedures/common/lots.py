@@ -39,7 +39,18 @@ class LotStatus(StrEnum):
     OPENING = "opening"        # custodians are submitting shares / envelopes are being opened
     OPENED = "opened"          # the opening record exists
     FAILED = "failed"          # 流标: too few valid offers
-    TERMINATED = "terminated"  # 终止公告
+    TERMINATED = "terminated"  # 终止公告 / cancelled with a reason / method switched (approval recorded)
+    # issue 4: the stages after the opening (trading.procedures.common.flow; one machine per procedure)
+    NEGOTIATING = "negotiating"    # 竞争性谈判: rounds
+    FINAL_OFFERS = "final_offers"  # 最后报价
+    EVALUATING = "evaluating"      # the panel scores
+    REPORTED = "reported"          # the evaluation report is signed
+    PUBLICITY = "publicity"        # 中标/中选候选人公示 (比选)
+    CONFIRMING = "confirming"      # 谈判/询价: the buyer's confirmation is recorded; the result follows
+    AWARDED = "awarded"            # result notice and award notice issued
+    CONTRACTED = "contracted"      # contract recorded
+    ARCHIVED = "archived"          # file closed
+    REANNOUNCED = "reannounced"    # failed, then re-announced: the next attempt is a new LotTrade (cycle + 1)
 
 
 def effective_status(trade: LotTrade, now: datetime) -> str:
@@ -93,18 +104,26 @@ def _open_lots(ctx: ServiceContext, notice: Notice) -> None:
     sealed = project.procedure in SEALED_PROCEDURES
     now = ctx.now()
     for lot in _lots_of(ctx, notice):
-        if ctx.session.get(LotTrade, lot.id) is not None:
+        previous = ctx.session.get(LotTrade, lot.id)
+        if previous is not None and previous.status != LotStatus.FAILED:
             continue  # a re-announcement of a lot already trading dates it like a change
+        if previous is not None:  # 流标, announced again: the next attempt is a new lot (stages.py)
+            from .stages import start_next_cycle
+
+            lot = start_next_cycle(ctx, previous)
         trade = LotTrade(lot_id=lot.id, project_id=project.id, lot_code=lot.code, notice_id=notice.id,
                          procedure=project.procedure, sealed=sealed,
                          max_part_bytes=get_setting(ctx, "offer.max_part_mib") * 1024 * 1024,
                          deposit_fen=0, min_valid_offers=get_setting(ctx, "opening.min_valid_offers"),
-                         status=LotStatus.ACCEPTING, status_changed_at=now, created_at=now, **_dates(notice))
+                         status=LotStatus.ACCEPTING, status_changed_at=now, created_at=now, **_dates(notice),
+                         cycle=previous.cycle + 1 if previous else 1,
+                         previous_lot_id=previous.lot_id if previous else None)
         ctx.session.add(trade)
         ctx.session.flush()
         record(ctx, "lot.trading_opened", "lot", lot.id, project_id=project.id,
                payload={"lot_code": lot.code, "notice_id": notice.id, "sealed": sealed,
-                        "deadline_at": notice.deadline_at, "opening_at": notice.opening_at})
+                        "deadline_at": notice.deadline_at, "opening_at": notice.opening_at,
+                        "cycle": trade.cycle, "previous_lot_code": previous.lot_code if previous else None})
         if sealed:
             run_ceremony(ctx, trade)
 

@@ -106,7 +106,13 @@ class LotTrade(Base):
     deposit_fen: Mapped[int] = mapped_column(Fen, nullable=False, default=0)
     #: fewer valid offers than this at the opening ends the lot as failed (流标)
     min_valid_offers: Mapped[int] = mapped_column(Integer, nullable=False)
-    #: LotStatus: accepting → closed → opening → opened | failed
+    #: LotStatus: accepting → closed → opening → opened | failed, then the procedure's machine (flow.py)
     status: Mapped[str] = mapped_column(String(16), nullable=False)
     status_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: 1 for a lot's first announcement. A re-announcement after 流标 is a new attempt: a new Lot row of
+    #: the same project (code "<first code>-A<cycle>", A for attempt) with its own LotTrade, deadline,
+    #: opening key, registrations and envelopes; the failed attempt keeps its rows, "reannounced"
+    cycle: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    #: the failed attempt this one re-announces (cycle > 1)
+    previous_lot_id: Mapped[int | None] = mapped_column(ForeignKey("lot_trade.lot_id"))

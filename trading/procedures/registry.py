@@ -1,0 +1,14 @@
+"""Every procedure kind's package, imported so that its stage machine registers itself
+(common.flow.register) in every process: the factory and trading.models import this module.
+
+Imports: every procedures.<kind> rules module."""
+
+from __future__ import annotations
+
+from trading.procedures.common.flow import registered
+from trading.procedures.inquiry import rules as inquiry_rules
+from trading.procedures.selection import rules as selection_rules
+
+KINDS = {m.PROCEDURE: m.MACHINE for m in (selection_rules, inquiry_rules)}
+
+__all__ = ["KINDS", "registered"]
