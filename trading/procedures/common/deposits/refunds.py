@@ -159,3 +159,27 @@ def forfeit(ctx: ServiceContext, account_id: int, reason: str, amount_fen: objec
     record(ctx, "deposit.forfeited", "deposit_account", account.id, project_id=trade.project_id,
            payload={"amount_fen": amount, "reason": reason})
     return entry
+
+
+def on_award_event(ctx: ServiceContext, trade: LotTrade, event: str, at: datetime, *,
+                   winner_org_id: int | None = None) -> list[DepositAccount]:
+    """Hook for the awards services (the result notice, the contract), called inside their
+    transaction (which checked their own permission): marks the winner's sub-account and starts the
+    refund periods this event starts in the lot's regime (GP result: the others; GP contract: the
+    winner; tender/比选 contract: everyone). An event that starts no period here does nothing."""
+    event = RefundEvent(event)
+    accounts = list(ctx.session.execute(select(DepositAccount).where(DepositAccount.lot_id == trade.lot_id)
+                                        .order_by(DepositAccount.id)).scalars())
+    winner_id = next((a.id for a in accounts if a.bidder_org_id == winner_org_id), None)
+    if winner_org_id is not None:
+        for acc in accounts:
+            acc.is_winner = acc.bidder_org_id == winner_org_id
+    if rules.refund_rule(trade.procedure, event, deposit_settings(ctx)) is None:
+        return []
+    if event == RefundEvent.RESULT:
+        accounts = [a for a in accounts if not a.is_winner]
+    elif event == RefundEvent.CONTRACT and rules.regime_of(trade.procedure) == rules.Regime.GP:
+        accounts = [a for a in accounts if a.is_winner]
+    if not accounts:
+        return []
+    return _start_refund_period(ctx, trade, event, at, accounts, winner_account_id=winner_id)
