@@ -182,9 +182,10 @@ def publicity_long_enough(setting_code: str) -> Guard:
     return guard
 
 
-def buyer_window(setting_code: str = "gp.confirm_wd", start_fact: str = "reported_at") -> Guard:
-    """The buyer confirms within n working days after the report; once they have passed the system
-    records the recommended rank 1 (its silence). Role fact from stages.advance."""
+def buyer_window(setting_code: str = "gp.confirm_wd", start_fact: str = "status_changed_at") -> Guard:
+    """The buyer confirms within n working days after the report (entering "reported" = the lot's
+    status_changed_at); once they have passed, only the system records the recommended rank 1 (the
+    buyer's silence). The role fact comes from stages.advance."""
     def guard(facts: Mapping[str, Any], now: datetime) -> Violation | None:
         end = due(facts, start_fact, setting_code, Unit.WD)
         if isinstance(end, Violation):
