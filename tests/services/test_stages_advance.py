@@ -137,3 +137,13 @@ def test_available_actions_follow_the_table_and_the_roles(session, ctx, clock):
     assert stages.available_actions(lot.octx, lot.trade) == ["reannounce", "switch_method", "cancel"]
     bidder = actor_ctx(session, clock, make_user(ctx, "bidder"))
     assert stages.available_actions(bidder, lot.trade) == []
+
+
+def test_an_accepting_lot_past_its_deadline_is_closed_for_the_machine(session, ctx, clock):
+    lot = stage_lot(ctx, "selection", "accepting")
+    register_bidders(ctx, lot.trade, 3)
+    clock.set(lot.trade.deadline_at)
+    assert stages.available_actions(ctx, lot.trade) == ["start_opening", "fail", "terminate"]
+    assert stages.advance(ctx, lot.code, "start_opening").status == "opening"
+    [entry] = _entries(session, "lot.start_opening")
+    assert (entry["payload"]["old"], entry["payload"]["stored"]) == ("closed", "accepting")

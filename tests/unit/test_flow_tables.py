@@ -143,3 +143,21 @@ def test_the_happy_paths_follow_interfaces_md():
             state = machine.find(state, action).target
             visited.append(state)
         assert visited == states[procedure].split()
+
+
+def test_every_machine_lists_the_steps_the_opening_code_takes_itself():
+    """The opening (issue 3) moves a lot closed → opening (first share), opening → opened | failed
+    (open_lot) and accepting/closed/opening → terminated (a termination notice) without advance; each
+    registered machine lists those steps for the system."""
+    import trading.procedures.registry  # noqa: F401  (every kind)
+    from trading.procedures.common.flow import registered
+
+    for procedure, machine in registered().items():
+        if procedure == "toy":
+            continue
+        for state, action, target in [("closed", "start_opening", "opening"), ("opening", "open", "opened"),
+                                      ("opening", "fail", "failed")]:
+            t = machine.find(state, action)
+            assert t is not None and t.target == target and "system" in t.roles, (procedure, state, action)
+        for state in ("accepting", "closed", "opening"):
+            assert any(t.source == state and t.target == "terminated" for t in machine.transitions), (procedure, state)

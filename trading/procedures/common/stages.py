@@ -25,7 +25,7 @@ from trading.reference.services import get_calendar
 from trading.reference.settings import get_setting
 
 from .flow import Transition, machine_for
-from .lots import LotStatus, get_trade
+from .lots import LotStatus, effective_status, get_trade
 from .models import LotTrade
 from .phases import PROJECT
 
@@ -115,10 +115,14 @@ def _check_party(ctx: ServiceContext, trade: LotTrade, role: str) -> None:
 
 def _checked(ctx: ServiceContext, trade: LotTrade, action: str, facts: Mapping | None, reason: str,
              now: datetime) -> Transition:
+    """The transition from the lot's stored state, or else from its effective one (an accepting lot
+    past its deadline is closed: lots.effective_status), checked for the actor's role, the guard and
+    the project party."""
     machine = machine_for(trade.procedure)
-    t = machine.find(trade.status, action)
+    state = trade.status if machine.find(trade.status, action) else effective_status(trade, now)
+    t = machine.find(state, action)
     role = _role_for(ctx, t)
-    t = machine.check(trade.status, action, role, _Facts(ctx, trade, role, reason, facts), now)
+    t = machine.check(state, action, role, _Facts(ctx, trade, role, reason, facts), now)
     _check_party(ctx, trade, role)
     return t
 
@@ -132,11 +136,12 @@ def advance(ctx: ServiceContext, lot_code: str, action: str, *, facts: Mapping |
     now = ctx.now()
     reason = (reason or "").strip()
     t = _checked(ctx, trade, action, facts, reason, now)
-    old = trade.status
+    payload = {"lot_code": trade.lot_code, "old": t.source, "new": t.target, "reason": reason,
+               "detail": dict(detail or {})}
+    if trade.status != t.source:  # the deadline closed it without a stored step
+        payload["stored"] = trade.status
     trade.status, trade.status_changed_at = t.target, now
-    record(ctx, f"lot.{action}", "lot", trade.lot_id, project_id=trade.project_id,
-           payload={"lot_code": trade.lot_code, "old": old, "new": t.target, "reason": reason,
-                    "detail": dict(detail or {})})
+    record(ctx, f"lot.{action}", "lot", trade.lot_id, project_id=trade.project_id, payload=payload)
     ctx.session.flush()
     return trade
 
@@ -154,8 +159,9 @@ def available_actions(ctx: ServiceContext, trade: LotTrade, facts: Mapping | Non
     """The steps the table lists from the lot's state for the actor's roles, guards not evaluated
     (a button whose guard refuses shows the reason when pressed)."""
     machine = machine_for(trade.procedure)
-    return [a for a in dict.fromkeys(machine.actions_from(trade.status))
-            if any(r in machine.find(trade.status, a).roles for r in ctx.actor.roles)]
+    state = effective_status(trade, ctx.now())
+    return [a for a in dict.fromkeys(machine.actions_from(state))
+            if any(r in machine.find(state, a).roles for r in ctx.actor.roles)]
 
 
 # --- failure paths ------------------------------------------------------------------------------------
