@@ -18,7 +18,8 @@ from trading.core.db import Base, UTCDateTime
 
 class ConflictDeclaration(Base):
     """A member's statement about one bidder: no conflict, or a declared conflict (which replaces
-    the member). One per (member, bidder); a member's check-in is complete when every bidder has one."""
+    the member). A member's check-in is complete when every bidder has one. Rows are never edited: a
+    relation discovered after a "no conflict" is a later row (the latest per bidder counts)."""
     __tablename__ = "conflict_declaration"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -31,7 +32,7 @@ class ConflictDeclaration(Base):
     declared_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     ip: Mapped[str] = mapped_column(String(45), nullable=False, default="")
 
-    __table_args__ = (UniqueConstraint("member_id", "bidder_org_id", name="uq_conflict_declaration_member"),)
+    __table_args__ = (Index("ix_conflict_declaration_member", "member_id", "bidder_org_id"),)
 
 
 class ScoreSheet(Base):

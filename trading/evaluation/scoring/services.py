@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from trading.accounts.rules import roles_for
 from trading.audit.services import record
-from trading.core.context import ServiceContext
+from trading.core.context import Actor, ServiceContext
 from trading.core.errors import Conflict, InvalidInput, not_found
 from trading.core.events import publish
 from trading.procedures.common.lots import get_trade
@@ -81,7 +81,9 @@ def _bidder(r: Room, bidder_org_id: int) -> BidderIn:
 
 
 def declarations(ctx: ServiceContext, member_id: int) -> dict[int, ConflictDeclaration]:
-    rows = ctx.session.execute(select(ConflictDeclaration).where(ConflictDeclaration.member_id == member_id)).scalars()
+    """The member's declaration in force per bidder (the latest)."""
+    rows = ctx.session.execute(select(ConflictDeclaration).where(ConflictDeclaration.member_id == member_id)
+                               .order_by(ConflictDeclaration.id)).scalars()
     return {d.bidder_org_id: d for d in rows}
 
 
@@ -100,8 +102,9 @@ def _no_report_yet(ctx: ServiceContext, trade: LotTrade) -> None:
 
 # --- conflict declarations (回避声明) -----------------------------------------------------------------
 def declare(ctx: ServiceContext, lot_code: str, bidder_org_id: int, *, conflict: bool, note: str = "") -> ConflictDeclaration:
-    """The member states, per bidder, that they have no conflict — or declares one, which voids the
-    member's sheets and has the member replaced by the same random method (EXPERTS' replace_member)."""
+    """The member states, per bidder, that they have no conflict — or declares one (also later, when
+    a relation comes to light after scoring began), which voids every sheet of the member, submitted
+    or not, and has the member replaced by the same random method (EXPERTS' replace_member)."""
     r = room(ctx, lot_code, write=True)
     _bidder(r, bidder_org_id)
     _no_report_yet(ctx, r.trade)
@@ -112,7 +115,7 @@ def declare(ctx: ServiceContext, lot_code: str, bidder_org_id: int, *, conflict:
         raise InvalidInput("evaluation.conflict_note_required", "声明存在利害关系时须说明关系",
                            "Describe the relation when declaring a conflict", field="note")
     existing = declarations(ctx, r.member.id).get(bidder_org_id)
-    if existing is not None:
+    if existing is not None and not conflict:   # a conflict found later may follow a "no conflict"
         raise Conflict("evaluation.already_declared", "已对该投标人作出声明", "You already made a declaration for this bidder")
     row = ConflictDeclaration(lot_id=r.trade.lot_id, member_id=r.member.id, bidder_org_id=bidder_org_id,
                               conflict=conflict, note=note, declared_at=ctx.now(), ip=ctx.ip or "")
@@ -149,7 +152,16 @@ def _replace(ctx: ServiceContext, member: PanelMember, note: str) -> None:
     if replace_member is None:
         raise Conflict("evaluation.replacement_unavailable", "暂不能补抽专家，请联系交易中心",
                        "A replacement cannot be drawn now; contact the centre")
-    replace_member(ctx, member.id, reason=f"利害关系回避：{note}"[:200])
+    replace_member(_platform(ctx), member.id, reason=f"利害关系回避：{note}"[:200])
+
+
+def _platform(ctx: ServiceContext) -> ServiceContext:
+    """The replacement is the platform's automatic step on the member's declaration (rules.md §4.2:
+    replacements are drawn the same way), taken for the centre that runs draws: the audit entry's
+    actor is "system", in the same transaction as the declaration."""
+    actor = Actor(user_id=None, org_id=None, roles=frozenset({"system", *roles_for("expert.draw")}),
+                  username="system", acting_role="system")
+    return replace(ctx, actor=actor, cache=ctx.cache)
 
 
 # --- sheets ----------------------------------------------------------------------------------------
