@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from trading.accounts.models import Organisation, User
 from trading.accounts.rules import Role, roles_for
