@@ -91,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
     from trading.api import bp as api_bp
     from trading.portal.views import bp as portal_bp
     from trading.procedures.common.deposits.views import bp as deposits_bp
+    from trading.procedures.common.stage_views import bp as stages_bp
     from trading.procedures.common.opening.views import bp as opening_bp
     from trading.procedures.common.participation.views import bp as offers_bp
     from trading.procedures.common.views import bp as notices_bp
@@ -107,6 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(offers_bp, url_prefix="/offers")
     app.register_blueprint(opening_bp, url_prefix="/opening")
     app.register_blueprint(deposits_bp, url_prefix="/deposits")
+    app.register_blueprint(stages_bp, url_prefix="/stages")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 

@@ -1,0 +1,82 @@
+"""Award pages: the owner publishes the candidate publicity, a refused award shows its reason with a
+4xx and writes nothing, the bidder's objection form exists only during the window (an objection
+after it: 4xx with a clear message, nothing written), the letter downloads as PDF for its bidder."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories.accounts import csrf_token, login_as, make_user
+from tests.factories.awards import propose, reported_lot
+from trading.audit.models import AuditEntry
+from trading.core.clock import beijing
+from trading.extensions import db
+from trading.procedures.common.awards.models import Award, Objection
+
+PUBLICITY_END = beijing(2026, 11, 27)
+
+
+@pytest.fixture
+def w(ctx):
+    w = reported_lot(ctx, procedure="selection", bidders=3)
+    propose(w, [900_000_00, 950_000_00, 990_000_00])
+    return w
+
+
+def count(model) -> int:
+    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def post(client, user, page_path, path, data):
+    login_as(client, user)
+    token = csrf_token(client, page_path)
+    return client.post(path, data={"csrf_token": token, **data})
+
+
+def test_owner_publishes_then_award_refused_before_the_end(client, clock, w):
+    code = w.trade.lot_code
+    r = post(client, w.owner, f"/awards/lots/{code}", f"/awards/lots/{code}/publish", {})
+    assert r.status_code == 302
+    html = client.get(f"/awards/lots/{code}").get_data(as_text=True)
+    assert "候选人公示期" in html and "2026年11月26日24时" in html and "人民币玖拾万元整" in html
+    entries = count(AuditEntry)
+    r = client.post(f"/awards/lots/{code}/award", data={"csrf_token": csrf_token(client, f"/awards/lots/{code}"),
+                                                         "bidder_org_id": str(w.bidders[0].org_id)})
+    assert r.status_code == 422 and "公示期至" in r.get_data(as_text=True)
+    assert count(Award) == 0 and count(AuditEntry) == entries
+    assert client.get("/awards/").status_code == 200
+
+
+def test_objection_form_only_during_the_window_and_refused_after(client, clock, w):
+    from trading.procedures.common.awards import services
+
+    services.publish_candidates(w.c_owner, w.trade.lot_code)
+    code = w.trade.lot_code
+    login_as(client, w.bidders[1])
+    html = client.get(f"/awards/bid/{code}").get_data(as_text=True)
+    assert 'data-testid="objection-form"' in html and "人民币玖拾伍万元整" in html
+    clock.set(PUBLICITY_END)
+    html = client.get(f"/awards/bid/{code}").get_data(as_text=True)
+    assert 'data-testid="objection-form"' not in html and 'data-testid="objection-closed"' in html
+    before = (count(Objection), count(AuditEntry))
+    token = csrf_token(client, "/awards/mine")
+    r = client.post(f"/awards/bid/{code}/objection", data={"csrf_token": token, "text": "公示期满后提出的异议内容。"})
+    assert r.status_code == 422 and "异议期已于" in r.get_data(as_text=True)
+    assert (count(Objection), count(AuditEntry)) == before
+    # a bidder that did not take part sees the 404 of an unknown lot
+    login_as(client, make_user(w.c_owner, "bidder"))
+    assert client.get(f"/awards/bid/{code}").status_code == 404
+
+
+def test_bidder_downloads_its_letter(client, clock, w):
+    from trading.procedures.common.awards import result, services
+
+    services.publish_candidates(w.c_owner, w.trade.lot_code)
+    clock.set(PUBLICITY_END)
+    row = result.award(w.c_owner, w.trade.lot_code, w.bidders[0].org_id)
+    login_as(client, w.bidders[0])
+    assert "下载 PDF" in client.get("/awards/mine").get_data(as_text=True)
+    r = client.get(f"/awards/letters/{row.letters[0].id}.pdf")
+    assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data.startswith(b"%PDF")
+    assert client.get(f"/awards/letters/{row.letters[1].id}.pdf").status_code == 404
