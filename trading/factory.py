@@ -89,7 +89,9 @@ def _register_blueprints(app: Flask) -> None:
     from trading.accounts.key_views import bp as keys_bp
     from trading.accounts.views import bp as auth_bp
     from trading.api import bp as api_bp
+    from trading.evaluation.scoring.views import bp as evaluation_bp
     from trading.portal.views import bp as portal_bp
+    from trading.procedures.common.awards.views import bp as awards_bp
     from trading.procedures.common.deposits.views import bp as deposits_bp
     from trading.procedures.common.stage_views import bp as stages_bp
     from trading.procedures.common.opening.views import bp as opening_bp
@@ -109,12 +111,15 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(opening_bp, url_prefix="/opening")
     app.register_blueprint(deposits_bp, url_prefix="/deposits")
     app.register_blueprint(stages_bp, url_prefix="/stages")
+    app.register_blueprint(awards_bp, url_prefix="/awards")
+    app.register_blueprint(evaluation_bp, url_prefix="/evaluation")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 
 def _register_cli(app: Flask) -> None:
     from trading.audit.cli import audit_cli
     from trading.demo import demo_command
+    from trading.procedures.common.awards.cli import awards_cli
     from trading.procedures.common.participation.cli import offers_cli
     from trading.reference.cli import calendar_cli
 
@@ -122,6 +127,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(calendar_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(offers_cli)
+    app.cli.add_command(awards_cli)
 
 
 __all__ = ["create_app", "SystemClock"]
