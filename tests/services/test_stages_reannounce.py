@@ -6,6 +6,7 @@ rows stay as they were. A refused announcement changes nothing."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -106,3 +107,44 @@ def test_a_refused_reannouncement_changes_nothing(session, ctx, clock):
     assert session.get(LotTrade, lot.trade.lot_id).status == "failed"
     assert session.execute(select(Lot.id)).scalars().all() == lots_before
     assert not _entries(session, "lot.reannounce")
+
+
+def test_journey_selection_with_two_applicants_fails_at_the_opening_and_is_reannounced(session, ctx, clock):
+    """比选 with 2 applicants: the custodians open it, 2 valid offers < 3 → 流标 (the opening code's own
+    step, which the machine lists); the owner publishes a re-announcement; the next attempt takes a
+    new registration; the first attempt's envelopes and record stay as they were."""
+    from tests.factories.accounts import actor_ctx, make_user
+    from tests.factories.custodians import add_offer, ensure_custodians
+    from trading.procedures.common.flow import machine_for
+    from trading.procedures.common.opening import services as opening
+    from trading.procedures.common.opening.models import OpeningRecord
+    from trading.procedures.common.participation.models import Submission
+    from trading.procedures.common.participation.services import register_for_lot
+
+    people = {u.id: (u, p) for u, p in ensure_custodians(ctx)}
+    lot = stage_lot(ctx, "selection", "accepting")
+    trade, key = lot.trade, _key(session, lot.trade.lot_id)
+    bidders = [add_offer(ctx, trade, key, price_fen=fen)[0] for fen in (98_000_000, 99_500_000)]
+    clock.set(trade.deadline_at + timedelta(seconds=1))
+    for share in sorted(key.shares, key=lambda s: s.x)[:key.k]:
+        user, passphrase = people[share.custodian_user_id]
+        opening.submit_share(actor_ctx(session, clock, user), trade.lot_code, passphrase)
+    assert session.get(LotTrade, trade.lot_id).status == "failed"
+    assert machine_for("selection").find("opening", "fail").target == "failed"
+    record = session.execute(select(OpeningRecord).where(OpeningRecord.lot_id == trade.lot_id)).scalar_one()
+    assert (record.outcome, record.valid_offers) == ("failed", 2)
+
+    clock.advance(days=1)
+    _reannounce(lot, trade.lot_id, clock)
+    new = session.execute(select(LotTrade).where(LotTrade.previous_lot_id == trade.lot_id)).scalar_one()
+    assert new.status == "accepting" and new.deadline_at > clock.now()
+    part, _created = register_for_lot(actor_ctx(session, clock, bidders[0]), new.lot_code)
+    assert part.lot_id == new.lot_id
+    newcomer = make_user(ctx, "bidder")
+    assert register_for_lot(actor_ctx(session, clock, newcomer), new.lot_code)[0].lot_id == new.lot_id
+    # the first attempt: its envelopes stay accepted on the old lot, its record unchanged, never reopened
+    old_subs = session.execute(select(Submission).where(Submission.lot_id == trade.lot_id)).scalars().all()
+    assert {s.status for s in old_subs} == {"accepted"} and len(old_subs) == 2
+    assert session.execute(select(OpeningRecord).where(OpeningRecord.lot_id == trade.lot_id)).scalar_one().sha256 \
+        == record.sha256
+    assert session.get(LotTrade, trade.lot_id).status == "reannounced"

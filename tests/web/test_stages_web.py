@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories.accounts import csrf_token, login_as, make_user
-from tests.factories.stages import stage_lot
+from tests.factories.stages import register_bidders, stage_lot
 from trading.audit.models import AuditEntry
 from trading.extensions import db
 from trading.procedures.common.models import LotTrade
@@ -90,3 +90,19 @@ def test_other_owner_gets_404_and_bidder_is_refused(client, ctx, failed):
     assert _status(failed) == "failed"
     login_as(client, bidder)
     assert client.get(f"/stages/{failed.code}").status_code == 403
+
+
+def test_the_centre_fails_a_lot_with_too_few_applicants_at_the_deadline(client, ctx, clock):
+    lot = stage_lot(ctx, "selection", "accepting")
+    register_bidders(ctx, lot.trade, 2)
+    op = make_user(ctx, "operator", totp=True)
+    db.session.commit()
+    login_as(client, op)
+    html = client.get(f"/stages/{lot.code}").get_data(as_text=True)
+    assert 'data-action="fail"' not in html            # before the deadline: nothing to fail
+    clock.set(lot.trade.deadline_at)
+    html = client.get(f"/stages/{lot.code}").get_data(as_text=True)
+    assert 'data-status="closed"' in html and 'data-action="fail"' in html
+    token = csrf_token(client, f"/stages/{lot.code}")
+    r = client.post(f"/stages/{lot.code}/fail", data={"csrf_token": token})
+    assert r.status_code == 302 and _status(lot) == "failed"

@@ -5,7 +5,8 @@ steps that belong to another page (evaluation, publicity, award, contract) are l
 pointer, not a button, and a re-announcement is a new announcement notice (stages.start_next_cycle).
 
 - /stages/<lot_code>                 the panel (supervisors read it)
-- /stages/<lot_code>/<action>        POST: close, archive, cancel (reason), switch_method (文号)"""
+- /stages/<lot_code>/<action>        POST: close, fail (流标 at the deadline with too few applicants),
+                                     archive, cancel (reason), switch_method (文号)"""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ bp = Blueprint("stages", __name__)
 
 READERS = ("owner", "agency", "operator", "supervisor")
 #: the steps this page performs itself (the others are taken on their own pages)
-HERE = ("close", "archive", "cancel", "switch_method")
+HERE = ("close", "fail", "archive", "cancel", "switch_method")
 #: what a failed lot may switch to (a new project under that method follows)
 SWITCH_TO = ("negotiation", "inquiry", "single_source", "consultation")
 #: the happy path shown as the stepper, per procedure
