@@ -210,8 +210,16 @@ def test_gp_buyer_confirms_then_awards_with_the_team_names(ctx, session, clock, 
     assert row.result_due_at == beijing(2026, 11, 26) and row.challenge_until == beijing(2026, 12, 4)
     # the losers' deposits: 5 WD after the notice; the winner waits for the contract
     assert [a.refund_due_at for a in inq.accounts] == [None, beijing(2026, 12, 1), beijing(2026, 12, 1)]
-    # 质疑 within the window, refused after it
-    objections.file_objection(inq.c_bidders[2], code, "对成交结果提出质疑，理由见附件说明。")
+    # 质疑 within the window suspends the contract until it is answered; refused after the window
+    challenge = objections.file_objection(inq.c_bidders[2], code, "对成交结果提出质疑，理由见附件说明。")
+    assert challenge.kind == "challenge" and challenge.reply_due_at == beijing(2026, 12, 3)  # 7 WD from 11-23
+    err = refused(session, inq.trade, RuleViolation, result.record_contract, inq.c_owner, code, date(2026, 11, 23),
+                  GP_PRICES[0])
+    assert err.code == "award.contract_suspended"
+    objections.answer_objection(inq.c_owner, challenge.id, "经审查，成交结果符合采购文件规定，质疑不成立。")
+    result.record_contract(inq.c_owner, code, date(2026, 11, 23), GP_PRICES[0])
+    assert inq.accounts[0].refund_due_at == beijing(2026, 12, 1)  # the winner: 5 WD after the contract
+    assert get_trade(ctx, code).status == "contracted"
     clock.set(row.challenge_until)
     err = refused(session, inq.trade, RuleViolation, objections.file_objection, inq.c_bidders[1], code,
                   "窗口关闭后提出的质疑内容。")
@@ -243,3 +251,21 @@ def test_gp_award_observes_the_silence_itself(ctx, session, clock, inq):
     result.award(inq.c_owner, inq.trade.lot_code, inq.bidders[0].org_id, team_names=["王专家", "李专家", "张专家"])
     assert actions(session).count("award.confirmation_deemed") == 1
     assert get_trade(ctx, inq.trade.lot_code).status == "awarded"
+
+
+def test_housekeeping_command_records_the_silence_once(app, ctx, session, clock, inq):
+    cl = services.current_list(ctx, inq.trade.lot_id)
+    clock.set(cl.confirm_due_at)
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["awards", "housekeeping"])
+    assert out.exit_code == 0 and "recorded 1 deemed confirmation(s)" in out.output
+    out = runner.invoke(args=["awards", "housekeeping"])
+    assert "recorded 0 deemed confirmation(s)" in out.output
+    assert actions(session).count("award.confirmation_deemed") == 1
+
+
+def test_a_later_report_supersedes_the_list(ctx, session, sel):
+    first = services.current_list(ctx, sel.trade.lot_id)
+    second = propose(sel, [990_000_00, 950_000_00], report_id=2)
+    assert first.status == "superseded" and first.superseded_by_id == second.id
+    assert services.current_list(ctx, sel.trade.lot_id).id == second.id

@@ -206,6 +206,10 @@ def record_contract(ctx: ServiceContext, lot_code: str, signed_on: date, amount_
         raise InvalidInput("award.contract_date_range", "合同签订日期应在发出通知书之后、今天或之前",
                            "The contract date must be between the notice and today", field="signed_on")
     amount = check_fen(amount_fen, field="amount")
+    pending = open_count(ctx, row.list_id)
+    if pending:  # GP 实施条例 54: a 质疑 that may affect the result suspends the signing
+        raise RuleViolation("award.contract_suspended", f"尚有{pending}件质疑（异议）未答复，合同签订暂停",
+                            f"{pending} challenge(s) await a reply; the contract signing is suspended")
     signed_at = datetime.combine(signed_on, time(0, 0), tzinfo=BEIJING)
     previous = latest_contract(ctx, row.id)
     rec = ContractRecord(award_id=row.id, signed_at=signed_at, amount_fen=amount, note=(note or "").strip()[:500],
