@@ -147,3 +147,14 @@ def test_an_accepting_lot_past_its_deadline_is_closed_for_the_machine(session, c
     assert stages.advance(ctx, lot.code, "start_opening").status == "opening"
     [entry] = _entries(session, "lot.start_opening")
     assert (entry["payload"]["old"], entry["payload"]["stored"]) == ("closed", "accepting")
+
+
+def test_start_evaluation_if_listed_moves_selection_and_leaves_other_states(session, ctx):
+    lot = stage_lot(ctx, "selection", "opened")
+    moved = stages.start_evaluation_if_listed(lot.octx, lot.code, panel_size=5, panel_experts=4, detail={"panel_id": 1})
+    assert moved is not None and moved.status == "evaluating"
+    assert stages.start_evaluation_if_listed(lot.octx, lot.code, panel_size=5, panel_experts=4) is None
+    with pytest.raises(RuleViolation):
+        other = stage_lot(ctx, "inquiry", "opened")
+        stages.start_evaluation_if_listed(other.octx, other.code, panel_size=4, panel_experts=4)
+    assert session.get(LotTrade, other.trade.lot_id).status == "opened"

@@ -29,7 +29,7 @@ from .lots import LotStatus, effective_status, get_trade
 from .models import LotTrade
 from .phases import PROJECT
 
-__all__ = ["advance", "can_advance", "available_actions", "cancel_lot", "switch_method"]
+__all__ = ["advance", "can_advance", "available_actions", "cancel_lot", "start_evaluation_if_listed", "switch_method"]
 
 
 class _Facts(Mapping[str, Any]):
@@ -162,6 +162,19 @@ def available_actions(ctx: ServiceContext, trade: LotTrade, facts: Mapping | Non
     state = effective_status(trade, ctx.now())
     return [a for a in dict.fromkeys(machine.actions_from(state))
             if any(r in machine.find(state, a).roles for r in ctx.actor.roles)]
+
+
+def start_evaluation_if_listed(ctx: ServiceContext, lot_code: str, *, panel_size: int, panel_experts: int,
+                               detail: Mapping | None = None) -> LotTrade | None:
+    """The panel starts its work (evaluation.start_panel): 比选 and 询价 move opened → evaluating with
+    the panel's composition as facts; a procedure whose machine does not list the step from the lot's
+    state (谈判 enters evaluating with its final offers) is left as it is. Returns the lot if moved."""
+    trade = get_trade(ctx, lot_code, lock=True)
+    state = effective_status(trade, ctx.now())
+    if machine_for(trade.procedure).find(state, "start_evaluation") is None:
+        return None
+    return advance(ctx, lot_code, "start_evaluation", facts={"panel_size": panel_size, "panel_experts": panel_experts},
+                   detail=detail)
 
 
 # --- failure paths ------------------------------------------------------------------------------------
