@@ -97,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     from trading.procedures.common.opening.views import bp as opening_bp
     from trading.procedures.common.participation.views import bp as offers_bp
     from trading.procedures.common.views import bp as notices_bp
+    from trading.procedures.negotiation.views import bp as negotiation_bp
     from trading.projects.views import bp as projects_bp
     from trading.supervision.views import bp as supervision_bp
 
@@ -113,6 +114,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(stages_bp, url_prefix="/stages")
     app.register_blueprint(awards_bp, url_prefix="/awards")
     app.register_blueprint(evaluation_bp, url_prefix="/evaluation")
+    app.register_blueprint(negotiation_bp, url_prefix="/negotiation")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 

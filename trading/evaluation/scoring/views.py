@@ -115,7 +115,7 @@ def sheet(lot_code: str, bidder_id: int):
     bidder = next((b for b in r.bidders if b.org_id == bidder_id), None)
     if bidder is None:
         abort(404)
-    form = None
+    form, status = None, 200
     if request.method == "POST":
         raw = _raw_from_form(request.form, r.criteria)
         revision = _revision(request.form.get("revision"))
@@ -131,12 +131,11 @@ def sheet(lot_code: str, bidder_id: int):
             if err.status == 404:
                 raise
             flash_error(err)
-            form = raw
+            form, status = raw, err.status
     row = scoring.sheets_of(ctx, r.member.id).get(bidder_id)
     return render_template("evaluation/sheet.html", r=r, bidder=bidder, row=row, form=form,
                            locked=row is not None and row.status != SheetStatus.DRAFT,
-                           totals=_totals(r, row, bidder), writable=r.trade.status == scoring.EVALUATING), \
-        (422 if form is not None else 200)
+                           totals=_totals(r, row, bidder), writable=r.trade.status == scoring.EVALUATING), status
 
 
 @bp.route("/<lot_code>/sheets/<int:bidder_id>/autosave", methods=["POST"])
