@@ -23,7 +23,15 @@ from ..models import LotTrade
 from . import rules
 from .models import Award, CandidateList, Objection
 from .rules import ObjectionKind, Regime
-from .services import acts_for, award_settings, managed_lot, participant_orgs, project_of, refuse, require_list
+from .services import (
+    acts_for,
+    award_settings,
+    managed_lot,
+    participant_orgs,
+    project_of,
+    refuse,
+    require_list,
+)
 
 OBJECTORS = roles_for("award.object")
 TEXT_MIN, TEXT_MAX = 10, 5000

@@ -29,14 +29,24 @@ from .. import services as notices
 from ..deposits.refunds import on_award_event
 from ..models import LotTrade, Notice
 from ..periods import end_day
-from .rules import fmt_until as fmt_bj
 from ..rules import NoticeKind
 from . import rules
 from .models import Award, CandidateList, ContractRecord, ResultLetter
 from .objections import open_count
 from .rules import AwardFacts, CandidateFacts, ListStatus, Regime
-from .services import (acts_for, advance, award_settings, managed_lot, observe_confirmation, org_names,
-                       participant_orgs, project_of, refuse, require_list)
+from .rules import fmt_until as fmt_bj
+from .services import (
+    acts_for,
+    advance,
+    award_settings,
+    managed_lot,
+    observe_confirmation,
+    org_names,
+    participant_orgs,
+    project_of,
+    refuse,
+    require_list,
+)
 
 NAME_MAX, TEAM_MAX = 40, 15
 

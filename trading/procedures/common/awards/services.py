@@ -29,11 +29,11 @@ from .. import services as notices
 from ..lots import get_trade
 from ..models import LotTrade, Notice
 from ..participation.models import Participation
-from .rules import fmt_until as fmt_bj
 from ..rules import NoticeKind
 from . import rules
 from .models import Candidate, CandidateList
 from .rules import CandidateIn, ListStatus, Problem, Regime
+from .rules import fmt_until as fmt_bj
 
 __all__ = ["CandidateIn", "propose_candidates", "publish_candidates", "confirm_supplier", "observe_confirmation",
            "record_deemed_confirmations", "pass_candidate", "current_list", "award_settings"]
