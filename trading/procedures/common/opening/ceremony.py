@@ -44,21 +44,35 @@ def _candidates(ctx: ServiceContext, excluded_orgs: set[int]) -> list[rules.Cand
     return [rules.Candidate(user_id=u, org_id=o, key_id=k) for k, u, o in rows]
 
 
-def run_ceremony(ctx: ServiceContext, trade: LotTrade) -> OpeningKey:
-    """Make the lot's opening key (called by lots.on_notice_published in the publish transaction):
-    choose n custodians at random from at least `institutions` organisations (never the project's
-    owner or agency), split d k-of-n, seal each share to its custodian's key, store Q, kid, the
-    commitments and sealed shares, audit the public values. d is never stored."""
-    existing = ctx.session.execute(select(OpeningKey).where(OpeningKey.lot_id == trade.lot_id)).scalar_one_or_none()
-    if existing is not None:
-        return existing
+@dataclass(frozen=True)
+class KeySplit:
+    """A freshly split opening key: its public values and each custodian's sealed share. d is gone."""
+    k: int
+    n: int
+    public_raw: bytes
+    kid: bytes
+    commitments: list[bytes]
+    #: (x, custodian, the share y_x sealed to the custodian's key with AAD fields (code, x, user id))
+    placements: list[tuple[int, rules.Candidate, dict]]
+
+    def audit_payload(self, code: str) -> dict:
+        return {"public_key": self.public_raw.hex(), "kid": self.kid.hex(), "k": self.k, "n": self.n,
+                "commitments": [c.hex() for c in self.commitments],
+                "custodians": [{"x": x, "user_id": p.user_id, "org_id": p.org_id, "key_id": p.key_id}
+                               for x, p, _ in self.placements]}
+
+
+def split_opening_key(ctx: ServiceContext, *, code: str, project: Project) -> KeySplit:
+    """The ceremony's core for any sealing scope whose envelopes carry `code` as their lot_id (a lot's
+    trade code; a negotiation round's `<lot_code>-R<no>`): choose n custodians at random from at least
+    `institutions` organisations (never the project's owner or agency), split d k-of-n, seal each share
+    to its custodian's key bound to `code`. Writes nothing; d never leaves this function."""
     k = get_setting(ctx, "opening.custodians_k")
     n = get_setting(ctx, "opening.custodians_n")
     institutions = get_setting(ctx, "opening.custodian_institutions")
     if k > n:
         raise RuleViolation("opening.threshold", f"开标密钥门限 k={k} 大于保管人数 n={n}，请系统管理员调整规则参数",
                             f"Threshold k={k} exceeds n={n}; the administrator must fix the settings")
-    project = ctx.session.get(Project, trade.project_id)
     excluded = {project.owner_org_id} | ({project.agency_org_id} if project.agency_org_id else set())
     try:
         chosen = rules.pick_custodians(_candidates(ctx, excluded), n=n, k=k, institutions=institutions)
@@ -66,11 +80,11 @@ def run_ceremony(ctx: ServiceContext, trade: LotTrade) -> OpeningKey:
         m = short.missing
         raise RuleViolation(
             "opening.custodians_unavailable",
-            f"标段 {trade.lot_code} 无法生成开标密钥：需要 {n} 名开标密钥保管人，来自至少 {institutions} 个单位"
+            f"标段 {code} 无法生成开标密钥：需要 {n} 名开标密钥保管人，来自至少 {institutions} 个单位"
             f"（每个单位至多 {k - 1} 名，且不含本项目业主和代理机构），当前可用 {m['available_custodians']} 名、"
             f"{m['available_institutions']} 个单位。请交易中心组织操作员、监督人员或评审专家启用双因素认证，"
             "并在“开标密钥保管”页面登记保管口令后，再发布公告。",
-            f"Lot {trade.lot_code} cannot get its opening key: it needs {n} custodians from at least "
+            f"Lot {code} cannot get its opening key: it needs {n} custodians from at least "
             f"{institutions} institutions (at most {k - 1} per institution, not the project's owner or agency); "
             f"{m['available_custodians']} custodians in {m['available_institutions']} institutions are available. "
             "The trading centre must have operators, supervisors or experts enable two-factor authentication "
@@ -79,26 +93,36 @@ def run_ceremony(ctx: ServiceContext, trade: LotTrade) -> OpeningKey:
     keys = {row.id: row for row in ctx.session.execute(
         select(CustodianKey).where(CustodianKey.id.in_([c.key_id for c in chosen]))).scalars()}
     ceremony = shamir.make_opening_key(k, n)
-    sealed = []
+    placements = []
     for share, person in zip(ceremony.shares, chosen, strict=True):
-        blob = sealing_custodian.seal_share(share, bytes(keys[person.key_id].public_raw), lot_code=trade.lot_code,
+        blob = sealing_custodian.seal_share(share, bytes(keys[person.key_id].public_raw), lot_code=code,
                                             custodian_id=person.user_id)
-        sealed.append((share.x, person, blob))
+        placements.append((share.x, person, blob))
+    return KeySplit(k=k, n=n, public_raw=ceremony.public_key_bytes, kid=ceremony.kid,
+                    commitments=list(ceremony.commitments), placements=placements)
+
+
+def run_ceremony(ctx: ServiceContext, trade: LotTrade) -> OpeningKey:
+    """Make the lot's opening key (called by lots.on_notice_published in the publish transaction):
+    split_opening_key for the lot's trade code, then store Q, kid, the commitments and sealed shares
+    and audit the public values. d is never stored."""
+    existing = ctx.session.execute(select(OpeningKey).where(OpeningKey.lot_id == trade.lot_id)).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    project = ctx.session.get(Project, trade.project_id)
+    split = split_opening_key(ctx, code=trade.lot_code, project=project)
     now = ctx.now()
-    entry = record(ctx, "opening.key_ceremony", "lot", trade.lot_id, project_id=trade.project_id, payload={
-        "lot_code": trade.lot_code, "public_key": ceremony.public_key_bytes.hex(), "kid": ceremony.kid.hex(),
-        "k": k, "n": n, "commitments": [c.hex() for c in ceremony.commitments],
-        "custodians": [{"x": x, "user_id": p.user_id, "org_id": p.org_id, "key_id": p.key_id}
-                       for x, p, _ in sealed]})
-    key = OpeningKey(lot_id=trade.lot_id, public_raw=ceremony.public_key_bytes, kid=ceremony.kid, k=k, n=n,
+    entry = record(ctx, "opening.key_ceremony", "lot", trade.lot_id, project_id=trade.project_id,
+                   payload={"lot_code": trade.lot_code, **split.audit_payload(trade.lot_code)})
+    key = OpeningKey(lot_id=trade.lot_id, public_raw=split.public_raw, kid=split.kid, k=split.k, n=split.n,
                      created_at=now, audit_seq=entry.seq)
     ctx.session.add(key)
     ctx.session.flush()
     ctx.session.add_all([
         CustodianShare(opening_key_id=key.id, x=x, custodian_user_id=p.user_id, custodian_org_id=p.org_id,
-                       custodian_key_id=p.key_id, commitment=ceremony.commitments[x - 1], sealed_share=blob,
+                       custodian_key_id=p.key_id, commitment=split.commitments[x - 1], sealed_share=blob,
                        status="held")
-        for x, p, blob in sealed])
+        for x, p, blob in split.placements])
     ctx.session.flush()
     return key
 

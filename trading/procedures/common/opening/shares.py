@@ -42,6 +42,50 @@ class ShareRefused(RuleViolation):
         self.status = status
 
 
+@dataclass(frozen=True)
+class Unsealed:
+    """What came of unsealing one custodian's share: the share (value) when it matches its commitment,
+    else the attempt's outcome and detail and the ShareRefused to raise once the attempt is recorded."""
+    value: shamir.Share | None
+    outcome: str
+    detail: str
+    error: ShareRefused | None = None
+
+
+def unseal_verified(ctx: ServiceContext, share, code: str, passphrase: str, display_name: str) -> Unsealed:
+    """Unseal `share` (a CustodianShare, or any row with x, custodian_user_id, custodian_key_id,
+    sealed_share and commitment — e.g. a negotiation round's share) with its custodian's passphrase,
+    the share bound to `code` (the lot or round trade code), and check it against its commitment.
+    Pure of writes: the caller records the attempt and raises `error` when there is one."""
+    ckey = ctx.session.get(CustodianKey, share.custodian_key_id)
+    material = custody.custodian_material(ckey)
+    try:
+        value = sealing_custodian.unseal_share(share.sealed_share, passphrase, material, lot_code=code,
+                                               index=share.x, custodian_id=share.custodian_user_id)
+    except sealing_custodian.ShareBlobRefused as exc:
+        if not sealing_custodian.passphrase_matches(passphrase, material):
+            return Unsealed(None, "wrong_passphrase", str(exc), ShareRefused(
+                "opening.wrong_passphrase",
+                f"保管口令错误：保管人 {share.x}（{display_name}）的份额未被接受，本次尝试已记录",
+                f"Wrong passphrase: custodian {share.x} ({display_name})'s share was not "
+                "accepted; the attempt is recorded", details={"x": share.x}))
+        return Unsealed(None, "bad_share", str(exc), ShareRefused(
+            "opening.share_rejected", f"保管人 {share.x}（{display_name}）的密钥份额无法解封，已拒绝并记录",
+            f"Custodian {share.x} ({display_name})'s share does not unseal; refused and recorded",
+            details={"x": share.x}))
+    except sealing_custodian.ShareBlobError as exc:
+        return Unsealed(None, "bad_share", str(exc), ShareRefused(
+            "opening.share_rejected", f"保管人 {share.x} 的密钥份额格式无效，已拒绝并记录",
+            f"Custodian {share.x}'s sealed share is malformed; refused and recorded", details={"x": share.x}))
+    if not shamir.verify_share(value, bytes(share.commitment)):
+        return Unsealed(None, "bad_share", "the share does not match its published commitment", ShareRefused(
+            "opening.share_rejected",
+            f"保管人 {share.x}（{display_name}）的密钥份额与公布的承诺值不符，已拒绝并记录",
+            f"Custodian {share.x} ({display_name})'s share does not match its published "
+            "commitment; refused and recorded", details={"x": share.x}))
+    return Unsealed(value, "accepted", "share matches its commitment")
+
+
 # --- share submission ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -100,35 +144,11 @@ def submit_share(ctx: ServiceContext, lot_code: str, passphrase: str) -> ShareOu
                         f"保管口令连续错误 {refused} 次，请 {WRONG_WINDOW_MINUTES} 分钟后再试，或联系开标主持人",
                         f"{refused} wrong attempts in a row; try again in {WRONG_WINDOW_MINUTES} minutes or "
                         "contact the host", details={"x": share.x})
-    ckey = ctx.session.get(CustodianKey, share.custodian_key_id)
-    material = custody.custodian_material(ckey)
-    try:
-        value = sealing_custodian.unseal_share(share.sealed_share, passphrase, material, lot_code=trade.lot_code,
-                                               index=share.x, custodian_id=share.custodian_user_id)
-    except sealing_custodian.ShareBlobRefused as exc:
-        wrong_pass = not sealing_custodian.passphrase_matches(passphrase, material)
-        outcome = "wrong_passphrase" if wrong_pass else "bad_share"
-        _attempt(ctx, trade, share, outcome, str(exc))
-        if wrong_pass:
-            raise ShareRefused("opening.wrong_passphrase",
-                               f"保管口令错误：保管人 {share.x}（{user.display_name}）的份额未被接受，本次尝试已记录",
-                               f"Wrong passphrase: custodian {share.x} ({user.display_name})'s share was not "
-                               "accepted; the attempt is recorded", details={"x": share.x}) from None
-        raise ShareRefused("opening.share_rejected",
-                           f"保管人 {share.x}（{user.display_name}）的密钥份额无法解封，已拒绝并记录",
-                           f"Custodian {share.x} ({user.display_name})'s share does not unseal; refused and "
-                           "recorded", details={"x": share.x}) from None
-    except sealing_custodian.ShareBlobError as exc:
-        _attempt(ctx, trade, share, "bad_share", str(exc))
-        raise ShareRefused("opening.share_rejected", f"保管人 {share.x} 的密钥份额格式无效，已拒绝并记录",
-                           f"Custodian {share.x}'s sealed share is malformed; refused and recorded",
-                           details={"x": share.x}) from None
-    if not shamir.verify_share(value, bytes(share.commitment)):
-        _attempt(ctx, trade, share, "bad_share", "the share does not match its published commitment")
-        raise ShareRefused("opening.share_rejected",
-                           f"保管人 {share.x}（{user.display_name}）的密钥份额与公布的承诺值不符，已拒绝并记录",
-                           f"Custodian {share.x} ({user.display_name})'s share does not match its published "
-                           "commitment; refused and recorded", details={"x": share.x})
+    unsealed = unseal_verified(ctx, share, trade.lot_code, passphrase, user.display_name)
+    if unsealed.error is not None:
+        _attempt(ctx, trade, share, unsealed.outcome, unsealed.detail)
+        raise unsealed.error
+    value = unsealed.value
     share.status, share.accepted_at = "accepted", now
     share.accepted_y = value.y.to_bytes(32, "big")
     del value
