@@ -18,3 +18,5 @@ bp.register_error_handler(DomainError, framework.error_response)
 
 # Resource modules register their operations on `bp` (imported last: they import `bp` from here).
 from . import audit, deposits, keys, me, meta, notices, offers, opening, organisations, projects  # noqa: E402,F401
+from . import negotiation  # noqa: E402,F401  (after offers: it reuses its schemas)
+from . import criteria  # noqa: E402,F401

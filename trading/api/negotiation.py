@@ -1,0 +1,108 @@
+"""竞争性谈判 round quotes for the browser sealing widget (static/js/sealing/offer.js with
+data-api="/api/v1/negotiation" and the round's trade code as its lot): the same protocol as a lot's
+sealed offer (sealing parameters → start → manifest → chunk → complete → signed receipt), over
+procedures.negotiation (quotes, uploads). A quote is one price sheet: one chunk."""
+
+from __future__ import annotations
+
+from trading.core.errors import InvalidInput
+from trading.procedures.common.participation import receipts
+from trading.procedures.common.participation.rules import parse_index
+from trading.procedures.negotiation import quotes, uploads
+
+from . import bp
+from .framework import PUBLIC, ctx, operation
+from .offers import (
+    BIDDER,
+    MANIFEST_MAX_BYTES,
+    ChunkSchema,
+    ManifestAcceptedSchema,
+    SealingSchema,
+    SignedReceiptSchema,
+    StartedSchema,
+    StartSchema,
+    SubmissionStateSchema,
+    _iso,
+    _limited_body,
+)
+
+PREFIX = "/negotiation"
+
+
+@operation(bp, "GET", PREFIX + "/lots/<round_code>/sealing", summary="谈判轮次的密封参数 / a round's sealing parameters",
+           tag="negotiation", response=SealingSchema, description="轮次编号 <标段编号>-R<n> 是信封的 lot_id；本轮开标公钥公开。")
+def negotiation_sealing(round_code):
+    c = ctx()
+    info = quotes.sealing_info(c, round_code)
+    bidder_id = None
+    if c.actor.has("bidder") and c.actor.org_id:
+        from trading.accounts.models import Organisation
+
+        org = c.session.get(Organisation, c.actor.org_id)
+        bidder_id = org.credit_code if org else None
+    return {**info, "bidder_id": bidder_id, "deadline_at": _iso(info["closes_at"]), "server_now": _iso(info["server_now"]),
+            "upload_chunk_bytes": quotes.MAX_QUOTE_BYTES}
+
+
+@operation(bp, "POST", PREFIX + "/lots/<round_code>/submissions", summary="开始递交本轮报价 / start a round quote",
+           tag="negotiation", body=StartSchema, response=StartedSchema, status=201, errors=(403, 409), roles=BIDDER)
+def negotiation_start(round_code, body):
+    if body["part"] != "price":
+        raise InvalidInput("offer.part_invalid", "谈判轮次只接受报价（price）", "A round takes the price part only", field="part")
+    c = ctx()
+    quote = quotes.start_quote(c, round_code)
+    from trading.accounts.models import Organisation
+
+    org = c.session.get(Organisation, quote.bidder_org_id)
+    return {"submission_id": quote.submission_id,
+            "context": {"lot_id": round_code, "bidder_id": org.credit_code, "part": "price",
+                        "submission_id": quote.submission_id},
+            "upload_chunk_bytes": quotes.MAX_QUOTE_BYTES}, 201
+
+
+@operation(bp, "PUT", PREFIX + "/submissions/<sid>/manifest", summary="本轮报价清单 / a round quote's manifest",
+           tag="negotiation", response=ManifestAcceptedSchema, errors=(403, 409), roles=BIDDER)
+def negotiation_manifest(sid):
+    quote = uploads.put_quote_manifest(ctx(), sid, _limited_body(MANIFEST_MAX_BYTES))
+    return {"payload_len": quote.payload_len, "chunks_expected": 1, "upload_chunk_bytes": quotes.MAX_QUOTE_BYTES}
+
+
+@operation(bp, "PUT", PREFIX + "/submissions/<sid>/chunks/<index>", summary="本轮报价数据 / a round quote's data",
+           tag="negotiation", response=ChunkSchema, errors=(403, 409), roles=BIDDER)
+def negotiation_chunk(sid, index):
+    i = parse_index(index)
+    if i is None:
+        raise InvalidInput("upload.chunk_index", "数据块序号须为非负整数", "The chunk index must be a non-negative integer")
+    uploads.put_quote_chunk(ctx(), sid, i, _limited_body(quotes.MAX_QUOTE_BYTES))
+    return {"index": i, "chunks_received": 1, "chunks_expected": 1}
+
+
+@operation(bp, "GET", PREFIX + "/submissions/<sid>", summary="本轮报价上传状态 / a round quote's state",
+           tag="negotiation", response=SubmissionStateSchema, roles=BIDDER)
+def negotiation_state(sid):
+    c = ctx()
+    return uploads.quote_state(c, uploads.own_quote(c, sid))
+
+
+@operation(bp, "POST", PREFIX + "/submissions/<sid>/complete", summary="完成本轮报价并取得回执 / complete",
+           tag="negotiation", response=SignedReceiptSchema, status=201, errors=(403, 409), roles=BIDDER,
+           description="检查分块结构、SHA-256、签名与本轮截止时间（服务器时间）；本单位本轮之前的报价标为已替换。")
+def negotiation_complete(sid):
+    c = ctx()
+    quote = uploads.complete_quote(c, sid)
+    return uploads.quote_receipt(c, quote), 201
+
+
+@operation(bp, "GET", PREFIX + "/receipt-key", summary="回执验证公钥 / receipt key", tag="negotiation", auth=PUBLIC)
+def negotiation_receipt_key():
+    return receipts.public_key_info()
+
+
+@operation(bp, "POST", PREFIX + "/lots/<lot_code>/rounds/close", summary="结束当前谈判轮次 / close the current round",
+           tag="negotiation", status=200, errors=(403, 409, 422), roles=("operator", "agency"),
+           description="本轮报价截止后由谈判小组（交易中心或本项目代理机构记录）结束；同一轮重复结束为 409，不作任何改变。")
+def negotiation_close_round(lot_code):
+    from trading.procedures.negotiation import services
+
+    rnd = services.close_round(ctx(), lot_code)
+    return {"round": rnd.no, "round_code": rnd.code, "closed_at": _iso(rnd.closed_at)}
