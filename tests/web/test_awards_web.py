@@ -80,3 +80,19 @@ def test_bidder_downloads_its_letter(client, clock, w):
     r = client.get(f"/awards/letters/{row.letters[0].id}.pdf")
     assert r.status_code == 200 and r.mimetype == "application/pdf" and r.data.startswith(b"%PDF")
     assert client.get(f"/awards/letters/{row.letters[1].id}.pdf").status_code == 404
+
+
+def test_contract_reminders_for_the_owner_and_the_supervisor(client, clock, w):
+    from trading.procedures.common.awards import result, services
+
+    services.publish_candidates(w.c_owner, w.trade.lot_code)
+    clock.set(PUBLICITY_END)
+    row = result.award(w.c_owner, w.trade.lot_code, w.bidders[0].org_id)
+    login_as(client, make_user(w.c_owner, "supervisor", totp=True))
+    assert 'data-testid="no-contracts-due"' in client.get("/awards/").get_data(as_text=True)
+    clock.set(row.contract_due_at)
+    html = client.get("/awards/").get_data(as_text=True)
+    assert w.trade.lot_code in html and 'data-light="red"' in html
+    login_as(client, w.owner)
+    html = client.get("/awards/").get_data(as_text=True)
+    assert 'data-light="red"' in html and "已逾期" in html

@@ -1,7 +1,8 @@
 """Pages: 定标/结果. Thin: load → check access → one service call → respond; a refused action shows
 its reason on the page with its 4xx status (the request boundary rolls back, nothing is written).
 
-- /awards/                     owner/agency: lots with candidates, contracts due (time-limit reminders)
+- /awards/                     owner/agency: lots with candidates, contracts due (time-limit reminders);
+                               centre/supervisor: every contract due soon or overdue
 - /awards/lots/<code>          owner/agency (centre, supervisor read): candidates, publicity, buyer
                                confirmation, objections inbox with reply clocks, award, contract record
 - /awards/mine                 bidder: its result letters
@@ -45,11 +46,15 @@ def _helpers():
 
 
 @bp.route("/")
-@role_required(*PROJECT_SIDE)
+@role_required(*LOT_READERS)
 def index():
+    """The owner/agency's lots and its contract reminders; the centre and supervisors see every
+    contract that is due soon or overdue (the time-limit list's award entries)."""
     ctx = service_context()
-    return render_template("awards/index.html", lots=queries.managed_lots(ctx),
-                           due=queries.overdue_contracts(ctx.session, ctx.now(), org_id=ctx.actor.org_id), now=ctx.now())
+    side = ctx.actor.has(*PROJECT_SIDE)
+    due = queries.overdue_contracts(ctx.session, ctx.now(), org_id=ctx.actor.org_id if side else None)
+    return render_template("awards/index.html", lots=queries.managed_lots(ctx) if side else [], due=due,
+                           side=side, now=ctx.now())
 
 
 def _lot_page(lot_code: str, *, status: int = 200):
