@@ -269,3 +269,13 @@ def test_a_later_report_supersedes_the_list(ctx, session, sel):
     second = propose(sel, [990_000_00, 950_000_00], report_id=2)
     assert first.status == "superseded" and first.superseded_by_id == second.id
     assert services.current_list(ctx, sel.trade.lot_id).id == second.id
+
+
+def test_gp_confirmed_supplier_waives_then_rank_two_is_confirmed(ctx, session, clock, inq):
+    code = inq.trade.lot_code
+    services.confirm_supplier(inq.c_owner, code, inq.bidders[0].org_id)
+    services.pass_candidate(inq.c_owner, code, inq.bidders[0].org_id, "waived", "成交候选人书面放弃成交")
+    services.confirm_supplier(inq.c_owner, code, inq.bidders[1].org_id)
+    assert get_trade(ctx, code).status == "confirming"
+    row = result.award(inq.c_owner, code, inq.bidders[1].org_id, team_names=["王专家", "李专家", "张专家"])
+    assert row.rank == 2 and row.price_fen == GP_PRICES[1]

@@ -26,7 +26,7 @@ from trading.reference.services import get_calendar
 from trading.reference.settings import catalogue, get_setting
 
 from .. import services as notices
-from ..lots import get_trade
+from ..lots import LotStatus, get_trade
 from ..models import LotTrade, Notice
 from ..participation.models import Participation
 from ..rules import NoticeKind
@@ -235,8 +235,9 @@ def observe_confirmation(ctx: ServiceContext, cl: CandidateList) -> rules.Confir
         record(sys_ctx, "award.confirmation_deemed", "lot", cl.lot_id, project_id=trade.project_id,
                payload={"lot_code": trade.lot_code, "list_id": cl.id, "bidder_org_id": conf.bidder_org_id,
                         "rank": rank1.rank, "confirm_due_at": cl.confirm_due_at, "observed_at": now})
-        advance(sys_ctx, trade.lot_code, "confirm",
-                detail={"list_id": cl.id, "bidder_org_id": conf.bidder_org_id, "deemed": True})
+        if trade.status == LotStatus.REPORTED:  # a re-confirmation after a pass-over keeps the stage
+            advance(sys_ctx, trade.lot_code, "confirm",
+                    detail={"list_id": cl.id, "bidder_org_id": conf.bidder_org_id, "deemed": True})
     return conf
 
 
@@ -290,8 +291,9 @@ def confirm_supplier(ctx: ServiceContext, lot_code: str, bidder_org_id: int) -> 
     record(ctx, "award.supplier_confirmed", "lot", trade.lot_id, project_id=trade.project_id,
            payload={"lot_code": lot_code, "list_id": cl.id, "bidder_org_id": chosen.bidder_org_id,
                     "rank": chosen.rank, "confirm_due_at": cl.confirm_due_at})
-    advance(ctx, lot_code, "confirm",
-            detail={"list_id": cl.id, "bidder_org_id": chosen.bidder_org_id, "deemed": False})
+    if trade.status == LotStatus.REPORTED:  # a re-confirmation after a pass-over keeps the stage
+        advance(ctx, lot_code, "confirm",
+                detail={"list_id": cl.id, "bidder_org_id": chosen.bidder_org_id, "deemed": False})
     return cl
 
 
