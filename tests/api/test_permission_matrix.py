@@ -73,6 +73,25 @@ def _lot_code(w) -> dict:
     return {"lot_code": trade.lot_code}
 
 
+def _criteria_lot(w) -> dict:
+    """A new published lot of the owner organisation (criteria set by one role would make the next
+    role's identical PUT a no-op)."""
+    from sqlalchemy import select
+
+    from tests.factories.notices import published_notice
+    from tests.factories.projects import accepted_project
+    from trading.procedures.common.models import LotTrade
+    project = accepted_project(w["as"]["agency"], w["as"]["operator"], owner_org_id=w["owner_org"])
+    published_notice(w["as"]["owner"], project)
+    trade = db.session.execute(select(LotTrade).where(LotTrade.project_id == project.id)).scalars().first()
+    return {"lot_code": trade.lot_code}
+
+
+def _criteria_body() -> dict:
+    from tests.factories.evaluation import CRITERIA
+    return CRITERIA
+
+
 def _registered(w) -> dict:
     """The world's bidder registered for the lot, with an upload started for the price part."""
     from trading.procedures.common.participation import services as offers
@@ -187,6 +206,10 @@ CASES = [
     Case("POST", "/deposits/statements", row(401, 403, 403, 403, 403, 403, 422, 403, 403)),
     Case("POST", "/lots/{lot_code}/opening-record/responses", row(401, 403, 403, 403, 404, 403, 403, 403, 403),
          body={"response": "confirm"}, fresh=_lot_code),
+    # evaluation criteria (评分细则): the project side only, before the deadline; a fresh lot per role
+    Case("GET", "/lots/{lot_code}/criteria", row(401, 404, 404, 404, 403, 403, 403, 403, 403), fresh=_lot_code),
+    Case("PUT", "/lots/{lot_code}/criteria", row(401, OK, OK, 404, 403, 403, 403, 403, 403),
+         body=lambda w: _criteria_body(), fresh=_criteria_lot),
 ]
 
 
