@@ -89,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from trading.accounts.key_views import bp as keys_bp
     from trading.accounts.views import bp as auth_bp
     from trading.api import bp as api_bp
+    from trading.evaluation.experts.views import bp as experts_bp
     from trading.evaluation.scoring.views import bp as evaluation_bp
     from trading.portal.views import bp as portal_bp
     from trading.procedures.common.awards.views import bp as awards_bp
@@ -114,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(stages_bp, url_prefix="/stages")
     app.register_blueprint(awards_bp, url_prefix="/awards")
     app.register_blueprint(evaluation_bp, url_prefix="/evaluation")
+    app.register_blueprint(experts_bp, url_prefix="/experts")
     app.register_blueprint(negotiation_bp, url_prefix="/negotiation")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 

@@ -9,14 +9,14 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from tests.factories.accounts import actor_ctx, make_org, make_user
+from tests.factories.accounts import actor_ctx, make_user
 from tests.factories.experts import drawable_lot, make_expert, make_experts, operator_ctx
 from trading.audit.models import AuditEntry
 from trading.core.errors import Conflict, Forbidden, RuleViolation
 from trading.evaluation.draw import services as draw
 from trading.evaluation.draw.models import ExpertDraw
 from trading.evaluation.experts import services as pool
-from trading.evaluation.panels import Panel, PanelMember
+from trading.evaluation.panels import Panel
 
 
 def _entries(session, action):
@@ -54,8 +54,8 @@ def test_avoidance_through_the_database(ctx, session):
     from datetime import date
     owner, trade, bidders = drawable_lot(ctx, bidders=2)
     plain = make_experts(ctx, 5)
-    at_owner = make_expert(ctx, employer=owner.organisation)
-    at_bidder = make_expert(ctx, employer=bidders[0])
+    make_expert(ctx, employer=owner.organisation)
+    make_expert(ctx, employer=bidders[0])
     shareholder = make_expert(ctx)
     _relation(ctx, shareholder, bidders[1])
     old_job = make_expert(ctx)              # left the bidder more than 3 years before: eligible

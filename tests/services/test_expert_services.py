@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from tests.factories.accounts import actor_ctx, make_org, make_user, valid_credit_code
 from tests.factories.experts import make_expert, operator_ctx, valid_id_card
 from tests.factories.projects import make_region
+from trading.accounts.models import User
 from trading.audit.models import AuditEntry
 from trading.core.errors import Conflict, Forbidden, InvalidInput
-from trading.accounts.models import User
 from trading.evaluation.experts import services
 from trading.evaluation.experts.models import Expert, ExpertRelation, ExpertSpecialty
 from trading.evaluation.experts.services import ExpertIn

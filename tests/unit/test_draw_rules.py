@@ -207,3 +207,11 @@ def test_verification_reports_a_changed_snapshot():
     changed = rules.snapshot_bytes([*POOL[:-1], cand(id=5, status="suspended")])
     v = check(1, request_entry, run_entry, changed)
     assert not v.ok and v.checks["snapshot"] is False
+
+
+def test_snapshot_bytes_are_plain_compact_json_of_the_records():
+    import json
+    pool = [*POOL, cand(id=8, region_id=None, status="blacklisted", recent_panels=4)]
+    expected = json.dumps([rules.candidate_record(c) for c in sorted(pool, key=lambda c: c.id)],
+                          separators=(",", ":"), ensure_ascii=True).encode()
+    assert rules.snapshot_bytes(pool) == expected

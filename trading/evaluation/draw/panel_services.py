@@ -82,6 +82,10 @@ def start_panel(ctx: ServiceContext, lot_code: str) -> Panel:
     members and the operator."""
     ctx.require(*roles_for("panel.start"))
     trade = get_trade(ctx, lot_code, lock=True)
+    if not ctx.actor.has(Role.OPERATOR):
+        project = ctx.session.get(Project, trade.project_id)
+        if ctx.actor.org_id not in {project.owner_org_id, project.agency_org_id}:
+            raise not_found("标段", "Lot")
     panel = open_panel(ctx.session, trade.lot_id)
     if panel is None or panel.status != PanelStatus.SEALED:
         raise Conflict("panel.state", "评审委员会尚未组成或已开始评审", "The panel is not formed or has started")

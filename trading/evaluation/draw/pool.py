@@ -38,7 +38,7 @@ def _relations(session: Session, ids: set[int], avoid: list[int], now: datetime)
     """Relations with an organisation to avoid, declared by now and not withdrawn, of candidates."""
     out: dict[int, list[Relation]] = defaultdict(list)
     for chunk in _chunks(avoid):
-        rows = session.execute(
+        rows = session.connection().execute(
             select(ExpertRelation.expert_id, ExpertRelation.org_id, ExpertRelation.kind, ExpertRelation.from_on,
                    ExpertRelation.to_on)
             .where(ExpertRelation.org_id.in_(chunk), ExpertRelation.withdrawn_at.is_(None),
@@ -51,7 +51,7 @@ def _relations(session: Session, ids: set[int], avoid: list[int], now: datetime)
 
 def _unavailable(session: Session, ids: set[int], on: date) -> dict[int, list[tuple[date, date]]]:
     out: dict[int, list[tuple[date, date]]] = defaultdict(list)
-    rows = session.execute(select(ExpertUnavailable.expert_id, ExpertUnavailable.start_on, ExpertUnavailable.end_on)
+    rows = session.connection().execute(select(ExpertUnavailable.expert_id, ExpertUnavailable.start_on, ExpertUnavailable.end_on)
                            .where(ExpertUnavailable.start_on <= on, ExpertUnavailable.end_on >= on))
     for expert_id, start, end in rows:
         if expert_id in ids:
@@ -62,7 +62,7 @@ def _unavailable(session: Session, ids: set[int], on: date) -> dict[int, list[tu
 def recent_panel_counts(session: Session, owner_org_id: int, now: datetime) -> dict[int, int]:
     """{expert id: panels of this owner's lots formed in the 365 days before now where the expert
     holds (or held until the panel closed) a seat} — one grouped query."""
-    rows = session.execute(
+    rows = session.connection().execute(
         select(PanelMember.expert_id, func.count(func.distinct(Panel.id)))
         .join(Panel, Panel.id == PanelMember.panel_id)
         .join(LotTrade, LotTrade.lot_id == Panel.lot_id)
@@ -77,14 +77,20 @@ def recent_panel_counts(session: Session, owner_org_id: int, now: datetime) -> d
 def snapshot(session: Session, *, specialties: Iterable[str], avoid_org_ids: Iterable[int], owner_org_id: int,
              evaluation_on: date, now: datetime) -> list[Candidate]:
     """The candidates of a draw, sorted by id."""
-    base = session.execute(
+    # Core rows (session.connection()), not ORM ones: 20,000 of them, and nothing here is an entity
+    base = session.connection().execute(
         select(Expert.id, Expert.status, Expert.employer_org_id, Expert.region_id)
         .where(Expert.id.in_(_matching(specialties)), Expert.created_at <= now).order_by(Expert.id)).all()
     ids = {row[0] for row in base}
     relations = _relations(session, ids, sorted(set(avoid_org_ids)), now)
     unavailable = _unavailable(session, ids, evaluation_on)
     recent = recent_panel_counts(session, owner_org_id, now)
-    return [Candidate(id=i, status=status, employer_org_id=employer, region_id=region,
-                      relations=tuple(sorted(relations.get(i, ()), key=lambda r: (r.org_id, r.kind, str(r.from_on)))),
-                      unavailable=tuple(sorted(unavailable.get(i, ()))), recent_panels=recent.get(i, 0))
+    empty: tuple = ()
+    return [Candidate(i, status, employer, region,
+                      tuple(sorted(relations[i], key=_relation_key)) if i in relations else empty,
+                      tuple(sorted(unavailable[i])) if i in unavailable else empty, recent.get(i, 0))
             for i, status, employer, region in base]
+
+
+def _relation_key(r: Relation) -> tuple:
+    return (r.org_id, r.kind, str(r.from_on), str(r.to_on))

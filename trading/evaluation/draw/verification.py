@@ -8,7 +8,7 @@ and the snapshot bytes can check, without the database:
 4. the avoidance filters and the sampler of draw.rules, applied to the snapshot with the request of
    the request entry and the revealed seed, give exactly the recorded eligible count and panel.
 
-Imports: draw.rules only."""
+Imports: core.errors, draw.rules."""
 
 from __future__ import annotations
 

@@ -3,8 +3,9 @@ evaluation and the prices that count (opened price sheets; for 谈判 the final 
 
 Prices: `OpeningResult` rows of the lot with part "price" and outcome "opened" (the latest one per
 bidder). A 竞争性谈判 lot uses the negotiation's final offers through
-`trading.procedures.negotiation.services.final_prices(session, lot_id)`; when that function is
-absent the evaluation refuses with a clear error instead of silently scoring the first-round prices.
+`final_prices(session, lot_id)` of the negotiation package (its services module, or quotes where it
+lives today); when that function is absent the evaluation refuses with a clear error instead of
+silently scoring the first-round prices.
 
 Imports: core, accounts, procedures.*, evaluation.panels."""
 
@@ -25,7 +26,9 @@ from ..panels import MemberStatus, Panel, PanelMember, PanelStatus
 from .rules import BidderIn
 
 NEGOTIATION = "negotiation"
-FINAL_PRICES = ("trading.procedures.negotiation.services", "final_prices")
+#: where NEGOT's final_prices may live, tried in order
+FINAL_PRICES = (("trading.procedures.negotiation.services", "final_prices"),
+                ("trading.procedures.negotiation.quotes", "final_prices"))
 
 
 def current_panel(session: Session, lot_id: int) -> Panel | None:
@@ -54,18 +57,18 @@ def member_names(session: Session, members: list[PanelMember]) -> dict[int, str]
 
 
 def _final_prices() -> Callable[[Session, int], dict[int, int]]:
-    module_name, attr = FINAL_PRICES
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        module = None
-    fn = getattr(module, attr, None)
-    if fn is None:
-        raise Conflict("evaluation.final_prices_missing",
-                       "竞争性谈判的最后报价尚不可读（谈判模块未提供 final_prices），不能评审",
-                       "The negotiation's final offers cannot be read (final_prices is missing); "
-                       "evaluation cannot proceed")
-    return fn
+    for module_name, attr in FINAL_PRICES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        fn = getattr(module, attr, None)
+        if callable(fn):
+            return fn
+    raise Conflict("evaluation.final_prices_missing",
+                   "竞争性谈判的最后报价尚不可读（谈判模块未提供 final_prices），不能评审",
+                   "The negotiation's final offers cannot be read (final_prices is missing); "
+                   "evaluation cannot proceed")
 
 
 def opened_prices(session: Session, lot_id: int) -> dict[int, int | None]:
