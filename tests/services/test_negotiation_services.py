@@ -5,6 +5,7 @@ suppliers terminates; the 2-supplier exception only with a failed tender AND an 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -235,3 +236,39 @@ def test_round_keys_are_distinct_and_audited(session, clock, ctx):
                .scalars()]
     assert len(entries) == 2
     assert session.execute(select(func.count()).select_from(NegotiationRound)).scalar_one() == 2
+
+
+def test_withdrawal_starts_the_suppliers_deposit_refund_period(session, clock, ctx):
+    from trading.procedures.common.deposits.models import DepositAccount
+    from trading.procedures.common.deposits.services import open_sub_account
+    from trading.procedures.common.participation.models import Participation
+
+    neg = opened_negotiation(ctx, suppliers=4)
+    neg.trade.deposit_fen = 2_000_00
+    leaving = neg.suppliers[0]
+    part = Participation(lot_id=neg.trade.lot_id, bidder_org_id=leaving.org.id, registered_by=leaving.user.id,
+                         registered_at=clock.now(), status="registered")
+    session.add(part)
+    session.flush()
+    account = open_sub_account(leaving.ctx, part)
+    _start(neg)
+    services.withdraw_supplier(leaving.ctx, neg.code, "不再参加")
+    assert (account.refund_event, account.refund_event_at) == ("withdrawal", clock.now())
+    assert account.refund_due_at is not None and account.refund_due_at > clock.now()
+    assert neg.trade.status == "negotiating"  # 3 remain
+    others = session.execute(select(DepositAccount).where(DepositAccount.id != account.id)).scalars().all()
+    assert others == []
+
+
+def test_too_few_valid_final_offers_terminates_at_close(session, clock, ctx):
+    neg = opened_negotiation(ctx)
+    _start(neg)
+    final = services.call_final_offers(neg.team, neg.code, closes_at=clock.now() + timedelta(hours=1))
+    quote_for(final, neg.suppliers[0], 500_00)
+    quote_for(final, neg.suppliers[1], 600_00)  # the third supplier sends no final offer
+    _close(neg, clock, final)
+    open_round_by_custodians(ctx, final)
+    services.close_final_offers(neg.team, neg.code)
+    assert neg.trade.status == "terminated"
+    entry = session.execute(select(AuditEntry).where(AuditEntry.action == "lot.terminate")).scalar_one()
+    assert "有效最后报价不足 3 家" in json.loads(entry.body)["payload"]["reason"]

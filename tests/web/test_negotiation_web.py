@@ -97,3 +97,19 @@ def test_outsiders_do_not_see_the_negotiation(app, ctx, neg):
     outsider = _client(app, make_user(ctx, "bidder"))
     assert outsider.get(f"/negotiation/my/{neg.code}").status_code == 404
     assert _client(app, neg.suppliers[0].user).get(f"/negotiation/lots/{neg.code}").status_code == 403
+
+
+def test_index_lists_the_negotiation_for_its_parties_only(app, ctx, clock, neg):
+    from trading.procedures.negotiation import services
+
+    op = db.session.get(type(neg.owner), neg.team.actor.user_id)
+    assert neg.code in _client(app, op).get("/negotiation/").get_data(as_text=True)  # waiting to start
+    services.start_negotiation(neg.team, neg.code, team_size=3, team_experts=2)
+    services.open_round(neg.team, neg.code, closes_at=clock.now() + timedelta(hours=1))
+    db.session.commit()
+    assert f"/negotiation/my/{neg.code}" in _client(app, neg.suppliers[0].user).get("/negotiation/").get_data(as_text=True)
+    assert neg.code in _client(app, neg.owner).get("/negotiation/").get_data(as_text=True)
+    assert neg.code not in _client(app, make_user(ctx, "bidder")).get("/negotiation/").get_data(as_text=True)
+    assert neg.code not in _client(app, make_user(ctx, "owner")).get("/negotiation/").get_data(as_text=True)
+    holder, _ = round_holders(ctx, db.session.execute(select(NegotiationRound)).scalar_one())[0]
+    assert 'data-testid="custody-due"' in _client(app, holder).get("/negotiation/").get_data(as_text=True)

@@ -81,12 +81,14 @@ RESPONSE_RULE = next(r for r in PERIOD_RULES if r.code == "period.negotiation_re
 
 
 def response_period(facts: Mapping[str, Any], now: datetime) -> Violation | None:
-    """Document issue (docs_from, else publication) → first-response deadline ≥ 3 WD (Art. 29):
-    the very rule publication checks (periods.PERIOD_RULES), checked again when the responses close
-    (a change notice may have moved the dates). Fails closed without the dates or a calendar."""
+    """Document issue (docs_from, else publication) → first-response deadline ≥ 3 WD (Art. 29): the
+    very rule publication already enforces (periods.PERIOD_RULES "period.negotiation_response"),
+    checked again when the responses close if the caller passes the issue date (a change notice
+    may have moved the deadline). Without an issue date the step relies on the publication check
+    (stages.advance supplies only the deadline); without a calendar it fails closed."""
     dates = {k: facts.get(k) for k in ("docs_from", "published_at", "deadline_at")}
     if not (dates["docs_from"] or dates["published_at"]) or not dates["deadline_at"]:
-        return _v("flow.fact_missing", "缺少谈判文件发出时间或响应截止时间", "The document issue or deadline is missing")
+        return None
     cal = facts.get("calendar")
     if cal is None:
         return _v("flow.fact_missing", "缺少工作日历，无法核对响应期限", "No working calendar to check the response period")

@@ -23,9 +23,17 @@ from trading.core.web import flash_error, service_context
 from trading.extensions import db
 from trading.projects.models import Lot, Project
 
+from ..common.models import LotTrade
 from ..common.opening.shares import ShareRefused
 from . import quotes, services
-from .models import NegotiationCase, NegotiationSupplier, RequirementChange, RoundKeyShare, RoundQuote
+from .models import (
+    NegotiationCase,
+    NegotiationRound,
+    NegotiationSupplier,
+    RequirementChange,
+    RoundKeyShare,
+    RoundQuote,
+)
 
 bp = Blueprint("negotiation", __name__)
 
@@ -85,6 +93,39 @@ def _lot_context(ctx, lot_code: str) -> dict:
             "ranked": rules.rank_final_offers(offers), "is_buyer": ctx.actor.has("owner") and ctx.actor.org_id == project.owner_org_id,
             "is_team": ctx.actor.has("operator") or (ctx.actor.has("agency") and ctx.actor.org_id == project.agency_org_id),
             "now": ctx.now()}
+
+
+@bp.route("/")
+@role_required("operator", "agency", "owner", "supervisor", "bidder", "expert")
+def index():
+    """The negotiations the user takes part in (team side: the project's or, for the centre and
+    supervisors, every one; a supplier: its own) and the round keys the user holds as custodian."""
+    ctx = service_context()
+    stmt = (select(NegotiationCase, LotTrade, Project.name).join(LotTrade, LotTrade.lot_id == NegotiationCase.lot_id)
+            .join(Project, Project.id == LotTrade.project_id).order_by(NegotiationCase.started_at.desc()).limit(200))
+    if ctx.actor.has("bidder"):
+        stmt = stmt.join(NegotiationSupplier, (NegotiationSupplier.lot_id == LotTrade.lot_id)
+                         & (NegotiationSupplier.bidder_org_id == ctx.actor.org_id))
+    elif ctx.actor.has("owner", "agency"):
+        stmt = stmt.where((Project.owner_org_id == ctx.actor.org_id) | (Project.agency_org_id == ctx.actor.org_id))
+    elif not ctx.actor.has("operator", "supervisor"):
+        stmt = stmt.where(False)
+    # lots opened and waiting for the team to start
+    waiting = []
+    if ctx.actor.has("operator", "agency"):
+        w = (select(LotTrade, Project.name).join(Project, Project.id == LotTrade.project_id)
+             .where(LotTrade.procedure == "negotiation", LotTrade.status == "opened").limit(200))
+        if ctx.actor.has("agency"):
+            w = w.where(Project.agency_org_id == ctx.actor.org_id)
+        waiting = ctx.session.execute(w).all()
+    custody = []
+    if ctx.actor.has(*CUSTODIANS):
+        custody = ctx.session.execute(
+            select(RoundKeyShare, NegotiationRound).join(NegotiationRound, NegotiationRound.id == RoundKeyShare.round_id)
+            .where(RoundKeyShare.custodian_user_id == ctx.actor.user_id, NegotiationRound.quotes_opened_at.is_(None))
+        ).all()
+    return render_template("negotiation/index.html", rows=ctx.session.execute(stmt).all(), waiting=waiting,
+                           custody=custody, is_bidder=ctx.actor.has("bidder"))
 
 
 @bp.route("/lots/<lot_code>")
@@ -218,10 +259,10 @@ def _refuse_unconfirmed(lot_code: str):
 def custody():
     ctx = service_context()
     rows = ctx.session.execute(
-        select(RoundKeyShare, quotes.NegotiationRound).join(
-            quotes.NegotiationRound, quotes.NegotiationRound.id == RoundKeyShare.round_id)
+        select(RoundKeyShare, NegotiationRound).join(
+            NegotiationRound, NegotiationRound.id == RoundKeyShare.round_id)
         .where(RoundKeyShare.custodian_user_id == ctx.actor.user_id)
-        .order_by(quotes.NegotiationRound.id.desc())).all()
+        .order_by(NegotiationRound.id.desc())).all()
     return render_template("negotiation/custody.html", rows=rows, now=ctx.now())
 
 
