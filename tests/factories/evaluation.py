@@ -67,7 +67,8 @@ def evaluation_lot(ctx: ServiceContext, *, prices=(800_000_00, 900_000_00, 850_0
     size + spare_experts experts, so a replacement can be drawn too."""
     owner = make_user(ctx, "owner")
     octx = actor_ctx(ctx.session, ctx.clock, owner)
-    project = notice_project(ctx, owner, procedure=procedure)
+    gp = dict(category="goods", owner_type="gov") if procedure in ("inquiry", "negotiation") else {}
+    project = notice_project(ctx, owner, procedure=procedure, **gp)
     notice = make_notice(octx, project)
     lot = project.lots[0]
     now = ctx.now()

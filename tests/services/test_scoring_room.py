@@ -244,3 +244,40 @@ def test_a_conflict_found_after_scoring_voids_the_member_s_sheets(ctx, session):
     assert [s.status for s in theirs] == ["submitted"]
     done, expected = scoring.submission_counts(ctx, ev.trade, ev.panel)
     assert (done, expected) == (1, 9)               # the new member's three sheets are still to come
+
+
+def test_an_inquiry_is_judged_on_responsiveness_then_price_through_the_report(ctx, session, clock):
+    from tests.factories.accounts import totp_code
+    from trading.evaluation.criteria.rules import template_body
+    from trading.evaluation.reports import services as reports
+
+    ev = evaluation_lot(ctx, procedure="inquiry", criteria=template_body("lowest_price"),
+                        prices=(300_000_00, 280_000_00, 310_000_00, 260_000_00))
+    b1, b2, b3, b4 = ev.bidders
+    reject = {"decision": "reject", "reject_code": "R4", "reject_note": "技术参数不满足"}
+    fill_and_submit(ev, {b.id: {"decision": "score"} for b in ev.bidders}
+                    | {b4.id: {0: reject, 1: reject, 2: {"decision": "score"}}})
+    summary, _ = scoring.lot_summary(ev.members[0].ctx, ev.code)
+    assert summary.candidates == (b2.id, b1.id, b3.id)      # the cheapest (b4) is not responsive
+    assert all(r.average is None for r in summary.rows)
+    report = reports.generate_report(ev.members[0].ctx, ev.code)
+    for m in ev.members:
+        reports.sign_report(m.ctx, ev.code, "agree", code=totp_code(m.user, clock))
+    assert report.status == "final" and ev.trade.status == "reported"
+
+
+def test_negotiation_prices_come_from_the_final_offers(ctx, session, monkeypatch):
+    from trading.evaluation.scoring import queries
+    from trading.procedures.negotiation import quotes
+
+    ev = evaluation_lot(ctx)
+    ev.trade.procedure = "negotiation"
+    b1, b2, _b3 = ev.bidders
+    monkeypatch.setattr(quotes, "final_prices", lambda s, lot_id: {b2.id: 700_000_00, b1.id: 650_000_00})
+    assert [(b.org_id, b.price_fen) for b in queries.bidders(session, ev.trade)] == \
+        sorted([(b1.id, 650_000_00), (b2.id, 700_000_00)])
+    monkeypatch.setattr(queries, "FINAL_PRICES", (("trading.procedures.negotiation.nowhere", "final_prices"),
+                                                  ("trading.procedures.negotiation.quotes", "no_such_function")))
+    with pytest.raises(Conflict) as err:
+        queries.bidders(session, ev.trade)
+    assert err.value.code == "evaluation.final_prices_missing"
