@@ -272,3 +272,30 @@ def test_too_few_valid_final_offers_terminates_at_close(session, clock, ctx):
     assert neg.trade.status == "terminated"
     entry = session.execute(select(AuditEntry).where(AuditEntry.action == "lot.terminate")).scalar_one()
     assert "有效最后报价不足 3 家" in json.loads(entry.body)["payload"]["reason"]
+
+
+def test_the_negotiation_starts_from_a_real_opening_of_the_first_responses(session, clock, ctx):
+    """Sealed first responses opened by the lot's custodians (issue 3) → the valid responders join."""
+    from tests.factories.custodians import add_offer, ensure_custodians
+    from tests.factories.notices import notice_project, published_notice
+    from trading.procedures.common.models import LotTrade
+    from trading.procedures.common.opening import services as opening
+    from trading.procedures.common.opening.models import OpeningKey
+
+    people = {u.id: (u, p) for u, p in ensure_custodians(ctx)}
+    owner = make_user(ctx, "owner")
+    project = notice_project(ctx, owner, category="goods", owner_type="gov", procedure="negotiation")
+    published_notice(actor_ctx(session, clock, owner), project)
+    trade = session.execute(select(LotTrade).where(LotTrade.project_id == project.id)).scalars().first()
+    key = session.execute(select(OpeningKey).where(OpeningKey.lot_id == trade.lot_id)).scalar_one()
+    bidders = [add_offer(ctx, trade, key, price_fen=fen)[0] for fen in (900_00, 800_00, 700_00)]
+    add_offer(ctx, trade, key, price_plaintext=b"not a price sheet")  # opens, but its sheet is invalid
+    clock.set(trade.deadline_at + timedelta(seconds=1))
+    for share in key.shares[:key.k]:
+        user, pw = people[share.custodian_user_id]
+        opening.submit_share(actor_ctx(session, clock, user), trade.lot_code, pw)
+    assert trade.status == "opened"
+    op = make_user(ctx, "operator")
+    services.start_negotiation(actor_ctx(session, clock, op), trade.lot_code, team_size=3, team_experts=2)
+    joined = {s.bidder_org_id for s in session.execute(select(NegotiationSupplier)).scalars()}
+    assert joined == {b.org_id for b in bidders} and trade.status == "negotiating"
