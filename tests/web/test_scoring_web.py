@@ -167,3 +167,30 @@ def test_owner_criteria_page(ctx, client, session, clock):
     assert r.status_code == 409
     assert session.execute(select(LotCriteria)).scalars().all() == [row]
     assert CRITERIA["method"] == "comprehensive"
+
+
+def test_owner_and_operator_find_their_lots_and_the_panel_closes_with_the_report(ctx, client, session, clock):
+    from trading.evaluation.reports import services as reports
+
+    ev = evaluation_lot(ctx)
+    login_as(client, ev.owner)
+    html = client.get("/evaluation/").get_data(as_text=True)
+    assert ev.code in html and f"/evaluation/{ev.code}/criteria" in html and f"/evaluation/{ev.code}/progress" in html
+    login_as(client, make_user(ctx, "owner"))
+    assert ev.code not in client.get("/evaluation/").get_data(as_text=True)
+    login_as(client, make_user(ctx, "operator", totp=True))
+    html = client.get("/evaluation/").get_data(as_text=True)
+    assert ev.code in html and f"/evaluation/{ev.code}/criteria" not in html
+    fill_and_submit(ev)
+    reports.generate_report(ev.members[0].ctx, ev.code)
+    for m in ev.members:
+        reports.sign_report(m.ctx, ev.code, "agree", code=totp_code(m.user, clock))
+    assert ev.panel.status == "closed"
+    login_as(client, ev.members[0].user)
+    html = client.get("/evaluation/").get_data(as_text=True)
+    assert ev.code in html and "已提交报告" in html
+    assert client.get(f"/evaluation/{ev.code}/room").status_code == 200   # still readable, no longer writable
+    token = csrf_token(client, f"/evaluation/{ev.code}/room")
+    r = client.post(f"/evaluation/{ev.code}/sheets/{ev.bidders[0].id}",
+                    data={"csrf_token": token, "action": "save", "score_T1": "1", "comment_T1": "x"})
+    assert r.status_code == 409

@@ -26,7 +26,7 @@ from trading.procedures.common.lots import get_trade
 from trading.procedures.common.models import LotTrade
 
 from ..criteria.services import canonical_sha256, criteria_of
-from ..panels import Panel, PanelMember
+from ..panels import Panel, PanelMember, PanelStatus
 from ..scoring import queries
 from ..scoring import services as scoring
 from ..scoring.rules import summary_body
@@ -154,6 +154,10 @@ def _finalise(ctx: ServiceContext, trade: LotTrade, report: EvaluationReport) ->
     candidates = [CandidateIn(bidder_org_id=org, rank=rows[org]["rank"], price_fen=rows[org]["price_fen"],
                               score=Decimal(rows[org]["average"]) if rows[org]["average"] is not None else None)
                   for org in report.body["summary"]["candidates"]]
+    panel = ctx.session.get(Panel, report.panel_id)
+    old_status, panel.status = panel.status, PanelStatus.CLOSED.value
+    record(ctx, "panel.closed", "panel", panel.id, project_id=trade.project_id,
+           payload={"lot_code": trade.lot_code, "status": [old_status, panel.status], "report_id": report.id})
     stages.advance(ctx, trade.lot_code, "submit_report", detail={"report_id": report.id, "sha256": report.sha256})
     propose_candidates(ctx, trade.lot_code, candidates, report_id=report.id)
     publish(ctx, scoring.channel(trade.lot_code), "evaluation:report_final", {"stage": "reported"}, audience="staff")

@@ -31,9 +31,11 @@ from ..criteria.services import criteria_of
 from ..panels import Panel, PanelMember, PanelStatus
 from . import queries
 from .models import ConflictDeclaration, ScoreSheet
-from .rules import BidderIn, Decision, SheetIn, SheetStatus, Summary, summarise, validate_sheet
+from .rules import BidderIn, SheetIn, SheetStatus, Summary, summarise, validate_sheet
 
 EVALUATING = "evaluating"
+#: procedures whose lots are evaluated by a panel with criteria (比选, 竞争性谈判, 询价)
+EVALUATED_PROCEDURES = ("selection", "negotiation", "inquiry")
 NOTE_MAX = 300
 
 
@@ -363,5 +365,19 @@ def my_assignments(ctx: ServiceContext) -> list[tuple[LotTrade, Panel, PanelMemb
     return [tuple(r) for r in rows]
 
 
-def is_decision(value: str) -> bool:
-    return value in set(Decision)
+def staff_lots(ctx: ServiceContext, limit: int = 100) -> list[tuple[LotTrade, Panel | None]]:
+    """Lots with evaluation for the owner/agency (their projects' lots of the evaluated procedures)
+    or the centre and supervisors (lots that have a panel): each with its current panel, if any."""
+    from trading.projects.models import Project
+
+    a = ctx.actor
+    stmt = select(LotTrade).where(LotTrade.procedure.in_(EVALUATED_PROCEDURES)).order_by(LotTrade.created_at.desc())
+    if a.has("operator", "supervisor"):
+        stmt = stmt.where(LotTrade.lot_id.in_(select(Panel.lot_id)))
+    elif a.has("owner", "agency") and a.org_id is not None:
+        stmt = stmt.join(Project, Project.id == LotTrade.project_id).where(
+            (Project.owner_org_id == a.org_id) | (Project.agency_org_id == a.org_id))
+    else:
+        return []
+    trades = list(ctx.session.execute(stmt.limit(limit)).scalars())
+    return [(t, queries.current_panel(ctx.session, t.lot_id)) for t in trades]

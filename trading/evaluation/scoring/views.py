@@ -36,10 +36,14 @@ PROGRESS_ROLES = roles_for("evaluation.progress")
 
 
 @bp.route("/")
-@role_required(*MEMBER_ROLES)
+@role_required(*sorted({*MEMBER_ROLES, *PROGRESS_ROLES}))
 def index():
+    """Members: their seats. Project side and centre: the lots with evaluation (criteria, progress)."""
     ctx = service_context()
-    return render_template("evaluation/index.html", seats=scoring.my_assignments(ctx))
+    seats = scoring.my_assignments(ctx) if ctx.actor.has(*MEMBER_ROLES) else []
+    lots = scoring.staff_lots(ctx) if ctx.actor.has(*PROGRESS_ROLES) else []
+    return render_template("evaluation/index.html", seats=seats, lots=lots,
+                           can_set_criteria=ctx.actor.has(*roles_for("criteria.set")))
 
 
 def _room_context(ctx, lot_code: str) -> dict:
