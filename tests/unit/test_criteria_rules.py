@@ -10,6 +10,7 @@ from trading.core.errors import InvalidInput
 from trading.evaluation.criteria.rules import (
     Method,
     WeightLimits,
+    check_method,
     criteria_from_body,
     parse_criteria,
     price_score,
@@ -117,3 +118,18 @@ def test_price_score_refuses_impossible_inputs():
                                              ("2.675", "2.68")])
 def test_round_points_half_up(value, expected):
     assert round_points(Decimal(value)) == Decimal(expected)
+
+
+@pytest.mark.parametrize("procedure, method, ok", [
+    ("selection", "comprehensive", True), ("selection", "lowest_price", True),
+    ("negotiation", "lowest_price", True), ("negotiation", "comprehensive", False),
+    ("inquiry", "lowest_price", True), ("inquiry", "comprehensive", False),
+])
+def test_negotiation_and_inquiry_use_the_lowest_price_method(procedure, method, ok):
+    c = parse_criteria(template_body(method), LIMITS)
+    if ok:
+        check_method(c, procedure)
+    else:
+        with pytest.raises(InvalidInput) as err:
+            check_method(c, procedure)
+        assert err.value.code == "criteria.method_not_allowed"

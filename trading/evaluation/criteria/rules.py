@@ -229,6 +229,18 @@ def parse_criteria(body: object, limits: WeightLimits) -> Criteria:
     return Criteria(Method.COMPREHENSIVE, weight, items, rejections, max_price, tie_break)
 
 
+#: 谈判 and 询价 rank responsive suppliers by final price, low to high (74号令 Art. 35, 48 [V]): the
+#: comprehensive method is not theirs
+METHODS_BY_PROCEDURE = {"negotiation": (Method.LOWEST_PRICE,), "inquiry": (Method.LOWEST_PRICE,)}
+
+
+def check_method(criteria: Criteria, procedure: str) -> None:
+    allowed = METHODS_BY_PROCEDURE.get(procedure, tuple(Method))
+    if criteria.method not in allowed:
+        raise _bad("method_not_allowed", "竞争性谈判和询价按最后报价由低到高推荐，只能采用最低价法",
+                   "Negotiation and inquiry rank by final price: only the lowest-price method applies", "method")
+
+
 def criteria_from_body(body: Mapping) -> Criteria:
     """A stored body back into Criteria (it was validated when stored; the bounds applied then)."""
     return parse_criteria(body, WeightLimits(0, 100))

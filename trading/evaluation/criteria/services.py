@@ -67,6 +67,7 @@ def set_criteria(ctx: ServiceContext, lot_code: str, body: object) -> LotCriteri
         raise Conflict("criteria.locked", "已过投标（响应）截止时间，评分细则已锁定，不能再修改",
                        "The deadline has passed: the criteria are locked")
     criteria = rules.parse_criteria(body, limits_for(ctx, project))
+    rules.check_method(criteria, trade.procedure)
     canonical = criteria.to_body()
     sha = canonical_sha256(canonical)
     old = latest(ctx.session, trade.lot_id)
