@@ -96,3 +96,30 @@ def test_contract_reminders_for_the_owner_and_the_supervisor(client, clock, w):
     login_as(client, w.owner)
     html = client.get("/awards/").get_data(as_text=True)
     assert 'data-light="red"' in html and "已逾期" in html
+
+
+def test_gp_pages_through_confirmation_award_and_contract(client, ctx, clock):
+    from trading.procedures.common.awards import result
+
+    g = reported_lot(ctx, procedure="inquiry", bidders=3, deposit_yuan=1_000)
+    propose(g, [450_000_00, 470_000_00, 480_000_00])
+    code = g.trade.lot_code
+    login_as(client, g.owner)
+    html = client.get(f"/awards/lots/{code}").get_data(as_text=True)
+    assert "确定成交供应商" in html and "2026年11月30日24时" in html
+    r = post(client, g.owner, f"/awards/lots/{code}", f"/awards/lots/{code}/confirm",
+             {"bidder_org_id": str(g.bidders[0].org_id)})
+    assert r.status_code == 302
+    r = post(client, g.owner, f"/awards/lots/{code}", f"/awards/lots/{code}/award",
+             {"bidder_org_id": str(g.bidders[0].org_id), "team_names": "王专家\n李专家\n采购人代表赵某"})
+    assert r.status_code == 302
+    html = client.get(f"/awards/lots/{code}").get_data(as_text=True)
+    assert "人民币肆拾伍万元整" in html and "登记合同" in html
+    login_as(client, g.bidders[2])
+    html = client.get(f"/awards/bid/{code}").get_data(as_text=True)
+    assert 'data-testid="objection-form"' in html and "提出质疑" in html and 'data-testid="letter-link"' in html
+    r = post(client, g.owner, f"/awards/lots/{code}", f"/awards/lots/{code}/contract",
+             {"signed_on": "2026-11-23", "amount": "450000.00", "note": ""})
+    assert r.status_code == 302
+    assert "合同签订日期 2026-11-23" in client.get(f"/awards/lots/{code}").get_data(as_text=True)
+    assert result.award_of_lot(ctx, g.trade.lot_id).rank == 1
