@@ -279,3 +279,15 @@ def test_gp_confirmed_supplier_waives_then_rank_two_is_confirmed(ctx, session, c
     assert get_trade(ctx, code).status == "confirming"
     row = result.award(inq.c_owner, code, inq.bidders[1].org_id, team_names=["王专家", "李专家", "张专家"])
     assert row.rank == 2 and row.price_fen == GP_PRICES[1]
+
+
+def test_only_the_projects_owner_or_agency_acts(ctx, session, clock, sel):
+    code = sel.trade.lot_code
+    refused(session, sel.trade, Forbidden, services.publish_candidates, sel.c_bidders[0], code)
+    stranger = actor_ctx(session, clock, make_user(ctx, "owner"))
+    err = refused(session, sel.trade, DomainError, services.publish_candidates, stranger, code)
+    assert err.status == 404
+    services.publish_candidates(sel.c_owner, code)
+    clock.set(PUBLICITY_END)
+    refused(session, sel.trade, Forbidden, result.award, sel.c_bidders[0], code, sel.bidders[0].org_id)
+    refused(session, sel.trade, DomainError, result.award, stranger, code, sel.bidders[0].org_id)
