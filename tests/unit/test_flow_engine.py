@@ -86,4 +86,4 @@ def test_register_and_machine_for():
 
 def test_the_registry_registers_every_kind():
     import trading.procedures.registry  # noqa: F401
-    assert {"selection", "inquiry"} <= set(registered())
+    assert {"selection", "inquiry", "negotiation"} <= set(registered())

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from trading.procedures.common.flow import registered
 from trading.procedures.inquiry import rules as inquiry_rules
+from trading.procedures.negotiation import rules as negotiation_rules
 from trading.procedures.selection import rules as selection_rules
 
-KINDS = {m.PROCEDURE: m.MACHINE for m in (selection_rules, inquiry_rules)}
+KINDS = {m.PROCEDURE: m.MACHINE for m in (selection_rules, negotiation_rules, inquiry_rules)}
 
 __all__ = ["KINDS", "registered"]
