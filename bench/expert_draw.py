@@ -10,10 +10,11 @@ covering the evaluation day, and 200 earlier panels of the same owner (1,000 sea
 frequency cap. Then the clock moves past the deadline.
 
 Measured, each repetition in a savepoint rolled back afterwards (so every repetition sees the same
-pool): run_draw — the set-based pool snapshot (one query per kind of fact, never one per expert),
-the avoidance filters, the DRBG sample, the compressed snapshot and its digest, the sealed panel and
-its seats, the audit entries; and request_draw + run_draw together (the request checks eligibility
-too). Baseline, in the same run: a plain random sample of the same pool — the candidate ids of the
+pool): the draw = request_draw + run_draw. The request reads the set-based pool snapshot (one query
+per kind of fact, never one per expert), checks eligibility, freezes the snapshot (canonical JSON,
+zlib, SHA-256) and commits the seed's and the snapshot's digests; the run parses the frozen snapshot,
+applies the avoidance filters, samples with the DRBG, seats the sealed panel and writes the reveal.
+Each half is reported too. Baseline, in the same run: a plain random sample of the same pool — the candidate ids of the
 specialty in one query and the same DRBG sampler, no avoidance. Correctness: a committed draw
 re-verifies from its audit entries, and no drawn expert is conflicted with a bidder."""
 
@@ -180,10 +181,10 @@ def _run(scale: float, blobs) -> list[Figure]:
             f"re-verified from the audit trail: {'yes' if verified.ok else 'NO'}; conflicted drawn: "
             f"{'none' if clean else 'SOME'}")
     return [
-        Figure(name=f"expert draw, {n:,} pool, avoidance", value=round(med_run, 2), unit="ms",
+        Figure(name=f"expert draw, {n:,} pool, avoidance", value=round(med_both, 2), unit="ms",
                baseline=round(med_plain, 2), baseline_name="plain random sample", target="verified, none conflicted",
                ok=verified.ok and clean, note=note, details=details),
-        Figure(name="expert draw: request + run", value=round(med_both, 2), unit="ms", baseline=round(med_plain, 2),
+        Figure(name="expert draw: the run alone", value=round(med_run, 2), unit="ms", baseline=round(med_plain, 2),
                baseline_name="plain random sample",
-               note="the request checks eligibility on the same snapshot queries before committing the seed"),
+               note=f"request (snapshot queries, eligibility, freezing) {med_both - med_run:.0f} ms of the draw"),
     ]

@@ -103,15 +103,30 @@ def test_too_few_eligible_experts_writes_nothing(ctx, session):
         draw.request_draw(op, trade.lot_code, size=3, specialties="GC01", experts_required=3)
     assert exc.value.code == "draw.too_few_experts" and exc.value.details == {"needed": 3, "available": 2}
     assert (_count(session, AuditEntry), _count(session, ExpertDraw), _count(session, Panel)) == before
-    # the pool shrinks between request and run: the run refuses, nothing of it written
+    # the pool is frozen at the request: a change afterwards does not steer the run
     extra = make_expert(ctx)
     d = draw.request_draw(op, trade.lot_code, size=3, specialties="GC01", experts_required=3)
     pool.set_expert_status(op, extra.id, "blacklisted", reason="失信")
+    draw.run_draw(op, d.id)
+    assert extra.id in d.result and draw.verify_draw(session, d.id).ok
+
+
+def test_a_snapshot_edited_before_the_run_is_refused(ctx, session):
+    import zlib
+    owner, trade, _ = drawable_lot(ctx, bidders=1)
+    make_experts(ctx, 4)
+    op = operator_ctx(ctx)
+    d = draw.request_draw(op, trade.lot_code, size=3, specialties="GC01", experts_required=3)
+    snap, eligible = zlib.decompress(d.snapshot), list(d.eligible_ids)
     before = (_count(session, AuditEntry), _count(session, Panel))
-    with pytest.raises(RuleViolation):
-        draw.run_draw(op, d.id)
-    assert (_count(session, AuditEntry), _count(session, Panel)) == before
-    assert session.get(ExpertDraw, d.id).status == "requested"
+    for edit in (lambda: setattr(d, "snapshot", zlib.compress(snap.replace(b'"active"', b'"suspended"', 1))),
+                 lambda: setattr(d, "eligible_ids", eligible[:-1])):
+        d.snapshot, d.eligible_ids = zlib.compress(snap), eligible
+        edit()
+        with pytest.raises(Conflict) as exc:
+            draw.run_draw(op, d.id)
+        assert exc.value.code == "draw.snapshot_changed"
+        assert (_count(session, AuditEntry), _count(session, Panel)) == before
 
 
 @pytest.mark.parametrize("size, experts, code", [(4, 4, "draw.size_rule"), (1, 1, "draw.size_rule"),
@@ -257,3 +272,28 @@ def test_start_needs_every_seat_including_the_buyer_rep(ctx, session):
         draw.add_buyer_rep(op, trade.lot_code, owner.id)
     assert draw.start_panel(op, trade.lot_code).status == "active"
     assert len(draw.active_members(session, trade.lot_id)) == 3
+
+
+def test_start_panel_moves_an_opened_selection_lot_to_evaluating(ctx, session):
+    from tests.factories.stages import register_bidders, stage_lot
+    lot = stage_lot(ctx, "selection", "opened")
+    register_bidders(ctx, lot.trade, 3)
+    make_experts(ctx, 6)
+    op = operator_ctx(ctx)
+    d = draw.request_draw(op, lot.code, size=5, specialties="GC01", experts_required=5)
+    panel = draw.run_draw(op, d.id)
+    assert lot.trade.status == "opened"
+    draw.start_panel(actor_ctx(session, ctx.clock, lot.owner), lot.code)
+    assert lot.trade.status == "evaluating"
+    (moved,) = _entries(session, "lot.start_evaluation")
+    assert moved["payload"]["detail"]["panel_id"] == panel.id and moved["actor"]["user"] == lot.owner.id
+
+
+def test_another_owner_cannot_start_the_panel(ctx, session):
+    owner, trade, _ = drawable_lot(ctx, bidders=1)
+    make_experts(ctx, 3)
+    op = operator_ctx(ctx)
+    draw.run_draw(op, draw.request_draw(op, trade.lot_code, size=3, specialties="GC01", experts_required=3).id)
+    from trading.core.errors import NotFound
+    with pytest.raises(NotFound):
+        draw.start_panel(actor_ctx(session, ctx.clock, make_user(ctx, "owner")), trade.lot_code)

@@ -173,7 +173,9 @@ def _entries(seed: bytes, count: int = 2):
     outcome = rules.draw(POOL, r, seed)
     snap = rules.snapshot_bytes(POOL)
     request_entry = {"seq": 10, "action": "expert_draw.requested",
-                     "payload": {"request": rules.request_record(r), "seed_sha256": hashlib.sha256(seed).hexdigest()}}
+                     "payload": {"request": rules.request_record(r), "seed_sha256": hashlib.sha256(seed).hexdigest(),
+                                 "snapshot_sha256": rules.sha256_hex(snap),
+                                 "eligible_sha256": rules.ids_sha256(outcome.eligible_ids)}}
     run_entry = {"seq": 11, "action": "expert_draw.run",
                  "payload": {"seed": seed.hex(), "snapshot_sha256": rules.sha256_hex(snap),
                              "eligible_count": len(outcome.eligible_ids), "result": list(outcome.chosen_ids)}}
@@ -193,6 +195,8 @@ def test_verification_accepts_an_honest_draw():
     (lambda q, r, s: q["payload"].update(seed_sha256="ab" * 32), {"commitment"}),
     (lambda q, r, s: q["payload"]["request"].update(avoid_org_ids=[OWNER]), {"result"}),
     (lambda q, r, s: r.update(seq=9), {"order"}),
+    (lambda q, r, s: q["payload"].update(eligible_sha256="cd" * 32), {"result"}),
+    (lambda q, r, s: q["payload"].update(snapshot_sha256="ef" * 32), {"snapshot"}),
 ])
 def test_verification_reports_any_tampering(tamper, failed):
     request_entry, run_entry, snap = _entries(SEED)

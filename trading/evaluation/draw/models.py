@@ -1,6 +1,7 @@
 """The record of one expert draw (抽取): the request, the committed seed (its SHA-256 is in the
-audit trail before the draw), and after the run the revealed seed, the pool snapshot digest and
-the drawn expert ids. The seed is never shown on a page before the run.
+audit trail before the draw) and the pool snapshot frozen at the request (its SHA-256 committed
+with it), and after the run the revealed seed and the drawn expert ids. The seed is never shown on
+a page before the run.
 
 Imports: core only."""
 
@@ -44,11 +45,15 @@ class ExpertDraw(Base):
     run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pool_size: Mapped[int | None] = mapped_column(Integer)
     eligible_count: Mapped[int | None] = mapped_column(Integer)
+    #: the ids the avoidance filters leave in the frozen snapshot, sorted (rules.eligible); their
+    #: digest is committed with the request, the run only samples them
+    eligible_ids: Mapped[list | None] = mapped_column(JSON)
     snapshot_sha256: Mapped[str | None] = mapped_column(String(64))
     #: drawn expert ids in draw order
     result: Mapped[list | None] = mapped_column(JSON)
-    #: zlib of rules.snapshot_bytes(pool): the candidates as the draw saw them; its SHA-256 is in the
-    #: run's audit entry, so a verifier re-runs the draw from it and the trail alone
+    #: zlib of rules.snapshot_bytes(pool): the candidates frozen at the request; its SHA-256 is
+    #: committed in the request's audit entry (with the seed's), so a verifier re-runs the draw from
+    #: it and the trail alone
     snapshot: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     __table_args__ = (Index("ix_expert_draw_lot", "lot_id", "id"),)

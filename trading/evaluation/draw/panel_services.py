@@ -6,7 +6,7 @@ the supervisor) links names to the lot — the operator sees counts, an expert s
 assignment and its day without the project; after start_panel the members and the operator see the
 names and the project. Owners, agencies and bidders never see the names here.
 
-Imports: core, audit, accounts, projects, procedures.common, evaluation (models)."""
+Imports: core, audit, accounts, projects, procedures.common (lots, stages), evaluation (models)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from trading.evaluation.experts.models import Expert
 from trading.evaluation.panels import MemberRole, MemberStatus, Panel, PanelMember, PanelStatus
 from trading.procedures.common.lots import get_trade
 from trading.procedures.common.models import LotTrade
+from trading.procedures.common.stages import start_evaluation_if_listed
 from trading.projects.models import Project
 
 from .models import ExpertDraw
@@ -99,6 +100,10 @@ def start_panel(ctx: ServiceContext, lot_code: str) -> Panel:
     ctx.session.flush()
     record(ctx, "panel.started", "panel", panel.id, project_id=trade.project_id,
            payload={"lot_code": trade.lot_code, "status": [PanelStatus.SEALED.value, PanelStatus.ACTIVE.value]})
+    # 比选/询价: the lot moves opened → evaluating with the panel's composition as the guard's facts
+    # (谈判 entered evaluating with its final offers; a lot in another state is left as it is)
+    start_evaluation_if_listed(ctx, lot_code, panel_size=experts + reps, panel_experts=experts,
+                               detail={"panel_id": panel.id})
     return panel
 
 

@@ -205,10 +205,7 @@ def too_few(available: int, wanted: int) -> RuleViolation:
 def draw(pool: Sequence[Candidate], req: DrawRequest, seed: bytes) -> DrawOutcome:
     """Filter, then sample `req.count` of the eligible ids. Raises RuleViolation when too few."""
     ids, excluded = eligible(pool, req)
-    if len(ids) < req.count:
-        raise too_few(len(ids), req.count)
-    chosen = tuple(ids[i] for i in sample_indexes(seed, len(ids), req.count))
-    return DrawOutcome(tuple(ids), chosen, excluded)
+    return DrawOutcome(tuple(ids), sample_eligible(ids, req.count, seed), excluded)
 
 
 def plain_sample(ids: Sequence[int], k: int, seed: bytes) -> list[int]:
@@ -232,6 +229,8 @@ def candidate_record(c: Candidate) -> list:
 
 def candidate_from_record(rec: Sequence) -> Candidate:
     cid, status, employer, region, rels, periods, recent = rec
+    if not rels and not periods:
+        return Candidate(cid, status, employer, region, (), (), recent)
     return Candidate(
         id=cid, status=status, employer_org_id=employer, region_id=region,
         relations=tuple(Relation(o, k, date.fromisoformat(f) if f else None, date.fromisoformat(t) if t else None)
@@ -272,6 +271,18 @@ def snapshot_from_bytes(data: bytes) -> list[Candidate]:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def ids_sha256(ids: Sequence[int]) -> str:
+    """Digest of a sorted id list as committed in the audit trail: SHA-256 of its compact JSON."""
+    return sha256_hex(_json([int(i) for i in ids]).encode("ascii"))
+
+
+def sample_eligible(eligible_ids: Sequence[int], count: int, seed: bytes) -> tuple[int, ...]:
+    """The panel from an already filtered, sorted id list (what draw() does after eligible())."""
+    if len(eligible_ids) < count:
+        raise too_few(len(eligible_ids), count)
+    return tuple(eligible_ids[i] for i in sample_indexes(seed, len(eligible_ids), count))
 
 
 # --- request as audited --------------------------------------------------------------------------

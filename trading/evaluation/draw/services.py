@@ -4,10 +4,16 @@ request_draw   validates the request, fixes the organisations to avoid (owner, a
                that registered, any other the operator names) and the settings in force, makes a
                32-byte seed with `secrets`, stores it on the ExpertDraw row and writes only its SHA-256
                in the `expert_draw.requested` audit entry. The view commits it before the run.
-run_draw       reads the pool snapshot (pool.snapshot), applies the avoidance filters and samples with
-               the seed (draw.rules), stores the compressed snapshot, forms the Panel (sealed) and its
-               expert seats, and writes the revealed seed, the snapshot digest and the result in the
-               `expert_draw.run` entry. Too few eligible experts: RuleViolation, nothing written.
+               It also freezes the pool: the snapshot (pool.snapshot: every candidate of the
+               specialties with the facts the filters read) is stored compressed on the row, the
+               avoidance filters are applied to it (draw.rules.eligible) and the digests of the
+               snapshot and of the eligible ids are committed in the same entry, so nothing done to
+               the pool after the request can steer the result. Too few eligible: RuleViolation,
+               nothing written.
+run_draw       samples the committed eligible ids with the seed (the DRBG of draw.rules), forms the
+               Panel (sealed) and its expert seats, and writes the revealed seed, the digests and the
+               result in the `expert_draw.run` entry. An expert suspended between request and run
+               (seconds, normally) is replaced by replace_member.
 replace_member the same method for one seat (a new seed committed, then revealed); every expert ever
                drawn for the lot is excluded, so a member who declared a conflict never returns.
 verify_draw    re-runs a draw from its audit entries and the stored snapshot (draw.verification).
@@ -34,7 +40,7 @@ from trading.audit.models import AuditEntry
 from trading.audit.services import record
 from trading.core.clock import to_beijing
 from trading.core.context import ServiceContext
-from trading.core.errors import Conflict, InvalidInput, RuleViolation, not_found
+from trading.core.errors import Conflict, InvalidInput, NotFound, RuleViolation, not_found
 from trading.evaluation.experts.models import Expert
 from trading.evaluation.experts.rules import parse_specialties
 from trading.evaluation.panels import MemberRole, MemberStatus, Panel, PanelKind, PanelMember, PanelStatus
@@ -78,6 +84,17 @@ def check_panel_size(size: int, experts_required: int, min_size: int) -> None:
                             "Experts must be at least two thirds of the panel", field="experts_required")
 
 
+#: the procedure's own minimum (its stage guard checks the same setting when the evaluation starts)
+MIN_SIZE_SETTING = {"selection": "selection.committee_min", "negotiation": "gp.team_min", "inquiry": "gp.team_min"}
+
+
+def _min_size(ctx: ServiceContext, procedure: str) -> int:
+    try:
+        return get_setting(ctx, MIN_SIZE_SETTING.get(procedure, "draw.panel_min_size"))
+    except NotFound:            # the procedure's package is not loaded (a bare test app)
+        return get_setting(ctx, "draw.panel_min_size")
+
+
 def _avoid_orgs(ctx: ServiceContext, trade: LotTrade, extra: tuple[int, ...]) -> tuple[Project, frozenset[int]]:
     project = ctx.session.get(Project, trade.project_id)
     bidders = ctx.session.execute(select(Participation.bidder_org_id).where(Participation.lot_id == trade.lot_id)).scalars()
@@ -104,22 +121,33 @@ def _candidates(ctx: ServiceContext, project: Project, specialties, req: rules.D
 def _commit(ctx: ServiceContext, trade: LotTrade, project: Project, *, purpose: str, kind: str, size: int,
             experts_required: int, specialties: tuple[str, ...], req: rules.DrawRequest,
             replaces_member_id: int | None = None) -> ExpertDraw:
-    """Refuse when too few are eligible now; store the seed; audit its SHA-256 (the commitment)."""
-    eligible_now, _ = rules.eligible(_candidates(ctx, project, specialties, req), req)
+    """Freeze the pool snapshot, refuse when too few of it are eligible, store the seed; audit the
+    SHA-256 of the seed and of the snapshot (the commitment)."""
+    candidates = _candidates(ctx, project, specialties, req)
+    eligible_now, excluded = rules.eligible(candidates, req)
     if len(eligible_now) < req.count:
         raise rules.too_few(len(eligible_now), req.count)
+    snap = rules.snapshot_bytes(candidates)
     seed = secrets.token_bytes(rules.SEED_BYTES)
     d = ExpertDraw(lot_id=trade.lot_id, purpose=purpose, status="requested", panel_kind=kind, size=size,
                    experts_required=experts_required, count=req.count, specialties=list(specialties),
                    avoid_org_ids=sorted(req.avoid_org_ids), exclude_expert_ids=sorted(req.exclude_expert_ids),
                    evaluation_on=req.evaluation_on, seed=seed, seed_sha256=hashlib.sha256(seed).hexdigest(),
-                   replaces_member_id=replaces_member_id, requested_at=ctx.now(), requested_by=ctx.actor.user_id)
+                   replaces_member_id=replaces_member_id, requested_at=ctx.now(), requested_by=ctx.actor.user_id,
+                   pool_size=len(candidates), snapshot_sha256=rules.sha256_hex(snap), snapshot=zlib.compress(snap, 6),
+                   eligible_count=len(eligible_now), eligible_ids=eligible_now)
+    counts: dict[str, int] = {}
+    for reason in excluded.values():
+        counts[reason] = counts.get(reason, 0) + 1
     ctx.session.add(d)
     ctx.session.flush()
     record(ctx, "expert_draw.requested", "expert_draw", d.id, project_id=trade.project_id,
            payload={"lot_code": trade.lot_code, "purpose": purpose, "panel_kind": kind, "size": size,
                     "experts_required": experts_required, "specialties": list(specialties),
                     "request": rules.request_record(req), "seed_sha256": d.seed_sha256,
+                    "snapshot_sha256": d.snapshot_sha256, "pool_size": d.pool_size,
+                    "eligible_count": d.eligible_count, "eligible_sha256": rules.ids_sha256(eligible_now),
+                    "excluded": dict(sorted(counts.items())),
                     "replaces_member_id": replaces_member_id, "drbg": rules.DRBG_LABEL.decode()})
     return d
 
@@ -130,8 +158,8 @@ def request_draw(ctx: ServiceContext, lot_code: str, *, size: int, specialties, 
     (the bidders to avoid are known), one pending draw and one open panel per lot."""
     ctx.require(*roles_for("expert.draw"))
     codes = parse_specialties(specialties)
-    check_panel_size(size, experts_required, get_setting(ctx, "draw.panel_min_size"))
     trade = get_trade(ctx, lot_code, lock=True)
+    check_panel_size(size, experts_required, _min_size(ctx, trade.procedure))
     if effective_status(trade, ctx.now()) in _NO_DRAW:
         raise Conflict("draw.lot_state", "投标（响应）截止前或已流标/终止的标段不能抽取专家",
                        "Experts are drawn after the deadline of a lot that is still running")
@@ -158,12 +186,6 @@ def _get_draw(ctx: ServiceContext, draw_id: int) -> ExpertDraw:
     return d
 
 
-def _stored_request(ctx: ServiceContext, d: ExpertDraw, project: Project) -> rules.DrawRequest:
-    """The request exactly as committed (the settings of the request's moment, not of now)."""
-    body = _entry(ctx.session, d.id, "expert_draw.requested")
-    return rules.request_from_record(body["payload"]["request"])
-
-
 def run_draw(ctx: ServiceContext, draw_id: int) -> Panel:
     """Reveal the seed and draw; returns the lot's panel (sealed)."""
     ctx.require(*roles_for("expert.draw"))
@@ -171,21 +193,19 @@ def run_draw(ctx: ServiceContext, draw_id: int) -> Panel:
     if d.status != "requested":
         raise Conflict("draw.already_run", "该抽取已执行", "This draw has already been run")
     trade = ctx.session.get(LotTrade, d.lot_id)
-    project = ctx.session.get(Project, trade.project_id)
-    req = _stored_request(ctx, d, project)
-    candidates = _candidates(ctx, project, d.specialties, req)
-    outcome = rules.draw(candidates, req, d.seed)          # RuleViolation here: nothing written yet
-    snap = rules.snapshot_bytes(candidates)
-    d.status, d.run_at, d.result = "run", ctx.now(), list(outcome.chosen_ids)
-    d.pool_size, d.eligible_count = len(candidates), len(outcome.eligible_ids)
-    d.snapshot_sha256, d.snapshot = rules.sha256_hex(snap), zlib.compress(snap, 6)
-    panel, members = _seat(ctx, d, trade, outcome.chosen_ids)
+    committed = _entry(ctx.session, d.id, "expert_draw.requested")["payload"]
+    if (rules.sha256_hex(zlib.decompress(d.snapshot)) != committed.get("snapshot_sha256")
+            or rules.ids_sha256(d.eligible_ids or []) != committed.get("eligible_sha256")):
+        raise Conflict("draw.snapshot_changed", "专家库快照或符合条件的名单与抽取申请时承诺的摘要不一致，不能执行；请报告监督人员",
+                       "The snapshot or the eligible list does not match the request's commitment; report it")
+    chosen = rules.sample_eligible(d.eligible_ids, d.count, d.seed)
+    d.status, d.run_at, d.result = "run", ctx.now(), list(chosen)
+    panel, members = _seat(ctx, d, trade, chosen)
     record(ctx, "expert_draw.run", "expert_draw", d.id, project_id=trade.project_id,
            payload={"lot_code": trade.lot_code, "seed": d.seed.hex(), "seed_sha256": d.seed_sha256,
                     "snapshot_sha256": d.snapshot_sha256, "pool_size": d.pool_size,
-                    "eligible_count": d.eligible_count,
-                    "eligible_sha256": rules.sha256_hex(json.dumps(outcome.eligible_ids).encode()),
-                    "excluded": outcome.excluded_counts(), "result": d.result, "panel_id": panel.id,
+                    "eligible_count": d.eligible_count, "eligible_sha256": committed.get("eligible_sha256"),
+                    "excluded": committed.get("excluded"), "result": d.result, "panel_id": panel.id,
                     "member_ids": [m.id for m in members]})
     return panel
 

@@ -4,9 +4,10 @@ and the snapshot bytes can check, without the database:
 
 1. the request came before the run (seq order);
 2. the revealed seed hashes to the commitment made in the request (SHA-256);
-3. the snapshot hashes to the digest written in the run entry;
+3. the snapshot hashes to the digest committed in the request entry and repeated in the run entry;
 4. the avoidance filters and the sampler of draw.rules, applied to the snapshot with the request of
-   the request entry and the revealed seed, give exactly the recorded eligible count and panel.
+   the request entry and the revealed seed, give exactly the committed eligible ids (digest), the
+   recorded eligible count and the recorded panel.
 
 Imports: core.errors, draw.rules."""
 
@@ -45,14 +46,17 @@ def check(draw_id: int, request_entry: dict[str, Any], run_entry: dict[str, Any]
     except ValueError:
         seed = b""
     checks["commitment"] = len(seed) == rules.SEED_BYTES and hashlib.sha256(seed).hexdigest() == req_p.get("seed_sha256")
-    checks["snapshot"] = rules.sha256_hex(snapshot) == run_p.get("snapshot_sha256")
+    digest = rules.sha256_hex(snapshot)
+    checks["snapshot"] = digest == run_p.get("snapshot_sha256") and req_p.get("snapshot_sha256", digest) == digest
     recorded = tuple(run_p.get("result") or ())
     recomputed: tuple[int, ...] = ()
     try:
         req = rules.request_from_record(req_p["request"])
         outcome = rules.draw(rules.snapshot_from_bytes(snapshot), req, seed if len(seed) == 32 else b"\0" * 32)
         recomputed = outcome.chosen_ids
-        checks["result"] = recomputed == recorded and len(outcome.eligible_ids) == run_p.get("eligible_count")
+        eligible_digest = rules.ids_sha256(outcome.eligible_ids)
+        checks["result"] = (recomputed == recorded and len(outcome.eligible_ids) == run_p.get("eligible_count")
+                            and req_p.get("eligible_sha256", eligible_digest) == eligible_digest)
     except (KeyError, TypeError, ValueError, DomainError) as exc:
         checks["result"] = False
         problems.append(f"re-run failed: {type(exc).__name__}: {exc}")
