@@ -148,3 +148,19 @@ def test_journey_selection_with_two_applicants_fails_at_the_opening_and_is_reann
     assert session.execute(select(OpeningRecord).where(OpeningRecord.lot_id == trade.lot_id)).scalar_one().sha256 \
         == record.sha256
     assert session.get(LotTrade, trade.lot_id).status == "reannounced"
+
+
+def test_the_failed_attempts_deposits_fall_due_for_refund(session, ctx, clock):
+    from tests.factories.accounts import actor_ctx, make_user
+    from tests.factories.deposits import deposit_lot, registered_account
+    from tests.factories.stages import StageLot
+
+    owner, trade = deposit_lot(ctx, procedure="selection", deposit_yuan=5_000)
+    account = registered_account(ctx, trade, make_user(ctx, "bidder"))
+    assert account is not None and account.refund_due_at is None
+    trade.status = "failed"
+    session.flush()
+    clock.advance(days=1)
+    _reannounce(StageLot(trade, owner, actor_ctx(session, clock, owner)), trade.lot_id, clock)
+    session.refresh(account)
+    assert account.refund_due_at is not None and account.refund_due_at > clock.now()

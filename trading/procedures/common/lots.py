@@ -157,7 +157,7 @@ def _terminate_lots(ctx: ServiceContext, notice: Notice) -> None:
         old = trade.status
         trade.status, trade.status_changed_at = LotStatus.TERMINATED, now
         record(ctx, "lot.terminated", "lot", lot.id, project_id=notice.project_id,
-               payload={"notice_id": notice.id, "old": old})
+               payload={"notice_id": notice.id, "old": old, "new": LotStatus.TERMINATED.value})
         # the deposits' refund period starts with the termination (a year nobody loaded fails closed)
         from .deposits.refunds import on_lot_terminated
 

@@ -213,8 +213,9 @@ def start_next_cycle(ctx: ServiceContext, failed: LotTrade) -> Lot:
     a lot that failed): the failed attempt becomes "reannounced" (audited, through the machine) and a
     new Lot row of the same project carries the next attempt, so the new LotTrade gets its own
     deadline, opening key, registrations and envelopes while the old ones stay as they were, never
-    reopened. Returns the new Lot; the caller opens its LotTrade (cycle + 1, previous_lot_id)."""
+    reopened; the old attempt's deposits start their refund period (termination). Returns the new Lot; the caller opens its LotTrade (cycle + 1, previous_lot_id)."""
     advance(ctx, failed.lot_code, "reannounce", detail={"cycle": failed.cycle + 1})
+    _refund_on_end(ctx, failed)  # the failed attempt's deposits are due back like a termination's
     old = ctx.session.get(Lot, failed.lot_id)
     first = failed
     while first.previous_lot_id is not None:
