@@ -161,3 +161,18 @@ def test_every_machine_lists_the_steps_the_opening_code_takes_itself():
             assert t is not None and t.target == target and "system" in t.roles, (procedure, state, action)
         for state in ("accepting", "closed", "opening"):
             assert any(t.source == state and t.target == "terminated" for t in machine.transitions), (procedure, state)
+
+
+@pytest.mark.parametrize("status", [s.value for s in LotStatus])
+def test_a_bidder_is_never_offered_to_replace_an_offer_after_the_deadline(status):
+    """Every lot state a machine can reach maps to a bidder's stage: after the opening it is the
+    result (never "replace" or "submit"); a re-announced attempt shows as failed."""
+    from trading.procedures.common.participation.rules import STAGE_LABELS, lot_stage
+
+    stage = lot_stage(lot_status=status, deadline_at=T0, opening_at=T0, accepted_parts=frozenset({"price"}),
+                      now=T0 + timedelta(days=1))
+    assert stage.code in STAGE_LABELS
+    if status not in ("accepting",):
+        assert stage.next_step not in ("replace", "submit"), (status, stage)
+    if status == "reannounced":
+        assert stage.code == "failed"

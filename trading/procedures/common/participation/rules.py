@@ -81,8 +81,10 @@ def lot_stage(*, lot_status: str, deadline_at: datetime | None, opening_at: date
     LotStatus (accepting turns into closed at the deadline)."""
     if lot_status == "terminated":
         return Stage("terminated", "none", None)
-    if lot_status in ("opened", "failed"):
-        return Stage(lot_status, "result", None)
+    if lot_status in ("failed", "reannounced"):  # a re-announced attempt failed; the next is another lot
+        return Stage("failed", "result", None)
+    if lot_status not in ("accepting", "closed", "opening"):  # opened and every stage after it (flow.py)
+        return Stage("opened", "result", None)
     if lot_status == "opening":
         return Stage("opening", "hall", None)
     if lot_status == "closed":
