@@ -281,3 +281,15 @@ def test_negotiation_prices_come_from_the_final_offers(ctx, session, monkeypatch
     with pytest.raises(Conflict) as err:
         queries.bidders(session, ev.trade)
     assert err.value.code == "evaluation.final_prices_missing"
+
+
+def test_the_audit_trail_names_sheets_by_digest_not_by_points(ctx, session):
+    ev = evaluation_lot(ctx)
+    a = ev.members[0]
+    check_in(ev, a)
+    scoring.save_draft(a.ctx, ev.code, ev.bidders[0].id, {"scores": {"T1": "33.75"}, "comments": {"T1": "方案偏弱"}})
+    row = scoring.submit_sheet(a.ctx, ev.code, ev.bidders[0].id, sheet("33.75", "12.25"))
+    bodies = [bytes(e.body).decode("utf-8") for e in session.execute(
+        select(AuditEntry).where(AuditEntry.action.like("evaluation.sheet_%"))).scalars()]
+    assert len(bodies) == 2 and all(row.sha256 in b or "revision" in b for b in bodies)
+    assert not any("33.75" in b or "12.25" in b or "方案偏弱" in b for b in bodies)
