@@ -350,7 +350,7 @@ def accepted_offers(session, clock: Clock, lot: Lot, bidders: list[Bidder], size
         participation.put_chunk(ctx, sub.submission_id, i, payload[at:at + sub.upload_chunk_bytes])
     _complete(ctx, sub.submission_id)
     session.flush()
-    template_sub = session.get(Submission, sub.id)
+    template_sub = participation.own_submission(ctx, sub.submission_id)
     assert template_sub.status == "accepted", template_sub.status
     items.append((raw, payload, envelope.public_raw(first.signing_key.public_key()),
                   envelope.Context(lot.lot_code, first.credit_code, part, sub.submission_id)))

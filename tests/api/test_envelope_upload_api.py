@@ -63,9 +63,13 @@ def _blobs() -> set[str]:
 def _nothing_accepted(b, sid, seq_before, blobs_before):
     assert audit_next_seq() == seq_before
     assert _blobs() == blobs_before
-    sub = db.session.execute(select(Submission).where(Submission.submission_id == sid)).scalar_one()
-    assert sub.status == "uploading" and sub.manifest is None and not sub.receipts
-    assert db.session.execute(select(UploadChunk).where(UploadChunk.submission_pk == sub.id)).first() is None
+    # the id was issued without a row (start writes nothing) and its first use was refused: no row,
+    # no chunk row, and reading it answers the initial state
+    assert db.session.execute(select(Submission).where(Submission.submission_id == sid)).first() is None
+    assert db.session.execute(select(UploadChunk).join(Submission, Submission.id == UploadChunk.submission_pk)
+                              .where(Submission.submission_id == sid)).first() is None
+    state = b.caller.get(f"/submissions/{sid}").json
+    assert (state["status"], state["payload_len"], state["received"], state["receipt"]) == ("uploading", None, [], None)
 
 
 def test_one_request_gives_the_signed_receipt(app, session, clock, lot, bidder):

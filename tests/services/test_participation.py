@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories.accounts import actor_ctx, make_user
-from tests.factories.offers import bidder_with_key, sealed_lot
+from tests.factories.offers import bidder_with_key, manifest_bytes, price_sheet, seal_for, sealed_lot
 from trading.audit.models import AuditEntry
 from trading.core.errors import Forbidden, NotFound, RuleViolation
 from trading.procedures.common.participation import documents, queries, services
@@ -71,10 +71,18 @@ def test_registration_opens_the_deposit_sub_account_only_when_the_lot_asks_one(c
 def test_entries_that_reveal_participation_are_embargoed_until_the_deadline(ctx, lot):
     b = bidder_with_key(ctx)
     services.register_for_lot(b.ctx, lot.code)
-    services.start_submission(b.ctx, lot.code, "price")
-    rows = ctx.session.execute(select(AuditEntry.action, AuditEntry.embargo_lot_id)
-                               .where(AuditEntry.action.in_(["participation.registered", "offer.upload_started"]))).all()
-    assert sorted(rows) == [("offer.upload_started", lot.trade.lot_id), ("participation.registered", lot.trade.lot_id)]
+    started = services.start_submission(b.ctx, lot.code, "price")
+
+    def entries():
+        return sorted(ctx.session.execute(
+            select(AuditEntry.action, AuditEntry.embargo_lot_id)
+            .where(AuditEntry.action.in_(["participation.registered", "offer.upload_started"]))).all())
+
+    # issuing a submission id stores nothing; the upload's row and entry come with its manifest
+    assert entries() == [("participation.registered", lot.trade.lot_id)]
+    manifest, _ = seal_for(lot, b, "price", started.submission_id, price_sheet())
+    services.put_manifest(b.ctx, started.submission_id, manifest_bytes(manifest))
+    assert entries() == [("offer.upload_started", lot.trade.lot_id), ("participation.registered", lot.trade.lot_id)]
 
 
 @pytest.mark.parametrize("with_bidders", [False, True])

@@ -56,7 +56,7 @@ def upload(lot, b, part="price", plaintext=None):
         services.put_chunk(b.ctx, sub.submission_id, i, chunk)
     receipt, created = completion.complete_submission(b.ctx, sub.submission_id)
     assert created
-    return sub, payload, receipt
+    return services.own_submission(b.ctx, sub.submission_id), payload, receipt
 
 
 def test_round_trip_stores_the_payload_opens_with_the_opening_key_and_signs_a_receipt(ctx, lot, bidder):
@@ -106,7 +106,7 @@ def test_many_chunks_out_of_order_duplicates_conflicts_and_resume(ctx, lot, bidd
     chunks = pieces(payload)
     assert len(chunks) == 2
     _, n = services.put_chunk(bidder.ctx, sid, 1, chunks[1])
-    assert n == 1 and services.received_indexes(ctx, sub) == [1]
+    assert n == 1 and services.received_indexes(ctx, services.own_submission(bidder.ctx, sid)) == [1]
     _, n = services.put_chunk(bidder.ctx, sid, 1, chunks[1])  # the same bytes again: fine
     assert n == 1
     with pytest.raises(Conflict) as err:
@@ -174,7 +174,10 @@ def test_manifest_refusals_store_nothing(ctx, lot, bidder, change, code):
     with pytest.raises(InvalidInput) as err:
         services.put_manifest(bidder.ctx, sub.submission_id, change(manifest, sub.submission_id))
     assert err.value.code == code and err.value.status == 422
-    assert sub.manifest is None and sub.payload_sha256 is None
+    # the id was issued (start_submission writes nothing) and its first use was refused: no row
+    assert ctx.session.execute(select(Submission).where(Submission.submission_id == sub.submission_id)).first() is None
+    fresh = services.own_submission(bidder.ctx, sub.submission_id)  # a read answers the initial state
+    assert fresh.manifest is None and fresh.status == "uploading" and fresh not in ctx.session
 
 
 def test_wrong_opening_key_unregistered_and_revoked_signing_keys(ctx, lot, bidder):
@@ -215,6 +218,7 @@ def test_tampered_payload_or_signature_is_refused_at_completion_and_nothing_is_a
     with pytest.raises(InvalidInput) as err:
         completion.complete_submission(bidder.ctx, sub.submission_id)
     assert err.value.code == "envelope.payload_digest"
+    sub = services.own_submission(bidder.ctx, sub.submission_id)
     assert sub.status == "uploading" and not get_store().exists(sub.payload_sha256)
 
     sub, manifest, payload = sealed_upload(lot, bidder)
@@ -231,7 +235,7 @@ def _ready(lot, bidder):
     sub, manifest, payload = sealed_upload(lot, bidder)
     services.put_manifest(bidder.ctx, sub.submission_id, manifest_bytes(manifest))
     services.put_chunk(bidder.ctx, sub.submission_id, 0, payload)
-    return sub
+    return services.own_submission(bidder.ctx, sub.submission_id)
 
 
 def test_server_time_decides_to_the_microsecond(ctx, clock, lot, bidder):

@@ -31,7 +31,7 @@ def _upload(lot, b, part="price"):
     services.put_chunk(b.ctx, sub.submission_id, 0, payload)
     receipt, _ = completion.complete_submission(b.ctx, sub.submission_id)
     db.session.commit()
-    return sub, receipt
+    return services.own_submission(b.ctx, sub.submission_id), receipt
 
 
 def _page(client, path):

@@ -158,13 +158,12 @@ def sealing(lot_code):
 @operation(bp, "POST", "/lots/<lot_code>/submissions", summary="开始上传一个部分 / start an upload",
            tag="offers", body=StartSchema, response=StartedSchema, status=201, errors=(403, 409), roles=BIDDER)
 def start(lot_code, body):
-    c = ctx()
-    sub = services.start_submission(c, lot_code, body["part"])
-    context = services.expected_context(c, sub, services.held(c, LotTrade, sub.lot_id))
-    return {"submission_id": sub.submission_id,
+    started = services.start_submission(ctx(), lot_code, body["part"])
+    context = started.context
+    return {"submission_id": started.submission_id,
             "context": {"lot_id": context.lot_id, "bidder_id": context.bidder_id, "part": context.part,
                         "submission_id": context.submission_id},
-            "upload_chunk_bytes": sub.upload_chunk_bytes}
+            "upload_chunk_bytes": started.upload_chunk_bytes}
 
 
 def _limited_body(limit: int) -> bytes:

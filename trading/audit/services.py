@@ -51,7 +51,8 @@ def record(ctx: ServiceContext, action: str, object_type: str, object_id: Any, *
     Plain Core statements, not the ORM: the head row stays locked from here until the request
     commits, so every microsecond spent here is spent by every concurrent writer."""
     session = ctx.session
-    if session.get_bind().dialect.name == "sqlite":
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:
         # SQLite: take the writer lock before reading, to avoid the read-then-upgrade deadlock.
         session.execute(update(_head).where(_head.c.id == 1).values(next_seq=_head.c.next_seq))
         seq, prev = session.execute(select(_head.c.next_seq, _head.c.last_hash).where(_head.c.id == 1)).one()
@@ -77,11 +78,17 @@ def record(ctx: ServiceContext, action: str, object_type: str, object_id: Any, *
         fields["embargo_lot"] = embargo_lot_id
     body = canonical_bytes(fields)
     entry_hash = chain_hash(bytes(prev), body)
-    session.execute(_entries.insert().values(
+    insert_entry = _entries.insert().values(
         seq=seq, body=body, entry_hash=entry_hash, created_at=now, action=action, object_type=object_type,
         object_id=str(object_id), actor_user_id=actor.user_id, actor_org_id=actor.org_id, project_id=project_id,
-        embargo_lot_id=embargo_lot_id))
-    session.execute(update(_head).where(_head.c.id == 1).values(next_seq=seq + 1, last_hash=entry_hash))
+        embargo_lot_id=embargo_lot_id)
+    advance_head = update(_head).where(_head.c.id == 1).values(next_seq=seq + 1, last_hash=entry_hash)
+    if sqlite:
+        session.execute(insert_entry)
+        session.execute(advance_head)
+    else:
+        # one round trip while the head is locked: the insert as a data-modifying CTE of the update
+        session.execute(advance_head.add_cte(insert_entry.cte("appended")))
     return Recorded(seq, entry_hash, body)
 
 

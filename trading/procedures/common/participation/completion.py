@@ -39,10 +39,13 @@ from .services import (
     check_chunk,
     check_open,
     expected_context,
+    forget_pending,
     held,
     opening_key_of,
     own_submission,
+    own_submission_with_lot,
     received_indexes,
+    take_previous,
 )
 
 S = SubmissionStatus
@@ -134,11 +137,24 @@ def put_envelope(ctx: ServiceContext, sid: str, manifest_raw: bytes | Callable[[
     called once the submission is known to be the caller's (another's id stays the 404 of an unknown
     one), the body's `read(limit) -> bytes` after the manifest checks, with the submission's upload
     chunk size (a larger body is the reader's to refuse)."""
-    sub = own_submission(ctx, sid, lock=True)
+    # no autoflush: an upload whose id is used for the first time is inserted once, accepted, by
+    # _accept's flush — not as "uploading" by the first query that would autoflush it, then updated
+    with ctx.session.no_autoflush:
+        sub = own_submission_with_lot(ctx, sid)
+        try:
+            return _put_envelope(ctx, sub, manifest_raw, data)
+        except BaseException:
+            forget_pending(ctx, sub)
+            raise
+
+
+def _put_envelope(ctx: ServiceContext, sub: Submission, manifest_raw, data) -> Receipt:
+    sid = sub.submission_id
     if callable(manifest_raw):
         manifest_raw = manifest_raw()
     trade = check_open(ctx, sub)
-    key = apply_manifest(ctx, sub, trade, manifest_raw)
+    fresh = sub.manifest is None  # no chunk can have arrived before the manifest
+    key = apply_manifest(ctx, sub, trade, manifest_raw, flush=False)
     if chunks_expected(sub.payload_len, sub.upload_chunk_bytes) != 1:
         raise InvalidInput("upload.use_chunks",
                            f"密封文件超过一个上传块（{sub.upload_chunk_bytes} 字节），请使用分块上传",
@@ -146,8 +162,8 @@ def put_envelope(ctx: ServiceContext, sid: str, manifest_raw: bytes | Callable[[
                            "use the chunked upload", details={"upload_chunk_bytes": sub.upload_chunk_bytes})
     if callable(data):
         data = data(sub.upload_chunk_bytes)
-    stored, digest = check_chunk(ctx, sub, 0, data)
-    _lock_participation(ctx, sub)
+    stored, digest = check_chunk(ctx, sub, 0, data, none_stored=fresh)
+    previous = take_previous(ctx, sub)
     m, key, signer_pub = _check_layout(ctx, sub, trade, bytes(data[:env.HEADER_LEN]), key)
     _check_payload(sub, m, signer_pub, digest, len(data))
     if not before_deadline(trade, ctx.now()):  # not worth a write
@@ -157,10 +173,10 @@ def put_envelope(ctx: ServiceContext, sid: str, manifest_raw: bytes | Callable[[
     # manifest and its signature: written once, not hashed again
     sha, size = store.put_bytes(data, sha=digest), len(data)
     if stored is None:
-        add_chunk_row(ctx, sub, 0, data, digest)
+        add_chunk_row(ctx, sub, 0, data, digest, flush=False)
     else:  # chunk 0 had come through the chunked protocol: its staged copy is not needed any more
         after_commit(ctx.session, lambda: store.stage_remove(sid))
-    return _accept(ctx, sub, trade, m, key, sha, size)
+    return _accept(ctx, sub, trade, m, key, sha, size, previous=previous)
 
 
 def _check_layout(ctx: ServiceContext, sub: Submission, trade: LotTrade, head: bytes, key: SigningKey):
@@ -187,14 +203,20 @@ def _check_payload(sub: Submission, m: env.Manifest, signer_pub, sha: str, size:
         raise EnvelopeRefused(err) from None
 
 
+_UNSET = object()
+
+
 def _accept(ctx: ServiceContext, sub: Submission, trade: LotTrade, m: env.Manifest, key: SigningKey,
-            sha: str, size: int) -> Receipt:
+            sha: str, size: int, *, previous=_UNSET) -> Receipt:
     """A fully checked payload becomes the accepted envelope, if the server time is still before the
-    deadline: supersede the previous one, audit, receipt — all in the caller's transaction."""
+    deadline: supersede the previous one, audit, receipt — all in the caller's transaction.
+    `previous`: the accepted envelope it replaces, when the caller found it under the participation
+    lock already (None: there is none)."""
     now = ctx.now()
     if not before_deadline(trade, now):  # the server time at acceptance decides, to the microsecond
         raise _deadline_passed()
-    previous = _previous_accepted(ctx, sub)
+    if previous is _UNSET:
+        previous = _previous_accepted(ctx, sub)
     if previous is not None:
         previous.status, previous.superseded_at = S.SUPERSEDED, now
         sub.supersedes_id = previous.id

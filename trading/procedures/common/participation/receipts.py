@@ -10,6 +10,7 @@ participation services may import this module."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -62,6 +63,20 @@ def platform_key() -> Ed25519PrivateKey:
     if cached is None or cached[0] != path:
         with _lock:
             cached = app.extensions["receipt_key"] = (path, load_or_create_key(path))
+    return cached[1]
+
+
+def sid_key() -> bytes:
+    """The key of server-issued submission ids (sids.py), derived from the receipt key: one secret
+    file for the platform's own signatures, and an id stays valid as long as the receipts' key."""
+    from flask import current_app
+
+    app = current_app._get_current_object()
+    cached = app.extensions.get("sid_key")
+    key = platform_key()
+    if cached is None or cached[0] is not key:
+        raw = key.private_bytes_raw()
+        cached = app.extensions["sid_key"] = (key, hashlib.sha256(b"ptbid-sid-key/1\0" + raw).digest())
     return cached[1]
 
 

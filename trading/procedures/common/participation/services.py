@@ -12,11 +12,12 @@ Imports: core, audit, sealing, accounts, projects, procedures.common. Never Flas
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from trading.accounts.models import Organisation
 from trading.accounts.rules import roles_for
@@ -31,6 +32,7 @@ from trading.sealing.failures import EnvelopeError, Failure
 from ..lots import before_deadline, get_trade
 from ..models import LotTrade
 from ..opening.models import OpeningKey
+from . import receipts, sids
 from .models import Participation, Receipt, Submission, UploadChunk
 from .rules import (
     PARTS,
@@ -169,45 +171,170 @@ def sealing_info(ctx: ServiceContext, lot_code: str) -> dict:
 
 # --- the upload ------------------------------------------------------------------------------------
 
-def own_submission(ctx: ServiceContext, sid: str, *, lock: bool = False) -> Submission:
-    """The caller organisation's submission; the same 404 for another's id as for an unknown one."""
+def own_submission(ctx: ServiceContext, sid: str, *, lock: bool = False, create: bool = False) -> Submission:
+    """The caller organisation's submission; the same 404 for another's id as for an unknown one.
+
+    An id issued to the caller (start_submission) that has no row yet: with `create` (the upload's
+    first write) its new row is added to the session, under the participation lock, for the caller
+    to flush once its checks have passed (or to drop with forget_pending); without (a read) an unsaved
+    row in its initial state answers, so that reading changes nothing."""
     if not (ctx.actor.has("bidder") and ctx.actor.org_id and is_submission_id(sid)):
         raise not_found("投标文件", "submission")
     stmt = select(Submission).where(Submission.submission_id == sid)
     if lock:
         stmt = stmt.with_for_update()
     sub = ctx.session.execute(stmt).scalar_one_or_none()
-    if sub is None or sub.bidder_org_id != ctx.actor.org_id:
+    if sub is None:
+        return _issued_upload(ctx, sid, persist=create)
+    if sub.bidder_org_id != ctx.actor.org_id:
         raise not_found("投标文件", "submission")
     return sub
 
 
-def start_submission(ctx: ServiceContext, lot_code: str, part: str) -> Submission:
+#: the upload, its lot and the lot's opening key in one SELECT, the upload's row locked (the
+#: one-request upload's first step: three lookups it would otherwise make one by one)
+_UPLOAD_WITH_LOT = (select(Submission, LotTrade, OpeningKey)
+                    .join(LotTrade, LotTrade.lot_id == Submission.lot_id)
+                    .outerjoin(OpeningKey, OpeningKey.lot_id == Submission.lot_id)
+                    .where(Submission.submission_id == bindparam("sid"))
+                    .with_for_update(of=Submission))
+
+
+def _cache_lot(ctx: ServiceContext, trade: LotTrade, key: OpeningKey | None) -> None:
+    ctx.cache[("participation.held", "LotTrade", trade.lot_id)] = trade  # see held()
+    if key is not None:
+        ctx.cache[("participation.opening_key", trade.lot_id)] = key
+
+
+def own_submission_with_lot(ctx: ServiceContext, sid: str) -> Submission:
+    """own_submission(lock=True), with its lot and opening key loaded into this request's cache
+    (held(), opening_key_of()) by the same statement; an issued id's new row as with create=True."""
+    if not (ctx.actor.has("bidder") and ctx.actor.org_id and is_submission_id(sid)):
+        raise not_found("投标文件", "submission")
+    row = ctx.session.execute(_UPLOAD_WITH_LOT, {"sid": sid}).one_or_none()
+    if row is None:
+        return _issued_upload(ctx, sid, persist=True)
+    if row[0].bidder_org_id != ctx.actor.org_id:
+        raise not_found("投标文件", "submission")
+    sub, trade, key = row
+    _cache_lot(ctx, trade, key)
+    return sub
+
+
+#: the caller's registrations with their lots and opening keys: where an issued id may belong
+_OWN_REGISTRATIONS = (select(Participation, LotTrade, OpeningKey)
+                      .join(LotTrade, LotTrade.lot_id == Participation.lot_id)
+                      .outerjoin(OpeningKey, OpeningKey.lot_id == Participation.lot_id)
+                      .where(Participation.bidder_org_id == bindparam("org"), LotTrade.sealed.is_(True)))
+
+
+def _issued_upload(ctx: ServiceContext, sid: str, *, persist: bool) -> Submission:
+    """The row of an id issued to the caller and not used yet; 404 when it was not issued to the
+    caller. persist=False: unsaved (for reads); True: added to the session under the participation
+    lock, the accepted envelope it would replace noted for take_previous()."""
+    key, org_id = receipts.sid_key(), ctx.actor.org_id
+    found = next(((row, p) for row in ctx.session.execute(_OWN_REGISTRATIONS, {"org": org_id}) for p in PARTS
+                  if sids.issued_to(key, sid, org_id, row[1].lot_code, p)), None)
+    if found is None:
+        raise not_found("投标文件", "submission")
+    (part_row, trade, opening_key), part = found
+    _cache_lot(ctx, trade, opening_key)
+    sub = Submission(submission_id=sid, lot_id=trade.lot_id, participation_id=part_row.id, bidder_org_id=org_id,
+                     part=part, status=S.UPLOADING, upload_chunk_bytes=UPLOAD_CHUNK_BYTES,
+                     started_by=ctx.actor.user_id, started_at=ctx.now())
+    if not persist:
+        return sub
+    if part_row.status != ParticipationStatus.REGISTERED:
+        raise RuleViolation("offer.not_registered", "请先报名本标段，再递交投标文件",
+                            "Register for this lot before submitting an offer")
+    previous = lock_and_previous(ctx, sub)
+    # under the lock: another request with the same id may have made the row meanwhile
+    made = ctx.session.execute(select(Submission).where(Submission.submission_id == sid)).scalar_one_or_none()
+    if made is not None:
+        return made
+    ctx.session.add(sub)
+    ctx.cache[("participation.previous", sid)] = previous
+    return sub
+
+
+def take_previous(ctx: ServiceContext, sub: Submission) -> Submission | None:
+    """The accepted envelope `sub` would replace, with the participation locked: as found when the
+    row was made in this request, else looked up now."""
+    key = ("participation.previous", sub.submission_id)
+    return ctx.cache.pop(key) if key in ctx.cache else lock_and_previous(ctx, sub)
+
+
+def forget_pending(ctx: ServiceContext, sub: Submission) -> None:
+    """A refused first use of an issued id leaves nothing behind, even in a session that goes on
+    (a request rolls back anyway): its unsaved row and chunk rows leave the session."""
+    ctx.cache.pop(("participation.previous", sub.submission_id), None)
+    for obj in [*sub.chunks, sub]:
+        if obj in ctx.session.new:
+            ctx.session.expunge(obj)
+
+
+_other = aliased(Submission)
+#: the participation row locked (one writer per bidder and lot: replacing and withdrawing never race
+#: each other), with the accepted envelope of the same part, if any, in the same statement
+_LOCK_AND_PREVIOUS = (
+    select(Participation.id, _other)
+    .outerjoin(_other, and_(_other.participation_id == Participation.id, _other.part == bindparam("part"),
+                            _other.status == S.ACCEPTED, _other.submission_id != bindparam("sid")))
+    .where(Participation.id == bindparam("pid"))
+    .with_for_update(of=Participation))
+
+
+def lock_and_previous(ctx: ServiceContext, sub: Submission) -> Submission | None:
+    """Lock the upload's participation; the accepted envelope `sub` would replace (or None)."""
+    row = ctx.session.execute(_LOCK_AND_PREVIOUS, {"part": sub.part, "sid": sub.submission_id,
+                                                   "pid": sub.participation_id}).one()
+    return row[1]
+
+
+@dataclass(frozen=True)
+class StartedUpload:
+    """An upload the server has issued an id for (nothing is stored until the id is used)."""
+    submission_id: str
+    lot_id: int
+    part: str
+    upload_chunk_bytes: int
+    context: env.Context
+
+
+#: the lot, the caller's registration for it and its opening key, in one SELECT
+_LOT_FOR_START = (select(LotTrade, Participation, OpeningKey)
+                  .outerjoin(Participation, and_(Participation.lot_id == LotTrade.lot_id,
+                                                 Participation.bidder_org_id == bindparam("org")))
+                  .outerjoin(OpeningKey, OpeningKey.lot_id == LotTrade.lot_id)
+                  .where(LotTrade.lot_code == bindparam("code")))
+
+
+def start_submission(ctx: ServiceContext, lot_code: str, part: str) -> StartedUpload:
+    """Issue a submission id for an upload of `part` to the lot: the checks a start has always made
+    (bidder, part, sealed lot, registration, deadline, opening key), then an id bound to the caller,
+    the lot and the part (sids.py). Read-only: the row and its audit entry come with the first upload."""
     org = _bidder_org(ctx)
     if part not in PARTS:
         raise InvalidInput("offer.part_invalid", "part 须为 price 或 documents", "part must be price or documents",
                            field="part")
-    trade = _sealed_trade(ctx, lot_code)
-    participation = own_participation(ctx, trade, org.id)
+    row = ctx.session.execute(_LOT_FOR_START, {"org": org.id, "code": lot_code}).one_or_none()
+    if row is None or not row[0].sealed:
+        raise not_found("标段", "Lot")
+    trade, participation, opening_key = row
+    _cache_lot(ctx, trade, opening_key)
     if participation is None or participation.status != ParticipationStatus.REGISTERED:
         raise RuleViolation("offer.not_registered", "请先报名本标段，再递交投标文件",
                             "Register for this lot before submitting an offer")
     if not before_deadline(trade, ctx.now()):
         raise _deadline_passed()
     opening_key_of(ctx, trade)
-    sub = Submission(submission_id=secrets.token_urlsafe(18), lot_id=trade.lot_id, participation_id=participation.id,
-                     bidder_org_id=org.id, part=part, status=S.UPLOADING, upload_chunk_bytes=UPLOAD_CHUNK_BYTES,
-                     started_by=ctx.actor.user_id, started_at=ctx.now())
-    ctx.session.add(sub)
-    ctx.session.flush()
-    record(ctx, "offer.upload_started", "submission", sub.submission_id, project_id=trade.project_id,
-           embargo_lot_id=trade.lot_id,
-           payload={"lot_code": trade.lot_code, "part": part})
-    return sub
+    sid = sids.issue(receipts.sid_key(), org.id, trade.lot_code, part)
+    return StartedUpload(sid, trade.lot_id, part, UPLOAD_CHUNK_BYTES,
+                         env.Context(trade.lot_code, org.credit_code, part, sid))
 
 
 def _open_upload(ctx: ServiceContext, sid: str) -> tuple[Submission, LotTrade]:
-    sub = own_submission(ctx, sid, lock=True)
+    sub = own_submission(ctx, sid, lock=True, create=True)
     return sub, check_open(ctx, sub)
 
 
@@ -260,14 +387,28 @@ def _fits_some_layout(payload_len: int) -> bool:
 
 
 def put_manifest(ctx: ServiceContext, sid: str, raw: bytes) -> Submission:
-    sub, trade = _open_upload(ctx, sid)
-    apply_manifest(ctx, sub, trade, raw)
+    """The manifest of an upload, checked before anything is stored. The first use of an issued id
+    makes its row here, only once the manifest has passed (offer.upload_started)."""
+    with ctx.session.no_autoflush:
+        sub, trade = _open_upload(ctx, sid)
+        try:
+            apply_manifest(ctx, sub, trade, raw, flush=False)
+        except BaseException:
+            forget_pending(ctx, sub)
+            raise
+    ctx.cache.pop(("participation.previous", sid), None)
+    made = sub in ctx.session.new
+    ctx.session.flush()
+    if made:
+        record(ctx, "offer.upload_started", "submission", sid, project_id=trade.project_id,
+               embargo_lot_id=trade.lot_id, payload={"lot_code": trade.lot_code, "part": sub.part})
     return sub
 
 
-def apply_manifest(ctx: ServiceContext, sub: Submission, trade: LotTrade, raw: bytes):
+def apply_manifest(ctx: ServiceContext, sub: Submission, trade: LotTrade, raw: bytes, *, flush: bool = True):
     """put_manifest on an open upload (also the first step of completion.put_envelope, the
-    one-request upload); returns the signing key that is valid now."""
+    one-request upload, which flushes once at its end: flush=False); returns the signing key that is
+    valid now."""
     try:
         m = env.parse_manifest(raw)
     except EnvelopeError as err:
@@ -281,7 +422,8 @@ def apply_manifest(ctx: ServiceContext, sub: Submission, trade: LotTrade, raw: b
                            "Chunks have arrived already; the manifest cannot change; start a new upload")
     sub.manifest, sub.payload_len, sub.payload_sha256 = normal, m.payload_len, m.payload_sha256.hex()
     sub.signing_key_id = key.id
-    ctx.session.flush()
+    if flush:
+        ctx.session.flush()
     return key
 
 
@@ -304,9 +446,11 @@ def put_chunk(ctx: ServiceContext, sid: str, index: int, data: bytes | Callable[
     return sub, received_count(ctx, sub)
 
 
-def check_chunk(ctx: ServiceContext, sub: Submission, index: int, data: bytes) -> tuple[UploadChunk | None, str]:
+def check_chunk(ctx: ServiceContext, sub: Submission, index: int, data: bytes, *, none_stored: bool = False
+                ) -> tuple[UploadChunk | None, str]:
     """Every check of chunk `index` of an open upload, before its bytes are stored: returns (the row
-    already recorded for that index, or None; the chunk's SHA-256 hex)."""
+    already recorded for that index, or None; the chunk's SHA-256 hex). `none_stored`: the caller
+    knows no chunk can be recorded yet (the manifest arrived in this request), so none is looked up."""
     if sub.manifest is None:
         raise Conflict("upload.manifest_first", "请先上传清单（manifest），再上传数据块",
                        "Send the manifest before the chunks")
@@ -323,6 +467,8 @@ def check_chunk(ctx: ServiceContext, sub: Submission, index: int, data: bytes) -
         except EnvelopeError as err:
             raise EnvelopeRefused(err) from None
     digest = hashlib.sha256(data).hexdigest()
+    if none_stored:
+        return None, digest
     stored = ctx.session.execute(select(UploadChunk).where(UploadChunk.submission_pk == sub.id,
                                                            UploadChunk.index == index)).scalar_one_or_none()
     if stored is not None and stored.sha256 != digest:
@@ -331,10 +477,12 @@ def check_chunk(ctx: ServiceContext, sub: Submission, index: int, data: bytes) -
     return stored, digest
 
 
-def add_chunk_row(ctx: ServiceContext, sub: Submission, index: int, data: bytes, digest: str) -> UploadChunk:
-    row = UploadChunk(submission_pk=sub.id, index=index, size=len(data), sha256=digest, received_at=ctx.now())
+def add_chunk_row(ctx: ServiceContext, sub: Submission, index: int, data: bytes, digest: str, *,
+                  flush: bool = True) -> UploadChunk:
+    row = UploadChunk(submission=sub, index=index, size=len(data), sha256=digest, received_at=ctx.now())
     ctx.session.add(row)
-    ctx.session.flush()
+    if flush:
+        ctx.session.flush()
     return row
 
 
