@@ -13,14 +13,16 @@ A 72-bit tag: forging one means guessing it online, one upload request per guess
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
+import re
 import secrets
 
 NONCE_LEN = 9
 TAG_LEN = 9
 _DOMAIN = b"ptbid-sid/1"
+#: 18 bytes in base64url are exactly 24 characters, no padding
+_FORMAT = re.compile(r"[A-Za-z0-9_-]{24}")
 
 
 def _tag(key: bytes, org_id: int, lot_code: str, part: str, nonce: bytes) -> bytes:
@@ -37,10 +39,7 @@ def issue(key: bytes, org_id: int, lot_code: str, part: str, *, nonce: bytes | N
 
 def issued_to(key: bytes, sid: str, org_id: int, lot_code: str, part: str) -> bool:
     """True when `sid` was issued by this key to this organisation for this lot and part."""
-    try:
-        raw = base64.urlsafe_b64decode(sid.encode("ascii"))
-    except (binascii.Error, ValueError, UnicodeEncodeError):
+    if not isinstance(sid, str) or _FORMAT.fullmatch(sid) is None:
         return False
-    if len(raw) != NONCE_LEN + TAG_LEN:
-        return False
+    raw = base64.urlsafe_b64decode(sid)
     return hmac.compare_digest(raw[NONCE_LEN:], _tag(key, org_id, lot_code, part, raw[:NONCE_LEN]))
