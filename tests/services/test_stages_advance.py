@@ -158,3 +158,22 @@ def test_start_evaluation_if_listed_moves_selection_and_leaves_other_states(sess
         other = stage_lot(ctx, "inquiry", "opened")
         stages.start_evaluation_if_listed(other.octx, other.code, panel_size=4, panel_experts=4)
     assert session.get(LotTrade, other.trade.lot_id).status == "opened"
+
+
+@pytest.mark.parametrize("status, stage", [("evaluating", "completed"), ("awarded", "completed"),
+                                           ("reannounced", "failed")])
+def test_the_opening_hall_reads_later_stages_as_after_the_opening(session, ctx, clock, status, stage):
+    """The hall (issue 3) knew opened/failed only: a lot in a later stage is over there, not back to
+    waiting for custodians, and nobody checks in any more."""
+    from trading.procedures.common.opening import hall
+
+    lot = stage_lot(ctx, "selection", status)
+    [bidder] = register_bidders(ctx, lot.trade, 1)
+    clock.set(lot.trade.deadline_at + timedelta(days=2))
+    op = actor_ctx(session, clock, make_user(ctx, "operator", totp=True))
+    assert hall.hall_state(op, lot.code)["stage"] == stage
+    [row] = [r for r in hall.list_openings(op, days_back=5) if r["lot_code"] == lot.code]
+    assert row["stage"] == stage
+    with pytest.raises(Conflict) as err:
+        hall.check_in(actor_ctx(session, clock, bidder), lot.code)
+    assert err.value.code == "hall.checkin_closed"

@@ -139,7 +139,7 @@ def check_in(ctx: ServiceContext, lot_code: str) -> tuple[Participation, bool]:
     if before_deadline(trade, now):
         raise RuleViolation("hall.checkin_not_open", "签到在投标截止时间到达后开放",
                             "Check-in opens at the offer deadline")
-    if effective_status(trade, now) in (LotStatus.OPENED, LotStatus.FAILED, LotStatus.TERMINATED):
+    if effective_status(trade, now) not in (LotStatus.CLOSED, LotStatus.OPENING):  # opened or any later stage
         raise Conflict("hall.checkin_closed", "本标段开标已结束，不能再签到",
                        "The opening of this lot is over; check-in is closed")
     if part.checked_in_at is not None:
@@ -231,9 +231,9 @@ def _stage(trade: LotTrade, now: datetime, record_info: dict | None, custody: di
     status = effective_status(trade, now)
     if status == LotStatus.TERMINATED:
         return "terminated"
-    if status == LotStatus.FAILED or (record_info and record_info["outcome"] == "failed"):
+    if status in (LotStatus.FAILED, LotStatus.REANNOUNCED) or (record_info and record_info["outcome"] == "failed"):
         return "failed"
-    if record_info is not None or status == LotStatus.OPENED:
+    if record_info is not None or status not in (LotStatus.ACCEPTING, LotStatus.CLOSED, LotStatus.OPENING):
         return "record" if record_info and record_info["open_for_responses"] else "completed"
     if status == LotStatus.ACCEPTING:
         return "waiting"
@@ -330,7 +330,8 @@ def list_openings(ctx: ServiceContext, *, days_back: int = 1) -> list[dict]:
     out = []
     for trade, lot_name, project_name in ctx.session.execute(stmt).all():
         status = effective_status(trade, now)
-        rec = _record(ctx, trade, now) if status in (LotStatus.OPENED, LotStatus.FAILED) else None
+        rec = (_record(ctx, trade, now) if status not in (LotStatus.ACCEPTING, LotStatus.CLOSED, LotStatus.OPENING)
+               else None)  # opened, failed and every later stage have their record
         when = trade.opening_at or trade.deadline_at
         out.append({"lot_code": trade.lot_code, "lot_name": lot_name, "project_name": project_name,
                     "deadline_at": trade.deadline_at, "opening_at": trade.opening_at, "status": str(status),
