@@ -150,3 +150,16 @@ def test_switch_and_cancel_need_their_text():
     assert _code(SEL, "failed", "switch_method", "owner", {"approval_ref": "  "}, T0) == "flow.approval_required"
     assert _code(SEL, "failed", "cancel", "owner", {"reason": ""}, T0) == "flow.reason_required"
     assert _code(SEL, "failed", "cancel", "owner", {"reason": "需求取消"}, T0) is None
+
+
+def test_the_unverified_figures_are_settings_with_the_documented_defaults():
+    """rules.md marks the Sichuan 比选 figures [U]: each is a setting (one definition, reused where the
+    notice period and the deposit cap are checked), with the issue's defaults."""
+    import trading.procedures.common.deposits.rules  # noqa: F401  (defines the deposit caps)
+    from trading.reference.settings import definition
+
+    expected = {"period.selection_notice_cd": 5, "selection.min_applicants": 3, "selection.committee_min": 3,
+                "period.candidate_publicity_cd": 3, "deposit.selection_cap_bp": 200, "inquiry.min_suppliers": 3,
+                "gp.team_min": 3, "panel.expert_thirds": 2, "gp.confirm_wd": 5, "gp.result_notice_wd": 2}
+    assert {code: definition(code).default for code in expected} == expected
+    assert definition("gp.confirm_wd").unit == "WD" and definition("period.selection_notice_cd").unit == "CD"
