@@ -54,6 +54,8 @@ def test_objection_form_only_during_the_window_and_refused_after(client, clock, 
     services.publish_candidates(w.c_owner, w.trade.lot_code)
     code = w.trade.lot_code
     login_as(client, w.bidders[1])
+    html = client.get("/awards/mine").get_data(as_text=True)
+    assert f'href="/awards/bid/{code}"' in html and "公示中，可提出异议" in html
     html = client.get(f"/awards/bid/{code}").get_data(as_text=True)
     assert 'data-testid="objection-form"' in html and "人民币玖拾伍万元整" in html
     clock.set(PUBLICITY_END)

@@ -19,6 +19,7 @@ from trading.reference.settings import definition
 
 from ..lots import get_trade
 from ..models import LotTrade
+from ..participation.models import Participation
 from . import rules
 from .models import Award, CandidateList, ContractRecord, Objection, ResultLetter
 from .objections import award_of, window
@@ -145,6 +146,20 @@ def my_letters(ctx: ServiceContext) -> list[tuple[ResultLetter, str, str]]:
         .join(LotTrade, LotTrade.lot_id == Award.lot_id).join(Project, Project.id == LotTrade.project_id)
         .where(ResultLetter.bidder_org_id == ctx.actor.org_id).order_by(ResultLetter.id.desc())).all()
     return [(letter, code, name) for letter, code, name in rows]
+
+
+def my_result_lots(ctx: ServiceContext) -> list[tuple[LotTrade, str, CandidateList]]:
+    """The bidder's lots (it registered) whose candidates are published or awarded: where its
+    objection form and its letter are."""
+    ctx.require("bidder")
+    rows = ctx.session.execute(
+        select(LotTrade, Project.name, CandidateList).join(Project, Project.id == LotTrade.project_id)
+        .join(Participation, (Participation.lot_id == LotTrade.lot_id) & (Participation.bidder_org_id == ctx.actor.org_id))
+        .join(CandidateList, (CandidateList.lot_id == LotTrade.lot_id) & CandidateList.superseded_by_id.is_(None))
+        .where(Participation.status == "registered")
+        .where(CandidateList.notice_id.is_not(None) | (CandidateList.status == rules.ListStatus.AWARDED))
+        .order_by(CandidateList.id.desc()).limit(200)).all()
+    return [(t, name, cl) for t, name, cl in rows]
 
 
 def managed_lots(ctx: ServiceContext) -> list[tuple[LotTrade, str, CandidateList | None]]:

@@ -149,7 +149,8 @@ def answer(objection_id: int):
 @role_required("bidder")
 def mine():
     ctx = service_context()
-    return render_template("awards/mine.html", rows=queries.my_letters(ctx))
+    return render_template("awards/mine.html", rows=queries.my_letters(ctx), lots=queries.my_result_lots(ctx),
+                           now=ctx.now())
 
 
 def _bid_page(lot_code: str, *, text: str = "", status: int = 200):
