@@ -101,6 +101,40 @@ def _registered(w) -> dict:
     return {"lot_code": code, "sid": sub.submission_id}
 
 
+def _negotiation_round(w) -> dict:
+    """A 竞争性谈判 lot of the owner organisation (registered by its agency) past its opening, with the
+    world's bidder among three suppliers, a round open, and the bidder's quote upload started."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from tests.factories.notices import notice_project, published_notice
+    from tests.factories.offers import bidder_with_key
+    from trading.accounts.models import User
+    from trading.procedures.common.models import LotTrade
+    from trading.procedures.common.opening.models import OpeningResult
+    from trading.procedures.negotiation import quotes, services
+
+    owner = db.session.get(User, w["as"]["owner"].actor.user_id)
+    agency = db.session.get(User, w["as"]["agency"].actor.user_id)
+    op = w["as"]["operator"]
+    project = notice_project(op, owner, agency=agency, category="goods", owner_type="gov", procedure="negotiation")
+    published_notice(w["as"]["agency"], project)
+    trade = db.session.execute(select(LotTrade).where(LotTrade.project_id == project.id)).scalars().first()
+    now = op.now()  # the opening is written directly (the clock is the world's: it does not move)
+    orgs = [w["as"]["bidder"].actor.org_id] + [bidder_with_key(op).org.id for _ in range(2)]
+    for i, org in enumerate(orgs):
+        db.session.add(OpeningResult(lot_id=trade.lot_id, submission_id=f"pm-{trade.lot_id}-{i}", bidder_org_id=org,
+                                     part="price", payload_sha256="0" * 64, outcome="opened", price_fen=100_00,
+                                     opened_at=now))
+    trade.status = "opened"
+    db.session.flush()
+    services.start_negotiation(op, trade.lot_code, team_size=3, team_experts=2)
+    rnd = services.open_round(op, trade.lot_code, closes_at=now + timedelta(hours=1))
+    sid = quotes.start_quote(w["as"]["bidder"], rnd.code).submission_id
+    return {"lot_code": trade.lot_code, "round_code": rnd.code, "sid": sid}
+
+
 def _statement_csv(w) -> bytes:
     return "交易时间,收款账号,付款人户名,付款账号,金额,流水号\n".encode()
 
@@ -211,6 +245,21 @@ CASES = [
     Case("GET", "/lots/{lot_code}/criteria", row(401, 404, 404, 404, 403, 403, 403, 403, 403), fresh=_lot_code),
     Case("PUT", "/lots/{lot_code}/criteria", row(401, OK, OK, 404, 403, 403, 403, 403, 403),
          body=lambda w: _criteria_body(), fresh=_criteria_lot),
+    # 竞争性谈判 round quotes (after the opening: the suppliers are known to the team, the prices are not)
+    Case("GET", "/negotiation/lots/{round_code}/sealing", every(OK, anonymous=401), fresh=_negotiation_round),
+    Case("POST", "/negotiation/lots/{round_code}/submissions", row(401, 403, 403, 403, CREATED, 403, 403, 403, 403),
+         body={"part": "price"}, fresh=_negotiation_round),
+    Case("GET", "/negotiation/submissions/{sid}", row(401, 404, 404, 404, OK, 404, 404, 404, 404),
+         fresh=_negotiation_round),
+    Case("PUT", "/negotiation/submissions/{sid}/manifest", row(401, 404, 404, 404, 422, 404, 404, 404, 404),
+         body={"v": 1}, fresh=_negotiation_round),
+    Case("PUT", "/negotiation/submissions/{sid}/chunks/{index}", row(401, 404, 404, 404, 409, 404, 404, 404, 404),
+         body={"index": 0}, fresh=_negotiation_round),
+    Case("POST", "/negotiation/submissions/{sid}/complete", row(401, 404, 404, 404, 409, 404, 404, 404, 404),
+         fresh=_negotiation_round),
+    Case("GET", "/negotiation/receipt-key", every(OK)),
+    Case("POST", "/negotiation/lots/{lot_code}/rounds/close", row(401, 403, 422, 403, 403, 403, 422, 403, 403),
+         fresh=_negotiation_round),
 ]
 
 

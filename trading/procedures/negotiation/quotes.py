@@ -129,6 +129,9 @@ def start_quote(ctx: ServiceContext, round_code: str) -> RoundQuote:
                        status="uploading", started_by=ctx.actor.user_id, started_at=ctx.now())
     ctx.session.add(quote)
     ctx.session.flush()
+    trade = ctx.session.get(LotTrade, rnd.lot_id)
+    record(ctx, "negotiation.quote_started", "negotiation_quote", quote.submission_id, project_id=trade.project_id,
+           payload={"lot_code": trade.lot_code, "round_code": rnd.code})
     return quote
 
 
