@@ -299,3 +299,23 @@ def test_the_negotiation_starts_from_a_real_opening_of_the_first_responses(sessi
     services.start_negotiation(actor_ctx(session, clock, op), trade.lot_code, team_size=3, team_experts=2)
     joined = {s.bidder_org_id for s in session.execute(select(NegotiationSupplier)).scalars()}
     assert joined == {b.org_id for b in bidders} and trade.status == "negotiating"
+
+
+def test_wrong_round_shares_are_recorded_and_throttled(session, clock, ctx):
+    from trading.core.errors import Throttled
+    from trading.procedures.negotiation.models import RoundShareAttempt
+
+    neg = opened_negotiation(ctx)
+    _start(neg)
+    rnd = _round(neg, clock)
+    _close(neg, clock, rnd)
+    user, passphrase = round_holders(ctx, rnd)[0]
+    uctx = actor_ctx(session, clock, user)
+    for _ in range(5):
+        with pytest.raises(RuleViolation):
+            quotes.submit_round_share(uctx, rnd.code, "custodian-pass-wrong")
+    with pytest.raises(Throttled):
+        quotes.submit_round_share(uctx, rnd.code, passphrase)
+    assert [a.outcome for a in session.execute(select(RoundShareAttempt)).scalars()] == ["wrong_passphrase"] * 5
+    clock.advance(timedelta(minutes=15))
+    assert quotes.submit_round_share(uctx, rnd.code, passphrase)["accepted"] == 1

@@ -118,6 +118,19 @@ class RoundKeyShare(Base):
     __table_args__ = (UniqueConstraint("round_id", "x", name="uq_negotiation_round_share_x"),)
 
 
+class RoundShareAttempt(Base):
+    """Every share submission for a round's key, valid or not (evidence, and the throttle's count)."""
+    __tablename__ = "negotiation_share_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_share_id: Mapped[int] = mapped_column(ForeignKey("negotiation_round_share.id"), nullable=False, index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    ip: Mapped[str] = mapped_column(String(45), nullable=False, default="")
+    #: accepted | wrong_passphrase | bad_share
+    outcome: Mapped[str] = mapped_column(String(20), nullable=False)
+
+
 class RoundQuote(Base):
     """A supplier's sealed revised quote (price sheet, ptbid/v1 "price" part) for a round. At most one
     per (round, supplier) is accepted; a replaced one is superseded (kept, never opened)."""

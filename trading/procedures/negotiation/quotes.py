@@ -26,7 +26,7 @@ Imports: core, audit, sealing, accounts, projects, procedures.common (opening, l
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -37,7 +37,7 @@ from trading.accounts.signing_keys import signing_key_valid_at
 from trading.audit.services import record
 from trading.core.blobs import get_store
 from trading.core.context import ServiceContext
-from trading.core.errors import Conflict, Forbidden, InvalidInput, RuleViolation, not_found
+from trading.core.errors import Conflict, Forbidden, InvalidInput, RuleViolation, Throttled, not_found
 from trading.projects.models import Project
 from trading.sealing import envelope as env
 from trading.sealing import shamir
@@ -47,10 +47,10 @@ from ..common.lots import get_trade
 from ..common.models import LotTrade
 from ..common.opening import rules as opening_rules
 from ..common.opening.ceremony import split_opening_key
-from ..common.opening.shares import unseal_verified
+from ..common.opening.shares import MAX_WRONG_ATTEMPTS, WRONG_WINDOW_MINUTES, unseal_verified
 from ..common.participation.services import EnvelopeRefused
 from . import rules
-from .models import NegotiationRound, NegotiationSupplier, RoundKeyShare, RoundQuote
+from .models import NegotiationRound, NegotiationSupplier, RoundKeyShare, RoundQuote, RoundShareAttempt
 
 #: a round quote is a price sheet (≤ 16 KiB plaintext): its envelope is small
 MAX_QUOTE_BYTES = 64 * 1024
@@ -206,7 +206,18 @@ def submit_round_share(ctx: ServiceContext, round_code: str, passphrase: str) ->
     if share.status == "accepted":
         raise Conflict("opening.share_already_accepted", "您的密钥份额已被接受，无需重复提交", "Your share was already accepted")
     trade = ctx.session.get(LotTrade, rnd.lot_id)
+    now = ctx.now()
+    refused = ctx.session.execute(select(func.count()).select_from(RoundShareAttempt).where(
+        RoundShareAttempt.round_share_id == share.id, RoundShareAttempt.outcome != "accepted",
+        RoundShareAttempt.at > now - timedelta(minutes=WRONG_WINDOW_MINUTES))).scalar_one()
+    if refused >= MAX_WRONG_ATTEMPTS:
+        raise Throttled("opening.share_throttled",
+                        f"保管口令连续错误 {refused} 次，请 {WRONG_WINDOW_MINUTES} 分钟后再试",
+                        f"{refused} wrong attempts in a row; try again in {WRONG_WINDOW_MINUTES} minutes",
+                        details={"x": share.x})
     unsealed = unseal_verified(ctx, share, rnd.code, passphrase, user.display_name)
+    ctx.session.add(RoundShareAttempt(round_share_id=share.id, user_id=user.id, at=now, ip=(ctx.ip or "")[:45],
+                                      outcome=unsealed.outcome))
     payload = {"lot_code": trade.lot_code, "round_code": rnd.code, "x": share.x, "custodian_user_id": user.id,
                "custodian_org_id": share.custodian_org_id, "outcome": unsealed.outcome, "detail": unsealed.detail,
                "commitment": bytes(share.commitment).hex()}
@@ -214,7 +225,7 @@ def submit_round_share(ctx: ServiceContext, round_code: str, passphrase: str) ->
         record(ctx, "negotiation.share_refused", "lot", trade.lot_id, project_id=trade.project_id, payload=payload)
         ctx.session.flush()
         raise unsealed.error
-    share.status, share.accepted_at = "accepted", ctx.now()
+    share.status, share.accepted_at = "accepted", now
     share.accepted_y = unsealed.value.y.to_bytes(32, "big")
     record(ctx, "negotiation.share_accepted", "lot", trade.lot_id, project_id=trade.project_id, payload=payload)
     accepted = ctx.session.execute(select(func.count()).select_from(RoundKeyShare).where(
