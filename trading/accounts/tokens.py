@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from .models import ApiToken, User
@@ -31,6 +31,11 @@ def generate() -> tuple[str, str, str]:
     return token, token[:PREFIX_LEN], digest(token)
 
 
+#: built once: every API request runs it
+_TOKEN_WITH_USER = (select(ApiToken).options(joinedload(ApiToken.user).joinedload(User.organisation))
+                    .where(ApiToken.token_sha256 == bindparam("sha")))
+
+
 def user_for_token(session: Session, token: str, now: datetime) -> User | None:
     """The active user a live token belongs to, or None (unknown, revoked, expired, user inactive).
     A hit records last_used_at (to the minute: see LAST_USED_PRECISION), committed with the request.
@@ -39,8 +44,7 @@ def user_for_token(session: Session, token: str, now: datetime) -> User | None:
         return None
     # the user and its organisation come in the same SELECT: the user row keeps the organisation
     # referenced, so the services' session.get(Organisation, …) of this request finds it loaded
-    row = session.execute(select(ApiToken).options(joinedload(ApiToken.user).joinedload(User.organisation))
-                          .where(ApiToken.token_sha256 == digest(token))).scalar_one_or_none()
+    row = session.execute(_TOKEN_WITH_USER, {"sha": digest(token)}).scalar_one_or_none()
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None and row.expires_at <= now:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from trading.core.clock import rfc3339
 from trading.core.context import ServiceContext
@@ -38,6 +38,19 @@ class Recorded:
 _head = AuditHead.__table__
 _entries = AuditEntry.__table__
 
+# The append's statements, built once (the head lock is held from the first of them to the commit,
+# so every microsecond spent building and compiling them would be spent by every concurrent writer).
+_TAKE_WRITER_LOCK = update(_head).where(_head.c.id == 1).values(next_seq=_head.c.next_seq)  # SQLite
+_READ_HEAD = select(_head.c.next_seq, _head.c.last_hash).where(_head.c.id == 1)
+_LOCK_HEAD = _READ_HEAD.with_for_update()  # PostgreSQL: the row lock serialises appenders
+_INSERT_ENTRY = _entries.insert().values(**{c: bindparam(c) for c in (
+    "seq", "body", "entry_hash", "created_at", "action", "object_type", "object_id", "actor_user_id",
+    "actor_org_id", "project_id", "embargo_lot_id")})
+_ADVANCE_HEAD = update(_head).where(_head.c.id == 1).values(next_seq=bindparam("next_seq"),
+                                                            last_hash=bindparam("last_hash"))
+#: PostgreSQL: the insert as a data-modifying CTE of the update, one round trip under the lock
+_APPEND = _ADVANCE_HEAD.add_cte(_INSERT_ENTRY.cte("appended"))
+
 
 def record(ctx: ServiceContext, action: str, object_type: str, object_id: Any, *,
            payload: dict[str, Any] | None = None, project_id: int | None = None,
@@ -54,12 +67,10 @@ def record(ctx: ServiceContext, action: str, object_type: str, object_id: Any, *
     sqlite = session.get_bind().dialect.name == "sqlite"
     if sqlite:
         # SQLite: take the writer lock before reading, to avoid the read-then-upgrade deadlock.
-        session.execute(update(_head).where(_head.c.id == 1).values(next_seq=_head.c.next_seq))
-        seq, prev = session.execute(select(_head.c.next_seq, _head.c.last_hash).where(_head.c.id == 1)).one()
+        session.execute(_TAKE_WRITER_LOCK)
+        seq, prev = session.execute(_READ_HEAD).one()
     else:
-        # PostgreSQL: the row lock serialises appenders; the chain cannot fork.
-        seq, prev = session.execute(select(_head.c.next_seq, _head.c.last_hash)
-                                    .where(_head.c.id == 1).with_for_update()).one()
+        seq, prev = session.execute(_LOCK_HEAD).one()  # the chain cannot fork
     now = ctx.now()
     actor = ctx.actor
     fields = {
@@ -78,17 +89,15 @@ def record(ctx: ServiceContext, action: str, object_type: str, object_id: Any, *
         fields["embargo_lot"] = embargo_lot_id
     body = canonical_bytes(fields)
     entry_hash = chain_hash(bytes(prev), body)
-    insert_entry = _entries.insert().values(
-        seq=seq, body=body, entry_hash=entry_hash, created_at=now, action=action, object_type=object_type,
-        object_id=str(object_id), actor_user_id=actor.user_id, actor_org_id=actor.org_id, project_id=project_id,
-        embargo_lot_id=embargo_lot_id)
-    advance_head = update(_head).where(_head.c.id == 1).values(next_seq=seq + 1, last_hash=entry_hash)
+    params = {"seq": seq, "body": body, "entry_hash": entry_hash, "created_at": now, "action": action,
+              "object_type": object_type, "object_id": str(object_id), "actor_user_id": actor.user_id,
+              "actor_org_id": actor.org_id, "project_id": project_id, "embargo_lot_id": embargo_lot_id,
+              "next_seq": seq + 1, "last_hash": entry_hash}
     if sqlite:
-        session.execute(insert_entry)
-        session.execute(advance_head)
+        session.execute(_INSERT_ENTRY, params)
+        session.execute(_ADVANCE_HEAD, params)
     else:
-        # one round trip while the head is locked: the insert as a data-modifying CTE of the update
-        session.execute(advance_head.add_cte(insert_entry.cte("appended")))
+        session.execute(_APPEND, params)
     return Recorded(seq, entry_hash, body)
 
 
