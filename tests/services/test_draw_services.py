@@ -297,3 +297,18 @@ def test_another_owner_cannot_start_the_panel(ctx, session):
     from trading.core.errors import NotFound
     with pytest.raises(NotFound):
         draw.start_panel(actor_ctx(session, ctx.clock, make_user(ctx, "owner")), trade.lot_code)
+
+
+def test_a_deactivated_account_and_an_unknown_avoid_org(ctx, session):
+    from trading.accounts.services import deactivate_user
+    from trading.core.errors import InvalidInput
+    owner, trade, _ = drawable_lot(ctx, bidders=1)
+    experts = make_experts(ctx, 4)
+    deactivate_user(actor_ctx(session, ctx.clock, make_user(ctx, "admin")), experts[0].user_id)
+    op = operator_ctx(ctx)
+    with pytest.raises(InvalidInput):
+        draw.request_draw(op, trade.lot_code, size=3, specialties="GC01", experts_required=3, avoid_org_ids=[987654])
+    d = draw.request_draw(op, trade.lot_code, size=3, specialties="GC01", experts_required=3)
+    assert experts[0].id not in d.eligible_ids
+    (req,) = _entries(session, "expert_draw.requested")
+    assert req["payload"]["excluded"] == {"status": 1}

@@ -114,3 +114,13 @@ def test_supervisor_reverifies_a_draw(client, ctx, world):
     assert r.status_code == 200 and "复核一致" in html
     r, _ = _get(client, world["sup"], f"/experts/draws/{world['code']}/{d.id + 99}/verify")
     assert r.status_code == 404
+
+
+def test_the_csv_template_is_a_file_the_import_reads(client, world):
+    from trading.evaluation.experts import rules
+    r, _ = _get(client, world["op"], "/experts/template.csv")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    (row,) = rules.parse_expert_csv(r.data)
+    assert (row.username, row.specialties, row.senior) == ("zhang.san", ("GC01", "SZ02"), True)
+    r, _ = _get(client, world["bidder"], "/experts/template.csv")
+    assert r.status_code == 403

@@ -12,9 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, literal, select
 from sqlalchemy.orm import Session
 
+from trading.accounts.models import User
 from trading.evaluation.experts.models import Expert, ExpertRelation, ExpertSpecialty, ExpertUnavailable
 from trading.evaluation.panels import MemberRole, MemberStatus, Panel, PanelMember
 from trading.procedures.common.models import LotTrade
@@ -23,6 +24,8 @@ from trading.projects.models import Project
 from .rules import Candidate, Relation
 
 FREQUENCY_WINDOW = timedelta(days=365)
+#: the status a candidate has in the snapshot when its user account is deactivated
+INACTIVE = "inactive"
 
 
 def _chunks(values: list[int], n: int = 900) -> Iterable[list[int]]:
@@ -78,8 +81,11 @@ def snapshot(session: Session, *, specialties: Iterable[str], avoid_org_ids: Ite
              evaluation_on: date, now: datetime) -> list[Candidate]:
     """The candidates of a draw, sorted by id."""
     # Core rows (session.connection()), not ORM ones: 20,000 of them, and nothing here is an entity
+    # an expert whose account is switched off cannot sign in to evaluate: "inactive" for the filters
+    status = case((User.is_active.is_(True), Expert.status), else_=literal(INACTIVE))
     base = session.connection().execute(
-        select(Expert.id, Expert.status, Expert.employer_org_id, Expert.region_id)
+        select(Expert.id, status, Expert.employer_org_id, Expert.region_id)
+        .join(User, User.id == Expert.user_id)
         .where(Expert.id.in_(_matching(specialties)), Expert.created_at <= now).order_by(Expert.id)).all()
     ids = {row[0] for row in base}
     relations = _relations(session, ids, sorted(set(avoid_org_ids)), now)

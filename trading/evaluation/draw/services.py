@@ -35,6 +35,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from trading.accounts.models import Organisation
 from trading.accounts.rules import roles_for
 from trading.audit.models import AuditEntry
 from trading.audit.services import record
@@ -166,7 +167,9 @@ def request_draw(ctx: ServiceContext, lot_code: str, *, size: int, specialties, 
     if open_panel(ctx.session, trade.lot_id) is not None or ctx.session.execute(select(ExpertDraw.id).where(
             ExpertDraw.lot_id == trade.lot_id, ExpertDraw.status == "requested")).first():
         raise Conflict("draw.pending", "该标段已有评审委员会或待执行的抽取", "This lot already has a panel or a pending draw")
-    extra = tuple(int(o) for o in avoid_org_ids)
+    extra = tuple(sorted({int(o) for o in avoid_org_ids}))
+    if extra and len(ctx.session.execute(select(Organisation.id).where(Organisation.id.in_(extra))).all()) != len(extra):
+        raise InvalidInput("draw.avoid_unknown", "另需回避的单位不存在", "Unknown organisation to avoid", field="avoid")
     project, avoid = _avoid_orgs(ctx, trade, extra)
     on = evaluation_on or to_beijing(ctx.now()).date()
     if on < to_beijing(ctx.now()).date():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -121,6 +121,16 @@ def import_csv():
         return _index_page(import_form=form, import_errors=lines, status=err.status)
     flash(_("已导入 %(n)s 名专家", n=len(experts)), "success")
     return redirect(url_for("experts.index"))
+
+
+@bp.route("/template.csv")
+@role_required("operator")
+def csv_template():
+    """The import file's header and one example line (UTF-8 with BOM, so spreadsheet programs open it)."""
+    example = "zhang.san,张三,11010519491231002X,91510100MA6CXXXXXX,511000,高级工程师,是,12,GC01;SZ02"
+    body = "\ufeff" + ",".join(rules.COLUMNS.values()) + "\r\n" + example + "\r\n"
+    return Response(body.encode("utf-8"), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=experts-template.csv"})
 
 
 # --- one expert ----------------------------------------------------------------------------------
