@@ -132,6 +132,11 @@ def test_report_signing_pages_and_pdf(ctx, client, session, clock):
     assert "视为同意" in html
     pdf = client.get(f"/evaluation/{ev.code}/report.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    from trading.evaluation.reports.models import EvaluationReport
+    db.session.expire_all()
+    rep = db.session.execute(select(EvaluationReport)).scalar_one()
+    assert rep.pdf_sha256                                # the final report is rendered once, then served
+    assert client.get(f"/evaluation/{ev.code}/report.pdf").data == pdf.data
 
 
 def test_owner_criteria_page(ctx, client, session, clock):

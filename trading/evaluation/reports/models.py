@@ -29,6 +29,8 @@ class EvaluationReport(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     finalised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: the final report's PDF in the blob store (SHA-256 hex), rendered once (WeasyPrint is slow)
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class ReportSignature(Base):
