@@ -199,3 +199,33 @@ def test_owner_and_operator_find_their_lots_and_the_panel_closes_with_the_report
     r = client.post(f"/evaluation/{ev.code}/sheets/{ev.bidders[0].id}",
                     data={"csrf_token": token, "action": "save", "score_T1": "1", "comment_T1": "x"})
     assert r.status_code == 409
+
+
+def test_progress_stream_sends_counts_and_milestones_never_scores(ctx, client, session, app):
+    import json
+
+    app.config.update(SSE_HEARTBEAT_SECONDS=0.2, SSE_MAX_SECONDS=2)
+    ev = evaluation_lot(ctx)
+    a = ev.members[0]
+    login_as(client, ev.owner)
+    html = client.get(f"/evaluation/{ev.code}/progress").get_data(as_text=True)
+    assert "evaluation-progress.js" in html and no_inline_scripts(html)
+    fill_and_submit(ev, {ev.bidders[0].id: ("33.75", "12.25")}, members=[a])
+    db.session.commit()
+    from trading.core.events import LiveEvent
+    first = session.execute(select(LiveEvent.id).where(LiveEvent.channel == scoring.channel(ev.code))
+                            .order_by(LiveEvent.id)).scalars().first()
+    # a reconnect after the first milestone: the later ones are replayed, then the snapshot
+    resp = client.get(f"/evaluation/{ev.code}/progress/stream?last_id={first}", buffered=False)
+    assert resp.status_code == 200 and resp.mimetype == "text/event-stream"
+    text = b"".join(resp.response).decode()
+    assert "event: evaluation:progress" in text and "event: evaluation:sheet_submitted" in text
+    snapshot = next(json.loads(line[5:]) for block in text.split("\n\n") if "evaluation:progress" in block
+                    for line in block.split("\n") if line.startswith("data:"))
+    assert [m["submitted"] for m in snapshot["members"]] == [3, 0, 0]
+    assert "33.75" not in text and "12.25" not in text and "46.00" not in text and "score" not in text
+    assert client.get(f"/evaluation/{ev.code}/progress.json").json["members"][0]["declared"] == 3
+    login_as(client, make_user(ctx, "owner"))
+    assert client.get(f"/evaluation/{ev.code}/progress/stream").status_code == 404
+    login_as(client, a.user)
+    assert client.get(f"/evaluation/{ev.code}/progress/stream").status_code == 403

@@ -7,20 +7,28 @@ call → respond. criteria/views.py and reports/views.py add their pages to the 
 /evaluation/<lot>/sheets/<bidder>            my sheet: scores, comments, rejection; save or submit
 /evaluation/<lot>/sheets/<bidder>/autosave   POST (JSON): the draft, answered with the running totals
 /evaluation/<lot>/summary                    the summary (汇总), once every sheet is in
-/evaluation/<lot>/progress                   owner/agency/centre/supervisor: who submitted (no scores)"""
+/evaluation/<lot>/progress                   owner/agency/centre/supervisor: who submitted (no scores)
+/evaluation/<lot>/progress.json              the same counts as JSON
+/evaluation/<lot>/progress/stream            their milestones as Server-Sent Events (never a score)"""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
+from sqlalchemy.orm import Session
 
 from trading.accounts.rules import roles_for
 from trading.accounts.web_auth import role_required
+from trading.core.context import ServiceContext
 from trading.core.errors import DomainError
+from trading.core.events import audience_allows, events_since, last_event_id
+from trading.core.sse import Event, live_stream, requested_last_id, sse_response
 from trading.core.web import flash_error, service_context
+from trading.extensions import db
 from trading.procedures.common.lots import get_trade
 
 from ..criteria.rules import price_score
@@ -176,7 +184,56 @@ def summary(lot_code: str):
 def progress(lot_code: str):
     ctx = service_context()
     trade, panel, rows, done = scoring.progress(ctx, lot_code)
-    return render_template("evaluation/progress.html", trade=trade, panel=panel, rows=rows, done=done)
+    return render_template("evaluation/progress.html", trade=trade, panel=panel, rows=rows, done=done,
+                           last_id=last_event_id(ctx.session, scoring.channel(lot_code)))
+
+
+def progress_state(ctx, lot_code: str) -> dict:
+    """Counts only (who checked in, who submitted): the progress page's live snapshot."""
+    trade, _panel, rows, done = scoring.progress(ctx, lot_code)
+    return {"lot_code": trade.lot_code, "all_submitted": done,
+            "members": [{"id": r.member_id, "declared": r.declared, "submitted": r.submitted, "expected": r.expected}
+                        for r in rows]}
+
+
+@bp.route("/<lot_code>/progress.json")
+@role_required(*PROGRESS_ROLES)
+def progress_json(lot_code: str):
+    return jsonify(progress_state(service_context(), lot_code))
+
+
+@bp.route("/<lot_code>/progress/stream")
+@role_required(*PROGRESS_ROLES)
+def progress_stream(lot_code: str):
+    """Milestones of the evaluation (check-in, submissions, signatures) as Server-Sent Events, after a
+    snapshot of the counts. Events carry no score (core/events.py); the audience is the staff."""
+    ctx = service_context()
+    scoring.progress(ctx, lot_code)  # refuses who may not see this lot's progress, before streaming
+    channel, clock, actor, locale = scoring.channel(lot_code), ctx.clock, ctx.actor, ctx.locale
+    cfg, engine, after_id = current_app.config, db.engine, requested_last_id()
+
+    @contextmanager
+    def short_context():
+        session = Session(engine)
+        try:
+            yield ServiceContext(session=session, actor=actor, clock=clock, locale=locale)
+        finally:
+            session.close()
+
+    def read(after: int) -> list[Event]:
+        with short_context() as c:
+            return [Event(e.id, e.name, dict(e.data), e.audience) for e in events_since(c.session, channel, after, 200)]
+
+    def snapshot():
+        with short_context() as c:
+            return last_event_id(c.session, channel), "evaluation:progress", progress_state(c, lot_code)
+
+    stream = live_stream(channel, after_id, read=read, snapshot=snapshot, broker=current_app.extensions["broker"],
+                         visible=lambda e: audience_allows(e.audience, staff=True, org_id=None),
+                         tick=lambda: {"server_now": clock.now().isoformat()},
+                         heartbeat=float(cfg.get("SSE_HEARTBEAT_SECONDS", 15)),
+                         max_seconds=float(cfg.get("SSE_MAX_SECONDS", 300)))
+    return sse_response(stream)
 
 
 from ..criteria import views as _criteria_views  # noqa: E402,F401  (pages on this blueprint)
