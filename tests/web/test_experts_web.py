@@ -110,6 +110,8 @@ def test_supervisor_reverifies_a_draw(client, ctx, world):
     op = operator_ctx(ctx)
     d = draw.request_draw(op, world["code"], size=3, specialties="GC01", experts_required=3)
     draw.run_draw(op, d.id)
+    r, html = _get(client, world["sup"], "/experts/")
+    assert r.status_code == 200 and f"/experts/draws/{world['code']}" in html
     r, html = _get(client, world["sup"], f"/experts/draws/{world['code']}/{d.id}/verify")
     assert r.status_code == 200 and "复核一致" in html
     r, _ = _get(client, world["sup"], f"/experts/draws/{world['code']}/{d.id + 99}/verify")

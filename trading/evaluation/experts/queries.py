@@ -16,6 +16,7 @@ from trading.core.context import ServiceContext
 from trading.core.errors import not_found
 from trading.evaluation.draw.models import ExpertDraw
 from trading.procedures.common.lots import get_trade
+from trading.procedures.common.models import LotTrade
 
 from .models import Expert, ExpertRelation, ExpertSpecialty, ExpertUnavailable
 
@@ -92,6 +93,13 @@ def lot_draws(ctx: ServiceContext, lot_code: str) -> list[ExpertDraw]:
     trade = get_trade(ctx, lot_code)
     return list(ctx.session.execute(select(ExpertDraw).where(ExpertDraw.lot_id == trade.lot_id)
                                     .order_by(ExpertDraw.id.desc())).scalars())
+
+
+def recent_draws(ctx: ServiceContext, limit: int = 20) -> list[tuple[ExpertDraw, str]]:
+    """The latest draws with their lot codes (centre and supervisor): a way into each lot's draw page."""
+    ctx.require(*roles_for("expert.read_all"))
+    return list(ctx.session.execute(select(ExpertDraw, LotTrade.lot_code).join(LotTrade, LotTrade.lot_id == ExpertDraw.lot_id)
+                                    .order_by(ExpertDraw.id.desc()).limit(limit)).tuples().all())
 
 
 def org_by_credit_code(ctx: ServiceContext, code: str) -> Organisation | None:

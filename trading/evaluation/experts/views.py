@@ -67,6 +67,7 @@ def _index_page(*, form=None, import_form=None, import_errors=None, status: int 
     return render_template("experts/index.html", rows=rows, total=total, page=page, pages=-(-total // queries.PAGE),
                            form=form, import_form=import_form or ImportForm(formdata=None),
                            import_errors=import_errors or [], manage=ctx.actor.has("operator"),
+                           draws=queries.recent_draws(ctx),
                            statuses=list(rules.STATUS_LABELS)), status
 
 
