@@ -86,6 +86,7 @@ def test_draw_page_request_run_sealed_then_start(client, ctx, world):
     r = client.post(f"/experts/draws/{code}/{d.id}/run", data={"csrf_token": token})
     assert r.status_code == 302
     html = client.get(f"/experts/draws/{code}").get_data(as_text=True)
+    assert d.seed.hex() in html          # revealed once the draw has run
     drawn = {e.name for e in world["experts"] if e.id in db.session.get(ExpertDraw, d.id).result}
     assert "专家 3 / 3" in html and not any(name in html for name in drawn)
     # the chosen expert sees an assignment without the project
