@@ -298,3 +298,20 @@ def test_others_get_the_same_404_for_an_existing_and_an_unknown_submission(ctx, 
         with pytest.raises(NotFound):
             services.own_receipt(other, receipt.public_id)
     assert services.own_receipt(bidder.ctx, receipt.public_id).id == receipt.id
+
+
+def test_an_id_made_meanwhile_by_another_request_is_a_conflict_and_nothing_is_doubled(ctx, lot, bidder):
+    sid = services.start_submission(bidder.ctx, lot.code, "price").submission_id
+    with ctx.session.no_autoflush:
+        sub = services.own_submission(bidder.ctx, sid, lock=True, create=True)  # this request's new row
+        # a retry of the same upload made the row first and committed
+        ctx.session.execute(Submission.__table__.insert().values(
+            submission_id=sid, lot_id=sub.lot_id, participation_id=sub.participation_id,
+            bidder_org_id=sub.bidder_org_id, part="price", status="uploading",
+            upload_chunk_bytes=sub.upload_chunk_bytes, started_by=sub.started_by, started_at=sub.started_at))
+        with pytest.raises(Conflict) as err:
+            services.insert_new_upload(bidder.ctx, sub)
+    assert err.value.code == "upload.in_progress" and err.value.status == 409
+    assert sub not in ctx.session
+    ctx.session.flush()
+    assert len(ctx.session.execute(select(Submission).where(Submission.submission_id == sid)).all()) == 1

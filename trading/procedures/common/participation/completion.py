@@ -14,8 +14,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import select
 
 from trading.accounts.models import Organisation, SigningKey
 from trading.accounts.signing_keys import signing_key_valid_at
@@ -42,6 +41,7 @@ from .services import (
     expected_context,
     forget_pending,
     held,
+    insert_new_upload,
     opening_key_of,
     own_submission,
     own_submission_with_lot,
@@ -223,7 +223,7 @@ def _accept(ctx: ServiceContext, sub: Submission, trade: LotTrade, m: env.Manife
         sub.supersedes_id = previous.id
     sub.status, sub.accepted_at, sub.signing_key_id = S.ACCEPTED, now, key.id
     if sub in ctx.session.new:
-        _insert_new_upload(ctx, sub)
+        insert_new_upload(ctx, sub)
     ctx.session.flush()
     org = held(ctx, Organisation, sub.bidder_org_id)  # loaded before the audit head is locked
     recorded = record(ctx, "offer.submitted", "submission", sub.submission_id, project_id=trade.project_id,
@@ -234,31 +234,6 @@ def _accept(ctx: ServiceContext, sub: Submission, trade: LotTrade, m: env.Manife
     return receipts.issue(ctx, sub, kind="submitted", lot_code=trade.lot_code, bidder_id=org.credit_code,
                           bidder_name=org.name, recorded=recorded, at=now,
                           supersedes=previous.submission_id if previous else None)
-
-
-_SUBMISSION_COLUMNS = tuple(c.key for c in Submission.__table__.columns if c.key != "id")
-_INSERT_SUBMISSION = (Submission.__table__.insert()
-                      .values(**{c: bindparam(c) for c in _SUBMISSION_COLUMNS})
-                      .returning(Submission.__table__.c.id))
-_CHUNK_COLUMNS = ("submission_pk", "index", "size", "sha256", "received_at")
-_INSERT_CHUNK = (UploadChunk.__table__.insert().values(**{c: bindparam(c) for c in _CHUNK_COLUMNS})
-                 .returning(UploadChunk.__table__.c.id))
-
-
-def _insert_new_upload(ctx: ServiceContext, sub: Submission) -> None:
-    """The one-request upload's new row and its chunk row, inserted by two prebuilt statements; the
-    row then stays in the session as persistent, as if flushed (the unit of work would cost the
-    upload more than its checks)."""
-    chunks = list(sub.chunks)
-    for obj in (*chunks, sub):
-        ctx.session.expunge(obj)
-    sub.id = ctx.session.execute(_INSERT_SUBMISSION, {c: getattr(sub, c) for c in _SUBMISSION_COLUMNS}).scalar_one()
-    for chunk in chunks:
-        chunk.submission_pk = sub.id
-        chunk.id = ctx.session.execute(_INSERT_CHUNK, {c: getattr(chunk, c) for c in _CHUNK_COLUMNS}).scalar_one()
-        make_transient_to_detached(chunk)
-    make_transient_to_detached(sub)
-    ctx.session.add(sub)  # with its chunk rows (cascade), persistent: nothing left to flush
 
 
 def _signer(ctx: ServiceContext, sub: Submission, at: datetime) -> SigningKey:

@@ -16,8 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, make_transient_to_detached
 
 from trading.accounts.models import Organisation
 from trading.accounts.rules import roles_for
@@ -248,11 +250,7 @@ def _issued_upload(ctx: ServiceContext, sid: str, *, persist: bool) -> Submissio
         raise RuleViolation("offer.not_registered", "请先报名本标段，再递交投标文件",
                             "Register for this lot before submitting an offer")
     previous = lock_and_previous(ctx, sub)
-    # under the lock: another request with the same id may have made the row meanwhile
-    made = ctx.session.execute(select(Submission).where(Submission.submission_id == sid)).scalar_one_or_none()
-    if made is not None:
-        return made
-    ctx.session.add(sub)
+    ctx.session.add(sub)  # inserted by insert_new_upload, which refuses an id made meanwhile
     ctx.cache[("participation.previous", sid)] = previous
     return sub
 
@@ -271,6 +269,41 @@ def forget_pending(ctx: ServiceContext, sub: Submission) -> None:
     for obj in [*sub.chunks, sub]:
         if obj in ctx.session.new:
             ctx.session.expunge(obj)
+
+
+_SUBMISSION_COLUMNS = tuple(c.key for c in Submission.__table__.columns if c.key != "id")
+#: INSERT … ON CONFLICT (submission_id) DO NOTHING RETURNING id, per dialect: a second request with
+#: the same new id (a client's retry racing its first try) inserts nothing instead of failing
+_INSERT_SUBMISSION = {
+    name: (dialect_insert(Submission.__table__).values(**{c: bindparam(c) for c in _SUBMISSION_COLUMNS})
+           .on_conflict_do_nothing(index_elements=["submission_id"]).returning(Submission.__table__.c.id))
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+_CHUNK_COLUMNS = ("submission_pk", "index", "size", "sha256", "received_at")
+_INSERT_CHUNK = (UploadChunk.__table__.insert().values(**{c: bindparam(c) for c in _CHUNK_COLUMNS})
+                 .returning(UploadChunk.__table__.c.id))
+
+
+def insert_new_upload(ctx: ServiceContext, sub: Submission) -> None:
+    """The new row of an issued id (made by own_submission(create=True)) and its chunk rows, inserted
+    by prebuilt statements; the rows then stay in the session as persistent, as if flushed (the unit
+    of work would cost an upload more than its checks). Another request that made the row first
+    (a retry racing its first try): 409, and this request's rows leave the session."""
+    chunks = list(sub.chunks)
+    for obj in (*chunks, sub):
+        ctx.session.expunge(obj)
+    insert = _INSERT_SUBMISSION[ctx.session.get_bind().dialect.name]
+    new_id = ctx.session.execute(insert, {c: getattr(sub, c) for c in _SUBMISSION_COLUMNS}).scalar_one_or_none()
+    if new_id is None:
+        ctx.cache.pop(("participation.previous", sub.submission_id), None)
+        raise Conflict("upload.in_progress", "这次上传正由另一请求处理，请查询上传状态后再继续",
+                       "Another request is handling this upload; read its state, then continue")
+    sub.id = new_id
+    for chunk in chunks:
+        chunk.submission_pk = sub.id
+        chunk.id = ctx.session.execute(_INSERT_CHUNK, {c: getattr(chunk, c) for c in _CHUNK_COLUMNS}).scalar_one()
+        make_transient_to_detached(chunk)
+    make_transient_to_detached(sub)
+    ctx.session.add(sub)  # with its chunk rows (cascade), persistent: nothing left to flush
 
 
 _other = aliased(Submission)
@@ -398,6 +431,8 @@ def put_manifest(ctx: ServiceContext, sid: str, raw: bytes) -> Submission:
             raise
     ctx.cache.pop(("participation.previous", sid), None)
     made = sub in ctx.session.new
+    if made:
+        insert_new_upload(ctx, sub)
     ctx.session.flush()
     if made:
         record(ctx, "offer.upload_started", "submission", sid, project_id=trade.project_id,
