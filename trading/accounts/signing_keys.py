@@ -12,7 +12,7 @@ from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from trading.audit.services import record
 from trading.core.context import ServiceContext
@@ -142,11 +142,14 @@ def list_signing_keys(ctx: ServiceContext) -> list[SigningKey]:
         .order_by(SigningKey.created_at.desc(), SigningKey.id.desc())).scalars())
 
 
+#: built once: every upload asks it
+_KEY_BY_KID = select(SigningKey).where(SigningKey.org_id == bindparam("org"), SigningKey.kid == bindparam("kid"))
+
+
 def signing_key_valid_at(ctx: ServiceContext, org_id: int, kid: bytes, at: datetime) -> SigningKey | None:
     """The key of `org_id` with this kid if it was registered at or before `at` and not revoked at
     `at` (revoked_at > at); else None. No permission check: the upload asks it for the signer."""
-    key = ctx.session.execute(
-        select(SigningKey).where(SigningKey.org_id == org_id, SigningKey.kid == bytes(kid))).scalar_one_or_none()
+    key = ctx.session.execute(_KEY_BY_KID, {"org": org_id, "kid": bytes(kid)}).scalar_one_or_none()
     if key is None or key.created_at > at:
         return None
     if key.revoked_at is not None and key.revoked_at <= at:
