@@ -76,7 +76,7 @@ class NegotiationRound(Base):
     no: Mapped[int] = mapped_column(Integer, nullable=False)
     #: normal | final
     kind: Mapped[str] = mapped_column(String(8), nullable=False)
-    #: `<lot_code>-R<no>`: never a lot code (a lot code ends in two digits, this in R<no>)
+    #: `<lot_code>-R<no>`: never a lot code (a lot code ends in two digits or A<n>, this in R<no>)
     code: Mapped[str] = mapped_column(String(60), unique=True, nullable=False)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     #: quotes are taken until this instant (server time)

@@ -5,7 +5,8 @@ round closes, by k of n custodians — the lot's own opening, repeated per round
 Design (design/sealing.md applied to rounds):
 - Each round has its own trade code `<lot_code>-R<no>` (rules.round_code), used as the envelope
   context's lot_id, so an envelope sealed for one round can never be accepted or opened as another
-  round's or the lot's; a lot code ends in two digits, a round code in R<no>: they never collide.
+  round's or the lot's; a lot code ends in two digits (or A<n>, a re-announced attempt: stages.
+  next_cycle_code), a round code in R<no>: they never collide.
 - open_round runs the same key ceremony as a lot's publication (opening.ceremony.split_opening_key:
   custodians from ≥ 3 institutions, k-of-n Shamir, commitments, shares sealed to each custodian bound
   to the round code); Q, kid, k, n and the commitments are audited; d is never stored.
@@ -16,8 +17,8 @@ Design (design/sealing.md applied to rounds):
   within the price-sheet limit, layout, digest, signature (sealing.envelope, as participation does).
 - After close_round, custodians submit their shares of that round's key (opening.shares.
   unseal_verified: a wrong share is refused and attributed); at k the key is rebuilt, checked against
-  Q, every accepted quote of the round is opened (opening.rules.parse_price_sheet, failures with their
-  Art. 31 cause), the share values are wiped and the opening is audited with every digest.
+  Q, every accepted quote of the round is opened (opening.rules.parse_price_sheet; a failure is kept
+  with its kind), the share values are wiped and the opening is audited with every digest.
 - Who may see prices: the team (operator/agency) and the supplier itself, only after the round's
   quotes are opened (政府采购法 Art. 38(4): no supplier sees another's price).
 

@@ -67,7 +67,8 @@ def setting(facts: Mapping[str, Any], code: str) -> int:
 
 def round_code(lot_code: str, no: int) -> str:
     """A round's trade code, the lot_id of its quotes' envelope context. A lot code ends in two
-    digits (`<trade code>-NN`), a round code in `R<no>`: they never collide."""
+    digits (`<trade code>-NN`, or `-A<n>` for a re-announced attempt), a round code in `R<no>`: they
+    never collide."""
     return f"{lot_code}-R{no}"
 
 
