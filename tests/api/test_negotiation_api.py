@@ -99,3 +99,36 @@ def test_a_round_closed_twice_is_409_and_nothing_changes(app, session, clock, ne
     assert db.session.get(NegotiationRound, rnd.id).closed_at == rnd.closes_at
     # a supplier may not close a round
     assert Caller(app, neg.suppliers[0].user).post(f"/negotiation/lots/{neg.code}/rounds/close", {}).status_code == 403
+
+
+def test_the_offline_tool_submits_a_round_quote(app, session, ctx, clock, neg, tmp_path):
+    """python -m trading.sealing.tool submit --api …/api/v1/negotiation --lot <round code>: the same
+    tool, pointed at the round (it falls back from the one-request upload to the chunked protocol)."""
+    import io
+    from types import SimpleNamespace
+
+    from tests.api.test_seal_tool_api import FlaskTransport
+    from tests.factories.accounts import actor_ctx
+    from trading.accounts import services as accounts
+    from trading.accounts.signing_keys import register_signing_key
+    from trading.sealing import envelope as E
+    from trading.sealing import tool
+    from trading.sealing.tool_client import submit_command
+
+    neg, rnd = neg
+    user = neg.suppliers[1].user
+    key = tool.keygen(tmp_path / "key.pem")
+    bctx = actor_ctx(session, clock, user)
+    register_signing_key(bctx, public_raw=E.public_raw(key.public_key()), label="tool", source="tool")
+    _, token = accounts.create_api_token(bctx, name="制作工具")
+    db.session.commit()
+    args = SimpleNamespace(api="http://platform.test/api/v1/negotiation", token=token, key=tmp_path / "key.pem",
+                           lot=rnd.code, documents=None, work=tmp_path / "work", receipts=tmp_path / "receipts",
+                           price_yuan="654,321.00", duration_days=30, quality="合格", remarks="")
+    answers = submit_command(args, transport=FlaskTransport(app.test_client()), out=io.StringIO(), sleep=lambda _: None)
+    assert answers[0]["receipt"]["lot_id"] == rnd.code
+    clock.set(rnd.closes_at)
+    services.close_round(neg.team, neg.code)
+    open_round_by_custodians(ctx, rnd)
+    quote = session.execute(select(RoundQuote).where(RoundQuote.bidder_org_id == neg.suppliers[1].org.id)).scalar_one()
+    assert (quote.outcome, quote.price_fen) == ("opened", 654_321_00)

@@ -247,6 +247,9 @@ CASES = [
          body=lambda w: _criteria_body(), fresh=_criteria_lot),
     # 竞争性谈判 round quotes (after the opening: the suppliers are known to the team, the prices are not)
     Case("GET", "/negotiation/lots/{round_code}/sealing", every(OK, anonymous=401), fresh=_negotiation_round),
+    # suppliers come from the opening, they do not register: the call only answers whether one is still in
+    Case("POST", "/negotiation/lots/{round_code}/registration", row(401, 403, 403, 403, OK, 403, 403, 403, 403),
+         fresh=_negotiation_round, reads=True),
     Case("POST", "/negotiation/lots/{round_code}/submissions", row(401, 403, 403, 403, CREATED, 403, 403, 403, 403),
          body={"part": "price"}, fresh=_negotiation_round),
     Case("GET", "/negotiation/submissions/{sid}", row(401, 404, 404, 404, OK, 404, 404, 404, 404),

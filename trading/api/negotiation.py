@@ -17,6 +17,7 @@ from .offers import (
     MANIFEST_MAX_BYTES,
     ChunkSchema,
     ManifestAcceptedSchema,
+    RegistrationSchema,
     SealingSchema,
     SignedReceiptSchema,
     StartedSchema,
@@ -42,6 +43,17 @@ def negotiation_sealing(round_code):
         bidder_id = org.credit_code if org else None
     return {**info, "bidder_id": bidder_id, "deadline_at": _iso(info["closes_at"]), "server_now": _iso(info["server_now"]),
             "upload_chunk_bytes": quotes.MAX_QUOTE_BYTES}
+
+
+@operation(bp, "POST", PREFIX + "/lots/<round_code>/registration", summary="确认本单位仍在谈判中 / still in?",
+           tag="negotiation", response=RegistrationSchema, errors=(403,), roles=BIDDER,
+           description="谈判供应商由首次响应开启结果确定，不另行报名：仍在谈判中的供应商得到 200（不写入任何记录），"
+                       "已退出的 403，其他人 404。供离线制作工具与投标时相同的流程使用。")
+def negotiation_registration(round_code):
+    c = ctx()
+    rnd = quotes.get_round(c, round_code)
+    _, sup = quotes._supplier(c, rnd)
+    return {"lot_code": round_code, "registered_at": _iso(sup.joined_at), "status": "registered"}, 200
 
 
 @operation(bp, "POST", PREFIX + "/lots/<round_code>/submissions", summary="开始递交本轮报价 / start a round quote",
