@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: dbdc778935a6
+Revision ID: a334a6b7e43c
 Revises: 
-Create Date: 2026-11-27 01:16:47.331890
+Create Date: 2026-11-27 03:38:29.806139
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from trading.audit.models import PG_IMMUTABLE_FUNCTION, PG_IMMUTABLE_TRIGGERS
 
 # revision identifiers, used by Alembic.
-revision = 'dbdc778935a6'
+revision = 'a334a6b7e43c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -191,6 +191,29 @@ def upgrade():
     with op.batch_alter_table('custodian_key', schema=None) as batch_op:
         batch_op.create_index('ix_custodian_key_user', ['user_id', 'revoked_at'], unique=False)
 
+    op.create_table('expert',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.Column('id_card_masked', sa.String(length=18), nullable=False),
+    sa.Column('employer_org_id', sa.Integer(), nullable=False),
+    sa.Column('region_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=40), nullable=False),
+    sa.Column('senior', sa.Boolean(), nullable=False),
+    sa.Column('years', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('status_reason', sa.String(length=200), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['employer_org_id'], ['organisation.id'], name=op.f('fk_expert_employer_org_id_organisation')),
+    sa.ForeignKeyConstraint(['region_id'], ['region.id'], name=op.f('fk_expert_region_id_region')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_expert_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_expert')),
+    sa.UniqueConstraint('user_id', name=op.f('uq_expert_user_id'))
+    )
+    with op.batch_alter_table('expert', schema=None) as batch_op:
+        batch_op.create_index('ix_expert_status', ['status', 'id'], unique=False)
+
     op.create_table('project',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('trade_code', sa.String(length=40), nullable=True),
@@ -274,6 +297,47 @@ def upgrade():
     with op.batch_alter_table('entry_review', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_entry_review_project_id'), ['project_id'], unique=False)
 
+    op.create_table('expert_relation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('expert_id', sa.Integer(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('from_on', sa.Date(), nullable=True),
+    sa.Column('to_on', sa.Date(), nullable=True),
+    sa.Column('note', sa.String(length=200), nullable=False),
+    sa.Column('declared_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['expert_id'], ['expert.id'], name=op.f('fk_expert_relation_expert_id_expert')),
+    sa.ForeignKeyConstraint(['org_id'], ['organisation.id'], name=op.f('fk_expert_relation_org_id_organisation')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_expert_relation')),
+    sa.UniqueConstraint('expert_id', 'org_id', 'kind', 'from_on', name='uq_expert_relation_key')
+    )
+    with op.batch_alter_table('expert_relation', schema=None) as batch_op:
+        batch_op.create_index('ix_expert_relation_expert', ['expert_id'], unique=False)
+        batch_op.create_index('ix_expert_relation_org', ['org_id', 'expert_id'], unique=False)
+
+    op.create_table('expert_specialty',
+    sa.Column('expert_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=20), nullable=False),
+    sa.ForeignKeyConstraint(['expert_id'], ['expert.id'], name=op.f('fk_expert_specialty_expert_id_expert')),
+    sa.PrimaryKeyConstraint('expert_id', 'code', name=op.f('pk_expert_specialty'))
+    )
+    with op.batch_alter_table('expert_specialty', schema=None) as batch_op:
+        batch_op.create_index('ix_expert_specialty_code', ['code', 'expert_id'], unique=False)
+
+    op.create_table('expert_unavailable',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('expert_id', sa.Integer(), nullable=False),
+    sa.Column('start_on', sa.Date(), nullable=False),
+    sa.Column('end_on', sa.Date(), nullable=False),
+    sa.Column('reason', sa.String(length=100), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['expert_id'], ['expert.id'], name=op.f('fk_expert_unavailable_expert_id_expert')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_expert_unavailable'))
+    )
+    with op.batch_alter_table('expert_unavailable', schema=None) as batch_op:
+        batch_op.create_index('ix_expert_unavailable_days', ['start_on', 'end_on', 'expert_id'], unique=False)
+
     op.create_table('lot',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -348,8 +412,11 @@ def upgrade():
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('status_changed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('cycle', sa.Integer(), nullable=False),
+    sa.Column('previous_lot_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['lot_id'], ['lot.id'], name=op.f('fk_lot_trade_lot_id_lot')),
     sa.ForeignKeyConstraint(['notice_id'], ['notice.id'], name=op.f('fk_lot_trade_notice_id_notice')),
+    sa.ForeignKeyConstraint(['previous_lot_id'], ['lot_trade.lot_id'], name=op.f('fk_lot_trade_previous_lot_id_lot_trade')),
     sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_lot_trade_project_id_project')),
     sa.PrimaryKeyConstraint('lot_id', name=op.f('pk_lot_trade')),
     sa.UniqueConstraint('lot_code', name=op.f('uq_lot_trade_lot_code'))
@@ -362,6 +429,130 @@ def upgrade():
     sa.Column('notice_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['notice_id'], ['notice.id'], name=op.f('fk_notice_term_notice_id_notice')),
     sa.PrimaryKeyConstraint('term', 'notice_id', name=op.f('pk_notice_term'))
+    )
+    op.create_table('candidate_list',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('report_id', sa.Integer(), nullable=True),
+    sa.Column('regime', sa.String(length=12), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('proposed_by', sa.Integer(), nullable=True),
+    sa.Column('proposed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('publish_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('notice_id', sa.Integer(), nullable=True),
+    sa.Column('publicity_from', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('publicity_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('confirm_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('confirmed_bidder_org_id', sa.Integer(), nullable=True),
+    sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('confirmation', sa.String(length=8), nullable=True),
+    sa.Column('superseded_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['confirmed_bidder_org_id'], ['organisation.id'], name=op.f('fk_candidate_list_confirmed_bidder_org_id_organisation')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_candidate_list_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['notice_id'], ['notice.id'], name=op.f('fk_candidate_list_notice_id_notice')),
+    sa.ForeignKeyConstraint(['proposed_by'], ['user_account.id'], name=op.f('fk_candidate_list_proposed_by_user_account')),
+    sa.ForeignKeyConstraint(['superseded_by_id'], ['candidate_list.id'], name=op.f('fk_candidate_list_superseded_by_id_candidate_list')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_candidate_list'))
+    )
+    with op.batch_alter_table('candidate_list', schema=None) as batch_op:
+        batch_op.create_index('ix_candidate_list_lot', ['lot_id', 'id'], unique=False)
+
+    op.create_table('expert_draw',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('purpose', sa.String(length=12), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('panel_kind', sa.String(length=16), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('experts_required', sa.Integer(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('specialties', sa.JSON(), nullable=False),
+    sa.Column('avoid_org_ids', sa.JSON(), nullable=False),
+    sa.Column('exclude_expert_ids', sa.JSON(), nullable=False),
+    sa.Column('evaluation_on', sa.Date(), nullable=False),
+    sa.Column('seed', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('seed_sha256', sa.String(length=64), nullable=False),
+    sa.Column('replaces_member_id', sa.Integer(), nullable=True),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('requested_by', sa.Integer(), nullable=True),
+    sa.Column('run_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('pool_size', sa.Integer(), nullable=True),
+    sa.Column('eligible_count', sa.Integer(), nullable=True),
+    sa.Column('eligible_ids', sa.JSON(), nullable=True),
+    sa.Column('snapshot_sha256', sa.String(length=64), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=True),
+    sa.Column('snapshot', sa.LargeBinary(), nullable=True),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_expert_draw_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['requested_by'], ['user_account.id'], name=op.f('fk_expert_draw_requested_by_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_expert_draw'))
+    )
+    with op.batch_alter_table('expert_draw', schema=None) as batch_op:
+        batch_op.create_index('ix_expert_draw_lot', ['lot_id', 'id'], unique=False)
+
+    op.create_table('lot_criteria',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('body', sa.JSON(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['user_account.id'], name=op.f('fk_lot_criteria_created_by_user_account')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_lot_criteria_lot_id_lot_trade')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_lot_criteria')),
+    sa.UniqueConstraint('lot_id', 'version', name='uq_lot_criteria_version')
+    )
+    op.create_table('negotiation_case',
+    sa.Column('lot_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('started_by', sa.Integer(), nullable=True),
+    sa.Column('team_size', sa.Integer(), nullable=False),
+    sa.Column('team_experts', sa.Integer(), nullable=False),
+    sa.Column('prior_tender_failed', sa.Boolean(), nullable=False),
+    sa.Column('approval_ref', sa.String(length=100), nullable=False),
+    sa.Column('min_suppliers', sa.Integer(), nullable=False),
+    sa.Column('audit_seq', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_negotiation_case_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['started_by'], ['user_account.id'], name=op.f('fk_negotiation_case_started_by_user_account')),
+    sa.PrimaryKeyConstraint('lot_id', name=op.f('pk_negotiation_case'))
+    )
+    op.create_table('negotiation_round',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('no', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('code', sa.String(length=60), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closes_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('quotes_opened_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('opened_by', sa.Integer(), nullable=True),
+    sa.Column('closed_by', sa.Integer(), nullable=True),
+    sa.Column('public_raw', sa.LargeBinary(length=65), nullable=False),
+    sa.Column('kid', sa.LargeBinary(length=8), nullable=False),
+    sa.Column('k', sa.Integer(), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.Column('key_audit_seq', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['closed_by'], ['user_account.id'], name=op.f('fk_negotiation_round_closed_by_user_account')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_negotiation_round_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['opened_by'], ['user_account.id'], name=op.f('fk_negotiation_round_opened_by_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_negotiation_round')),
+    sa.UniqueConstraint('code', name=op.f('uq_negotiation_round_code')),
+    sa.UniqueConstraint('lot_id', 'no', name='uq_negotiation_round_no')
+    )
+    op.create_table('negotiation_supplier',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('bidder_org_id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=12), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('joined_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('left_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['bidder_org_id'], ['organisation.id'], name=op.f('fk_negotiation_supplier_bidder_org_id_organisation')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_negotiation_supplier_lot_id_lot_trade')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_negotiation_supplier')),
+    sa.UniqueConstraint('lot_id', 'bidder_org_id', name='uq_negotiation_supplier')
     )
     op.create_table('opening_key',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -449,6 +640,49 @@ def upgrade():
     with op.batch_alter_table('tender_document', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tender_document_lot_id'), ['lot_id'], unique=False)
 
+    op.create_table('award',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('list_id', sa.Integer(), nullable=False),
+    sa.Column('bidder_org_id', sa.Integer(), nullable=False),
+    sa.Column('rank', sa.Integer(), nullable=False),
+    sa.Column('price_fen', sa.BigInteger(), nullable=False),
+    sa.Column('determined_by', sa.Integer(), nullable=True),
+    sa.Column('determined_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('result_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('result_notice_id', sa.Integer(), nullable=True),
+    sa.Column('challenge_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('team_names', sa.JSON(), nullable=False),
+    sa.Column('contract_due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['bidder_org_id'], ['organisation.id'], name=op.f('fk_award_bidder_org_id_organisation')),
+    sa.ForeignKeyConstraint(['determined_by'], ['user_account.id'], name=op.f('fk_award_determined_by_user_account')),
+    sa.ForeignKeyConstraint(['list_id'], ['candidate_list.id'], name=op.f('fk_award_list_id_candidate_list')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_award_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['result_notice_id'], ['notice.id'], name=op.f('fk_award_result_notice_id_notice')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_award')),
+    sa.UniqueConstraint('list_id', name=op.f('uq_award_list_id'))
+    )
+    with op.batch_alter_table('award', schema=None) as batch_op:
+        batch_op.create_index('ix_award_contract_due', ['contract_due_at'], unique=False)
+        batch_op.create_index('ix_award_lot', ['lot_id'], unique=False)
+
+    op.create_table('candidate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('list_id', sa.Integer(), nullable=False),
+    sa.Column('bidder_org_id', sa.Integer(), nullable=False),
+    sa.Column('rank', sa.Integer(), nullable=False),
+    sa.Column('price_fen', sa.BigInteger(), nullable=False),
+    sa.Column('score', sa.Numeric(precision=7, scale=2), nullable=True),
+    sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('passed_reason', sa.String(length=20), nullable=True),
+    sa.Column('passed_note', sa.String(length=500), nullable=False),
+    sa.Column('passed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['bidder_org_id'], ['organisation.id'], name=op.f('fk_candidate_bidder_org_id_organisation')),
+    sa.ForeignKeyConstraint(['list_id'], ['candidate_list.id'], name=op.f('fk_candidate_list_id_candidate_list')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_candidate')),
+    sa.UniqueConstraint('list_id', 'bidder_org_id', name='uq_candidate_bidder'),
+    sa.UniqueConstraint('list_id', 'rank', name='uq_candidate_rank')
+    )
     op.create_table('custodian_share',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('opening_key_id', sa.Integer(), nullable=False),
@@ -511,6 +745,116 @@ def upgrade():
     with op.batch_alter_table('document_download', schema=None) as batch_op:
         batch_op.create_index('ix_document_download_lot', ['lot_id', 'org_id'], unique=False)
 
+    op.create_table('negotiation_change',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('proposed_by', sa.Integer(), nullable=True),
+    sa.Column('proposed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('confirmed_by', sa.Integer(), nullable=True),
+    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('audit_seq', sa.BigInteger(), nullable=True),
+    sa.ForeignKeyConstraint(['confirmed_by'], ['user_account.id'], name=op.f('fk_negotiation_change_confirmed_by_user_account')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_negotiation_change_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['proposed_by'], ['user_account.id'], name=op.f('fk_negotiation_change_proposed_by_user_account')),
+    sa.ForeignKeyConstraint(['round_id'], ['negotiation_round.id'], name=op.f('fk_negotiation_change_round_id_negotiation_round')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_negotiation_change'))
+    )
+    with op.batch_alter_table('negotiation_change', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_negotiation_change_lot_id'), ['lot_id'], unique=False)
+
+    op.create_table('negotiation_quote',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('bidder_org_id', sa.Integer(), nullable=False),
+    sa.Column('submission_id', sa.String(length=32), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('manifest', sa.JSON(), nullable=True),
+    sa.Column('payload_sha256', sa.String(length=64), nullable=True),
+    sa.Column('payload_len', sa.BigInteger(), nullable=True),
+    sa.Column('signing_key_id', sa.Integer(), nullable=True),
+    sa.Column('started_by', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('superseded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('audit_seq', sa.BigInteger(), nullable=True),
+    sa.Column('outcome', sa.String(length=8), nullable=True),
+    sa.Column('failure_kind', sa.String(length=40), nullable=True),
+    sa.Column('price_fen', sa.BigInteger(), nullable=True),
+    sa.Column('duration_days', sa.Integer(), nullable=True),
+    sa.Column('quality', sa.String(length=200), nullable=True),
+    sa.Column('remarks', sa.Text(), nullable=True),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['bidder_org_id'], ['organisation.id'], name=op.f('fk_negotiation_quote_bidder_org_id_organisation')),
+    sa.ForeignKeyConstraint(['round_id'], ['negotiation_round.id'], name=op.f('fk_negotiation_quote_round_id_negotiation_round')),
+    sa.ForeignKeyConstraint(['signing_key_id'], ['signing_key.id'], name=op.f('fk_negotiation_quote_signing_key_id_signing_key')),
+    sa.ForeignKeyConstraint(['started_by'], ['user_account.id'], name=op.f('fk_negotiation_quote_started_by_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_negotiation_quote')),
+    sa.UniqueConstraint('submission_id', name=op.f('uq_negotiation_quote_submission_id'))
+    )
+    with op.batch_alter_table('negotiation_quote', schema=None) as batch_op:
+        batch_op.create_index('ix_negotiation_quote_round', ['round_id', 'bidder_org_id', 'status'], unique=False)
+
+    op.create_table('negotiation_round_share',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('x', sa.Integer(), nullable=False),
+    sa.Column('custodian_user_id', sa.Integer(), nullable=False),
+    sa.Column('custodian_org_id', sa.Integer(), nullable=False),
+    sa.Column('custodian_key_id', sa.Integer(), nullable=False),
+    sa.Column('commitment', sa.LargeBinary(length=65), nullable=False),
+    sa.Column('sealed_share', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('accepted_y', sa.LargeBinary(length=32), nullable=True),
+    sa.ForeignKeyConstraint(['custodian_key_id'], ['custodian_key.id'], name=op.f('fk_negotiation_round_share_custodian_key_id_custodian_key')),
+    sa.ForeignKeyConstraint(['custodian_org_id'], ['organisation.id'], name=op.f('fk_negotiation_round_share_custodian_org_id_organisation')),
+    sa.ForeignKeyConstraint(['custodian_user_id'], ['user_account.id'], name=op.f('fk_negotiation_round_share_custodian_user_id_user_account')),
+    sa.ForeignKeyConstraint(['round_id'], ['negotiation_round.id'], name=op.f('fk_negotiation_round_share_round_id_negotiation_round')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_negotiation_round_share')),
+    sa.UniqueConstraint('round_id', 'x', name='uq_negotiation_round_share_x')
+    )
+    op.create_table('negotiation_session',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('bidder_org_id', sa.Integer(), nullable=False),
+    sa.Column('held_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('minutes', sa.Text(), nullable=False),
+    sa.Column('recorded_by', sa.Integer(), nullable=True),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['bidder_org_id'], ['organisation.id'], name=op.f('fk_negotiation_session_bidder_org_id_organisation')),
+    sa.ForeignKeyConstraint(['recorded_by'], ['user_account.id'], name=op.f('fk_negotiation_session_recorded_by_user_account')),
+    sa.ForeignKeyConstraint(['round_id'], ['negotiation_round.id'], name=op.f('fk_negotiation_session_round_id_negotiation_round')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_negotiation_session'))
+    )
+    op.create_table('objection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('list_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('bidder_org_id', sa.Integer(), nullable=False),
+    sa.Column('filed_by', sa.Integer(), nullable=False),
+    sa.Column('filed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('window_closes_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reply_due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('reply', sa.Text(), nullable=False),
+    sa.Column('answered_by', sa.Integer(), nullable=True),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('late', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['answered_by'], ['user_account.id'], name=op.f('fk_objection_answered_by_user_account')),
+    sa.ForeignKeyConstraint(['bidder_org_id'], ['organisation.id'], name=op.f('fk_objection_bidder_org_id_organisation')),
+    sa.ForeignKeyConstraint(['filed_by'], ['user_account.id'], name=op.f('fk_objection_filed_by_user_account')),
+    sa.ForeignKeyConstraint(['list_id'], ['candidate_list.id'], name=op.f('fk_objection_list_id_candidate_list')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_objection_lot_id_lot_trade')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_objection'))
+    )
+    with op.batch_alter_table('objection', schema=None) as batch_op:
+        batch_op.create_index('ix_objection_lot', ['lot_id', 'status'], unique=False)
+
     op.create_table('opening_record_response',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('record_id', sa.Integer(), nullable=False),
@@ -530,6 +874,23 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_opening_record_response')),
     sa.UniqueConstraint('record_id', 'bidder_org_id', name='uq_record_response_org')
     )
+    op.create_table('panel',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('experts_required', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sealed_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('draw_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['draw_id'], ['expert_draw.id'], name=op.f('fk_panel_draw_id_expert_draw')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_panel_lot_id_lot_trade')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_panel'))
+    )
+    with op.batch_alter_table('panel', schema=None) as batch_op:
+        batch_op.create_index('ix_panel_lot', ['lot_id', 'status'], unique=False)
+
     op.create_table('submission',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('submission_id', sa.String(length=32), nullable=False),
@@ -561,6 +922,22 @@ def upgrade():
     with op.batch_alter_table('submission', schema=None) as batch_op:
         batch_op.create_index('ix_submission_lot_bidder_part', ['lot_id', 'bidder_org_id', 'part', 'status'], unique=False)
 
+    op.create_table('contract_record',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('award_id', sa.Integer(), nullable=False),
+    sa.Column('signed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('late', sa.Boolean(), nullable=False),
+    sa.Column('recorded_by', sa.Integer(), nullable=True),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['award_id'], ['award.id'], name=op.f('fk_contract_record_award_id_award')),
+    sa.ForeignKeyConstraint(['recorded_by'], ['user_account.id'], name=op.f('fk_contract_record_recorded_by_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_contract_record'))
+    )
+    with op.batch_alter_table('contract_record', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_contract_record_award_id'), ['award_id'], unique=False)
+
     op.create_table('deposit_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=True),
@@ -586,6 +963,39 @@ def upgrade():
         batch_op.create_index('ix_deposit_entry_account', ['account_id', 'id'], unique=False)
         batch_op.create_index('ix_deposit_entry_payer', ['payer_account'], unique=False)
 
+    op.create_table('evaluation_report',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('panel_id', sa.Integer(), nullable=False),
+    sa.Column('criteria_id', sa.Integer(), nullable=False),
+    sa.Column('body', sa.JSON(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finalised_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('pdf_sha256', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['user_account.id'], name=op.f('fk_evaluation_report_created_by_user_account')),
+    sa.ForeignKeyConstraint(['criteria_id'], ['lot_criteria.id'], name=op.f('fk_evaluation_report_criteria_id_lot_criteria')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_evaluation_report_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['panel_id'], ['panel.id'], name=op.f('fk_evaluation_report_panel_id_panel')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_evaluation_report')),
+    sa.UniqueConstraint('lot_id', name=op.f('uq_evaluation_report_lot_id'))
+    )
+    op.create_table('negotiation_share_attempt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_share_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ip', sa.String(length=45), nullable=False),
+    sa.Column('outcome', sa.String(length=20), nullable=False),
+    sa.ForeignKeyConstraint(['round_share_id'], ['negotiation_round_share.id'], name=op.f('fk_negotiation_share_attempt_round_share_id_negotiation_round_share')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_negotiation_share_attempt_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_negotiation_share_attempt'))
+    )
+    with op.batch_alter_table('negotiation_share_attempt', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_negotiation_share_attempt_round_share_id'), ['round_share_id'], unique=False)
+
     op.create_table('offer_receipt',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('public_id', sa.String(length=32), nullable=False),
@@ -604,6 +1014,41 @@ def upgrade():
     with op.batch_alter_table('offer_receipt', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_offer_receipt_submission_pk'), ['submission_pk'], unique=False)
 
+    op.create_table('panel_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('panel_id', sa.Integer(), nullable=False),
+    sa.Column('expert_id', sa.Integer(), nullable=True),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('replaced_by_id', sa.Integer(), nullable=True),
+    sa.Column('replaced_reason', sa.String(length=200), nullable=False),
+    sa.Column('joined_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['expert_id'], ['expert.id'], name=op.f('fk_panel_member_expert_id_expert')),
+    sa.ForeignKeyConstraint(['panel_id'], ['panel.id'], name=op.f('fk_panel_member_panel_id_panel')),
+    sa.ForeignKeyConstraint(['replaced_by_id'], ['panel_member.id'], name=op.f('fk_panel_member_replaced_by_id_panel_member')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_panel_member_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_panel_member'))
+    )
+    with op.batch_alter_table('panel_member', schema=None) as batch_op:
+        batch_op.create_index('ix_panel_member_expert', ['expert_id'], unique=False)
+        batch_op.create_index('ix_panel_member_panel', ['panel_id', 'status'], unique=False)
+        batch_op.create_index('ix_panel_member_user', ['user_id'], unique=False)
+
+    op.create_table('result_letter',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('award_id', sa.Integer(), nullable=False),
+    sa.Column('bidder_org_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('number', sa.String(length=64), nullable=False),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('pdf_sha256', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['award_id'], ['award.id'], name=op.f('fk_result_letter_award_id_award')),
+    sa.ForeignKeyConstraint(['bidder_org_id'], ['organisation.id'], name=op.f('fk_result_letter_bidder_org_id_organisation')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_result_letter')),
+    sa.UniqueConstraint('award_id', 'bidder_org_id', name='uq_result_letter_bidder'),
+    sa.UniqueConstraint('number', name=op.f('uq_result_letter_number'))
+    )
     op.create_table('share_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('lot_id', sa.Integer(), nullable=False),
@@ -632,6 +1077,69 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_upload_chunk')),
     sa.UniqueConstraint('submission_pk', 'index', name='uq_upload_chunk_index')
     )
+    op.create_table('conflict_declaration',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('bidder_org_id', sa.Integer(), nullable=False),
+    sa.Column('conflict', sa.Boolean(), nullable=False),
+    sa.Column('note', sa.String(length=300), nullable=False),
+    sa.Column('declared_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ip', sa.String(length=45), nullable=False),
+    sa.ForeignKeyConstraint(['bidder_org_id'], ['organisation.id'], name=op.f('fk_conflict_declaration_bidder_org_id_organisation')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_conflict_declaration_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['member_id'], ['panel_member.id'], name=op.f('fk_conflict_declaration_member_id_panel_member')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conflict_declaration'))
+    )
+    with op.batch_alter_table('conflict_declaration', schema=None) as batch_op:
+        batch_op.create_index('ix_conflict_declaration_member', ['member_id', 'bidder_org_id'], unique=False)
+
+    op.create_table('report_signature',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('report_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('act', sa.String(length=8), nullable=False),
+    sa.Column('counts_as', sa.String(length=8), nullable=False),
+    sa.Column('dissent', sa.Text(), nullable=False),
+    sa.Column('report_sha256', sa.String(length=64), nullable=False),
+    sa.Column('confirmed_by', sa.String(length=12), nullable=False),
+    sa.Column('signed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ip', sa.String(length=45), nullable=False),
+    sa.ForeignKeyConstraint(['member_id'], ['panel_member.id'], name=op.f('fk_report_signature_member_id_panel_member')),
+    sa.ForeignKeyConstraint(['report_id'], ['evaluation_report.id'], name=op.f('fk_report_signature_report_id_evaluation_report')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_report_signature_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_report_signature')),
+    sa.UniqueConstraint('report_id', 'member_id', name='uq_report_signature_member')
+    )
+    op.create_table('score_sheet',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=False),
+    sa.Column('bidder_org_id', sa.Integer(), nullable=False),
+    sa.Column('criteria_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('decision', sa.String(length=8), nullable=False),
+    sa.Column('scores', sa.JSON(), nullable=False),
+    sa.Column('comments', sa.JSON(), nullable=False),
+    sa.Column('reject_code', sa.String(length=12), nullable=True),
+    sa.Column('reject_note', sa.Text(), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('voided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sha256', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['bidder_org_id'], ['organisation.id'], name=op.f('fk_score_sheet_bidder_org_id_organisation')),
+    sa.ForeignKeyConstraint(['criteria_id'], ['lot_criteria.id'], name=op.f('fk_score_sheet_criteria_id_lot_criteria')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_score_sheet_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['member_id'], ['panel_member.id'], name=op.f('fk_score_sheet_member_id_panel_member')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_score_sheet')),
+    sa.UniqueConstraint('member_id', 'bidder_org_id', name='uq_score_sheet_member')
+    )
+    with op.batch_alter_table('score_sheet', schema=None) as batch_op:
+        batch_op.create_index('ix_score_sheet_lot', ['lot_id', 'status'], unique=False)
+
     # ### end Alembic commands ###
     _audit_upgrade()
 
@@ -639,25 +1147,68 @@ def upgrade():
 def downgrade():
     _audit_downgrade()
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('score_sheet', schema=None) as batch_op:
+        batch_op.drop_index('ix_score_sheet_lot')
+
+    op.drop_table('score_sheet')
+    op.drop_table('report_signature')
+    with op.batch_alter_table('conflict_declaration', schema=None) as batch_op:
+        batch_op.drop_index('ix_conflict_declaration_member')
+
+    op.drop_table('conflict_declaration')
     op.drop_table('upload_chunk')
     with op.batch_alter_table('share_attempt', schema=None) as batch_op:
         batch_op.drop_index('ix_share_attempt_lot')
 
     op.drop_table('share_attempt')
+    op.drop_table('result_letter')
+    with op.batch_alter_table('panel_member', schema=None) as batch_op:
+        batch_op.drop_index('ix_panel_member_user')
+        batch_op.drop_index('ix_panel_member_panel')
+        batch_op.drop_index('ix_panel_member_expert')
+
+    op.drop_table('panel_member')
     with op.batch_alter_table('offer_receipt', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_offer_receipt_submission_pk'))
 
     op.drop_table('offer_receipt')
+    with op.batch_alter_table('negotiation_share_attempt', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_negotiation_share_attempt_round_share_id'))
+
+    op.drop_table('negotiation_share_attempt')
+    op.drop_table('evaluation_report')
     with op.batch_alter_table('deposit_entry', schema=None) as batch_op:
         batch_op.drop_index('ix_deposit_entry_payer')
         batch_op.drop_index('ix_deposit_entry_account')
 
     op.drop_table('deposit_entry')
+    with op.batch_alter_table('contract_record', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_contract_record_award_id'))
+
+    op.drop_table('contract_record')
     with op.batch_alter_table('submission', schema=None) as batch_op:
         batch_op.drop_index('ix_submission_lot_bidder_part')
 
     op.drop_table('submission')
+    with op.batch_alter_table('panel', schema=None) as batch_op:
+        batch_op.drop_index('ix_panel_lot')
+
+    op.drop_table('panel')
     op.drop_table('opening_record_response')
+    with op.batch_alter_table('objection', schema=None) as batch_op:
+        batch_op.drop_index('ix_objection_lot')
+
+    op.drop_table('objection')
+    op.drop_table('negotiation_session')
+    op.drop_table('negotiation_round_share')
+    with op.batch_alter_table('negotiation_quote', schema=None) as batch_op:
+        batch_op.drop_index('ix_negotiation_quote_round')
+
+    op.drop_table('negotiation_quote')
+    with op.batch_alter_table('negotiation_change', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_negotiation_change_lot_id'))
+
+    op.drop_table('negotiation_change')
     with op.batch_alter_table('document_download', schema=None) as batch_op:
         batch_op.drop_index('ix_document_download_lot')
 
@@ -668,6 +1219,12 @@ def downgrade():
 
     op.drop_table('deposit_account')
     op.drop_table('custodian_share')
+    op.drop_table('candidate')
+    with op.batch_alter_table('award', schema=None) as batch_op:
+        batch_op.drop_index('ix_award_lot')
+        batch_op.drop_index('ix_award_contract_due')
+
+    op.drop_table('award')
     with op.batch_alter_table('tender_document', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tender_document_lot_id'))
 
@@ -679,6 +1236,18 @@ def downgrade():
     op.drop_table('opening_result')
     op.drop_table('opening_record')
     op.drop_table('opening_key')
+    op.drop_table('negotiation_supplier')
+    op.drop_table('negotiation_round')
+    op.drop_table('negotiation_case')
+    op.drop_table('lot_criteria')
+    with op.batch_alter_table('expert_draw', schema=None) as batch_op:
+        batch_op.drop_index('ix_expert_draw_lot')
+
+    op.drop_table('expert_draw')
+    with op.batch_alter_table('candidate_list', schema=None) as batch_op:
+        batch_op.drop_index('ix_candidate_list_lot')
+
+    op.drop_table('candidate_list')
     op.drop_table('notice_term')
     with op.batch_alter_table('lot_trade', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_lot_trade_project_id'))
@@ -697,6 +1266,19 @@ def downgrade():
 
     op.drop_table('notice')
     op.drop_table('lot')
+    with op.batch_alter_table('expert_unavailable', schema=None) as batch_op:
+        batch_op.drop_index('ix_expert_unavailable_days')
+
+    op.drop_table('expert_unavailable')
+    with op.batch_alter_table('expert_specialty', schema=None) as batch_op:
+        batch_op.drop_index('ix_expert_specialty_code')
+
+    op.drop_table('expert_specialty')
+    with op.batch_alter_table('expert_relation', schema=None) as batch_op:
+        batch_op.drop_index('ix_expert_relation_org')
+        batch_op.drop_index('ix_expert_relation_expert')
+
+    op.drop_table('expert_relation')
     with op.batch_alter_table('entry_review', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_entry_review_project_id'))
 
@@ -711,6 +1293,10 @@ def downgrade():
         batch_op.drop_index('ix_project_owner_status')
 
     op.drop_table('project')
+    with op.batch_alter_table('expert', schema=None) as batch_op:
+        batch_op.drop_index('ix_expert_status')
+
+    op.drop_table('expert')
     with op.batch_alter_table('custodian_key', schema=None) as batch_op:
         batch_op.drop_index('ix_custodian_key_user')
 
