@@ -319,3 +319,19 @@ def test_wrong_round_shares_are_recorded_and_throttled(session, clock, ctx):
     assert [a.outcome for a in session.execute(select(RoundShareAttempt)).scalars()] == ["wrong_passphrase"] * 5
     clock.advance(timedelta(minutes=15))
     assert quotes.submit_round_share(uctx, rnd.code, passphrase)["accepted"] == 1
+
+
+def test_a_drawn_panel_decides_the_team_over_figures_typed_by_the_caller(session, clock, ctx, monkeypatch):
+    from trading.evaluation.draw import panel_services
+
+    neg = opened_negotiation(ctx, suppliers=3)
+    # evaluation hands the negotiation its panel's composition; no open panel: the caller's figures count
+    assert services._team_source is panel_services.negotiation_team
+    assert panel_services.negotiation_team(neg.team, neg.trade.lot_id) is None
+    monkeypatch.setattr(services, "_team_source", lambda c, lot_id: (4, 3))  # a panel of 4 seats
+    with pytest.raises(RuleViolation) as err:
+        _start(neg, team_size=3, team_experts=2)
+    assert err.value.code == "flow.panel_size" and neg.trade.status == "opened"
+    monkeypatch.setattr(services, "_team_source", lambda c, lot_id: (3, 2))
+    _start(neg, team_size=9, team_experts=0)
+    assert neg.trade.status == "negotiating"

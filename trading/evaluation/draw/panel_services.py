@@ -26,6 +26,7 @@ from trading.evaluation.panels import MemberRole, MemberStatus, Panel, PanelMemb
 from trading.procedures.common.lots import get_trade
 from trading.procedures.common.models import LotTrade
 from trading.procedures.common.stages import start_evaluation_if_listed
+from trading.procedures.negotiation import services as negotiation_services
 from trading.projects.models import Project
 
 from .models import ExpertDraw
@@ -51,6 +52,19 @@ def _counts(session: Session, panel: Panel) -> tuple[int, int]:
     rows = dict(session.execute(select(PanelMember.role, func.count()).where(
         PanelMember.panel_id == panel.id, PanelMember.status == MemberStatus.ACTIVE).group_by(PanelMember.role)).tuples().all())
     return rows.get(MemberRole.EXPERT, 0) + rows.get(MemberRole.CHAIR, 0), rows.get(MemberRole.BUYER_REP, 0)
+
+
+def negotiation_team(ctx: ServiceContext, lot_id: int) -> tuple[int, int] | None:
+    """(seats, experts) of the lot's open panel, for the 谈判 team guard (≥ 3, odd, experts ≥ 2/3):
+    the negotiation package cannot import evaluation, so it is handed this function (below)."""
+    panel = open_panel(ctx.session, lot_id)
+    if panel is None:
+        return None
+    experts, reps = _counts(ctx.session, panel)
+    return experts + reps, experts
+
+
+negotiation_services.set_team_source(negotiation_team)
 
 
 def add_buyer_rep(ctx: ServiceContext, lot_code: str, user_id: int) -> PanelMember:

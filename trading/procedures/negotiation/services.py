@@ -122,10 +122,10 @@ def start_negotiation(ctx: ServiceContext, lot_code: str, *, team_size: int | No
     trade = _trade(ctx, lot_code)
     if ctx.session.get(NegotiationCase, trade.lot_id) is not None:
         raise Conflict("negotiation.already_started", "竞争性谈判已开始", "The negotiation has already started")
-    if team_size is None and _team_source is not None:
-        team = _team_source(ctx, trade.lot_id)
-        if team is not None:
-            team_size, team_experts = team
+    # a drawn panel decides the team's composition; figures typed by the caller count only without one
+    team = _team_source(ctx, trade.lot_id) if _team_source is not None else None
+    if team is not None:
+        team_size, team_experts = team
     sources = dict(sources or {})
     responders = _valid_responders(ctx, trade.lot_id)
     for org_id, src in sources.items():
