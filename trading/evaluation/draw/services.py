@@ -70,7 +70,7 @@ define(
 #: the panel kind each procedure forms
 PANEL_KIND = {"selection": PanelKind.COMMITTEE, "negotiation": PanelKind.NEGOTIATION_TEAM,
               "consultation": PanelKind.NEGOTIATION_TEAM, "inquiry": PanelKind.INQUIRY_TEAM}
-_NO_DRAW = {LotStatus.ACCEPTING, LotStatus.FAILED, LotStatus.TERMINATED}
+_NO_DRAW = {LotStatus.ACCEPTING, LotStatus.FAILED, LotStatus.TERMINATED, LotStatus.REANNOUNCED}
 
 
 def check_panel_size(size: int, experts_required: int, min_size: int) -> None:

@@ -388,14 +388,9 @@ def withdraw_supplier(ctx: ServiceContext, lot_code: str, reason: str = "") -> N
 
 
 def _start_withdrawal_refund(ctx: ServiceContext, trade: LotTrade, org_id: int, at: datetime) -> None:
-    from ..common.deposits.models import DepositAccount
-    from ..common.deposits.refunds import _start_refund_period
-    from ..common.deposits.rules import RefundEvent
+    from ..common.deposits.refunds import on_withdrawal
 
-    acc = ctx.session.execute(select(DepositAccount).where(
-        DepositAccount.lot_id == trade.lot_id, DepositAccount.bidder_org_id == org_id)).scalar_one_or_none()
-    if acc is not None:
-        _start_refund_period(ctx, trade, RefundEvent.WITHDRAWAL, at, [acc])
+    on_withdrawal(ctx, trade, org_id, at)
 
 
 # --- reads for pages ----------------------------------------------------------------------------

@@ -161,6 +161,16 @@ def forfeit(ctx: ServiceContext, account_id: int, reason: str, amount_fen: objec
     return entry
 
 
+def on_withdrawal(ctx: ServiceContext, trade: LotTrade, bidder_org_id: int, at: datetime) -> list[DepositAccount]:
+    """Hook for a supplier's withdrawal (谈判 before the final offer, 74号令 Art. 34), called inside the
+    withdrawing service's transaction (which checked its own permission): that supplier's sub-account
+    gets the withdrawal refund period, if it has one and its period has not started."""
+    accounts = list(ctx.session.execute(select(DepositAccount).where(
+        DepositAccount.lot_id == trade.lot_id, DepositAccount.bidder_org_id == bidder_org_id,
+        DepositAccount.refund_due_at.is_(None))).scalars())
+    return _start_refund_period(ctx, trade, RefundEvent.WITHDRAWAL, at, accounts) if accounts else []
+
+
 def on_award_event(ctx: ServiceContext, trade: LotTrade, event: str, at: datetime, *,
                    winner_org_id: int | None = None) -> list[DepositAccount]:
     """Hook for the awards services (the result notice, the contract), called inside their
