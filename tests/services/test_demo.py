@@ -1,6 +1,8 @@
 """The demo county: built through the real services, its audit chain verifies, it has what the demo
 promises (every state and category, openings today, valid credit codes, working log-ins), the
-README lists the same log-ins, and a date that would need 2027's calendar is refused, not invented."""
+README lists the same log-ins, and a date that would need 2027's calendar is refused, not invented;
+the opened 比选 lot is in evaluation with a committee drawn from the demo pool, whose members can sign in
+and open the evaluation room."""
 
 from __future__ import annotations
 
@@ -17,14 +19,22 @@ from sqlalchemy import select
 from tests.timeline import T0
 from trading.accounts import services as accounts
 from trading.accounts.models import Organisation, User
-from trading.accounts.rules import TWO_FACTOR_REQUIRED, is_valid_credit_code
+from trading.accounts.rules import is_valid_credit_code
 from trading.audit.services import verify
 from trading.core.clock import beijing, to_beijing
 from trading.core.web import cli_context
 from trading.demo import build_demo, demo_command
 from trading.demo.catalogue import PROJECTS
+from trading.demo.evaluation import EXPECTED_PANEL, POOL
 from trading.demo.offers import OPENED_CUSTODIANS, TONIGHT_NAME, TONIGHT_OFFERS, tonight_deadline
-from trading.demo.people import DEMO_PASSWORD, ORGS, USERS, demo_credit_code, demo_totp_secret
+from trading.demo.people import (
+    DEMO_PASSWORD,
+    DEMO_TWO_FACTOR,
+    ORGS,
+    USERS,
+    demo_credit_code,
+    demo_totp_secret,
+)
 from trading.extensions import db
 from trading.procedures.common.models import Notice
 from trading.projects.models import Project
@@ -57,6 +67,7 @@ def test_the_demo_county(demo, session, clock):
     check_notices(session, clock)
     check_people(session, clock)
     check_sealed_offers(session, clock)
+    check_evaluation(demo, session, clock)
     assert clock.now() == T0  # the history ran on the demo's own clock; the app's clock did not move
 
 
@@ -93,9 +104,9 @@ def check_notices(session, clock):
     """Open now, openings today, closed, publicity running, results."""
     now = clock.now()
     published = session.execute(select(Notice).where(Notice.status == "published")).scalars().all()
-    assert len(published) == 22
+    assert len(published) == 21
     kinds = Counter(n.kind for n in published)
-    assert kinds["candidates"] == 2 and kinds["result"] == 2 and kinds["deal_publicity"] == 1
+    assert kinds["candidates"] == 1 and kinds["result"] == 2 and kinds["deal_publicity"] == 1
     today = to_beijing(now).date()
     assert len([n for n in published if n.opening_at and to_beijing(n.opening_at).date() == today]) == 3
     assert any(n.deadline_at and n.deadline_at > now + timedelta(days=5) for n in published)
@@ -132,7 +143,7 @@ def check_log_ins(session, clock):
         assert accounts.authenticate(ctx, spec.username, DEMO_PASSWORD).username == spec.username
     for spec in USERS:
         user = session.execute(select(User).where(User.username == spec.username)).scalar_one()
-        if spec.role in TWO_FACTOR_REQUIRED:
+        if spec.role in DEMO_TWO_FACTOR:
             assert user.totp_enabled and user.totp_secret == demo_totp_secret(spec.username)
         else:
             assert not user.totp_enabled
@@ -142,7 +153,7 @@ def check_log_ins(session, clock):
 
 
 def test_totp_secrets_are_distinct_base32():
-    secrets = [demo_totp_secret(u.username) for u in USERS if u.role in TWO_FACTOR_REQUIRED]
+    secrets = [demo_totp_secret(u.username) for u in USERS if u.role in DEMO_TWO_FACTOR]
     assert len(set(secrets)) == len(secrets)
     assert all(re.fullmatch(r"[A-Z2-7]{32}", s) for s in secrets)
 
@@ -151,9 +162,9 @@ def test_readme_lists_the_demo_log_ins():
     text = README.read_text(encoding="utf-8")
     assert DEMO_PASSWORD in text
     for spec in USERS:
-        if spec.role in TWO_FACTOR_REQUIRED or spec.username in ("edu", "agency1", "bidder01", "expert01"):
+        if spec.role in DEMO_TWO_FACTOR or spec.username in ("edu", "agency1", "bidder01"):
             assert f"`{spec.username}`" in text, spec.username
-        if spec.role in TWO_FACTOR_REQUIRED:
+        if spec.role in DEMO_TWO_FACTOR:
             assert demo_totp_secret(spec.username) in text, spec.username
 
 
@@ -197,8 +208,8 @@ def test_command_fills_once_and_if_empty_keeps_quiet(app):
 
 def check_sealed_offers(session, clock):
     """A tender closing later today with four sealed offers and their receipts, and a 比选 lot opened
-    14 days ago whose record names the candidates the publicity quotes; every envelope of the opened
-    lot opened; the share values are wiped."""
+    14 days ago whose record names its three offers; every envelope of the opened lot opened; the share
+    values are wiped."""
     from trading.accounts.models import SigningKey
     from trading.procedures.common.lots import LotStatus, effective_status
     from trading.procedures.common.models import LotTrade
@@ -231,11 +242,10 @@ def check_sealed_offers(session, clock):
     body = opened[0].body
     assert body["project_name"] == "龙泉镇农村饮水安全巩固提升工程" and body["valid_offers"] == 3
     assert [b["price_yuan"] for b in body["bidders"]] == ["923,520.00", "936,000.00", "941,760.00"]
-    candidates = session.execute(select(Notice).where(Notice.kind == "candidates",
-                                                      Notice.title.like("龙泉镇%"))).scalar_one()
-    assert all(f"报价{b['price_yuan']}元" in candidates.body for b in body["bidders"])
+    # no static candidate publicity: the real flow (the visitor's evaluation) produces it
+    assert not session.execute(select(Notice).where(Notice.kind == "candidates", Notice.title.like("龙泉镇%"))).all()
     trade = session.get(LotTrade, opened[0].lot_id)
-    assert trade.status == LotStatus.OPENED and opened[0].created_at < trade.deadline_at + timedelta(minutes=15)
+    assert opened[0].created_at < trade.deadline_at + timedelta(minutes=15)
     results = session.execute(select(OpeningResult.outcome).where(OpeningResult.lot_id == trade.lot_id)).scalars()
     assert list(results) == ["opened"] * 3
     key = session.execute(select(OpeningKey).where(OpeningKey.lot_id == trade.lot_id)).scalar_one()
@@ -262,3 +272,128 @@ def test_the_tender_closes_later_today(now, expected):
 def test_readme_documents_the_sealed_demo():
     text = README.read_text(encoding="utf-8")
     assert "custody-<username>-2026" in text and TONIGHT_NAME in text
+
+
+# --- expert pool, criteria and the drawn committee (trading/demo/evaluation.py) ----------------------
+
+def _water_trade(session):
+    from trading.procedures.common.models import LotTrade
+
+    return session.execute(select(LotTrade).join(Project, Project.id == LotTrade.project_id)
+                           .where(Project.name == "龙泉镇农村饮水安全巩固提升工程")).scalar_one()
+
+
+def check_evaluation(demo, session, clock):
+    """Eight experts in the pool (one suspended); the opened lot's criteria were set before its
+    deadline; yesterday's draw excluded three candidates for three different reasons, seated the three
+    the README names, re-runs from its audit entries, and its started committee put the lot in evaluation."""
+    from trading.audit.models import AuditEntry
+    from trading.evaluation.criteria.models import LotCriteria
+    from trading.evaluation.draw.models import ExpertDraw
+    from trading.evaluation.draw.services import active_members, open_panel, verify_draw
+    from trading.evaluation.experts.models import Expert
+    from trading.evaluation.panels import PanelStatus
+
+    experts = session.execute(select(Expert)).scalars().all()
+    assert len(experts) == len(POOL) == 8
+    assert sorted(e.status for e in experts) == ["active"] * 7 + ["suspended"]
+    assert all("*" in e.id_card_masked for e in experts)
+    trade = _water_trade(session)
+    assert trade.status == "evaluating"
+    [criteria] = session.execute(select(LotCriteria).where(LotCriteria.lot_id == trade.lot_id)).scalars().all()
+    assert criteria.created_at < trade.deadline_at and criteria.body["method"] == "comprehensive"
+    [draw] = session.execute(select(ExpertDraw).where(ExpertDraw.lot_id == trade.lot_id)).scalars().all()
+    assert draw.status == "run" and (draw.pool_size, draw.eligible_count, draw.count) == (6, 3, 3)
+    assert trade.deadline_at < draw.requested_at < clock.now()
+    result = verify_draw(session, draw.id)
+    assert result.ok, result
+    panel = open_panel(session, trade.lot_id)
+    assert panel.status == PanelStatus.ACTIVE and panel.size == 3
+    seated = {m.user_id for m in active_members(session, trade.lot_id)}
+    names = set(session.execute(select(User.username).where(User.id.in_(seated))).scalars())
+    assert names == set(EXPECTED_PANEL) and demo.committee == sorted(EXPECTED_PANEL)
+    [requested] = session.execute(select(AuditEntry.body).where(AuditEntry.action == "expert_draw.requested")).scalars()
+    assert json.loads(bytes(requested).decode("utf-8"))["payload"]["excluded"] == {
+        "relation": 1, "status": 1, "unavailable": 1}
+
+
+def test_a_drawn_expert_signs_in_and_finds_the_evaluation_room(demo, app, clock, session):
+    """Through the log-in pages (password, then the documented TOTP secret): 专家工作台 lists the lot,
+    and the room, a score sheet and the report page render; the operator's draw page shows 6 candidates
+    and 3 eligible; the owner sees the criteria and the progress; an expert not on the committee is
+    refused the room."""
+    from tests.factories.accounts import csrf_token
+
+    trade = _water_trade(session)
+    code = trade.lot_code
+    bidder = session.execute(select(Organisation.id).where(Organisation.name == "示范县清源水利水电工程有限公司")).scalar_one()
+
+    def sign_in(username):
+        client = app.test_client()
+        r = client.post("/auth/login", data={"csrf_token": csrf_token(client, "/auth/login"), "username": username,
+                                             "password": DEMO_PASSWORD})
+        assert r.status_code == 302 and r.headers["Location"].endswith("/auth/2fa/verify"), r.status_code
+        totp = pyotp.TOTP(demo_totp_secret(username)).at(clock.now())
+        r = client.post("/auth/2fa/verify", data={"csrf_token": csrf_token(client, "/auth/2fa/verify"), "code": totp})
+        assert r.status_code == 302, r.get_data(as_text=True)[:500]
+        return client
+
+    def sign_in_password_only(username):
+        client = app.test_client()
+        r = client.post("/auth/login", data={"csrf_token": csrf_token(client, "/auth/login"), "username": username,
+                                             "password": DEMO_PASSWORD})
+        assert r.status_code == 302 and "2fa" not in r.headers["Location"]
+        return client
+
+    client = sign_in(EXPECTED_PANEL[0])
+    home = client.get("/evaluation/")
+    assert home.status_code == 200 and f"/evaluation/{code}/room" in home.get_data(as_text=True)
+    room = client.get(f"/evaluation/{code}/room")
+    assert room.status_code == 200
+    assert "示范县清源水利水电工程有限公司" in room.get_data(as_text=True)
+    for path in (f"/evaluation/{code}/sheets/{bidder}", f"/evaluation/{code}/report"):
+        assert client.get(path).status_code == 200, path
+    operator = sign_in("operator2")
+    draw_page = operator.get(f"/experts/draws/{code}")
+    assert draw_page.status_code == 200 and "6 / 3" in draw_page.get_data(as_text=True)
+    assert operator.get("/experts/").status_code == 200
+    assert operator.get(f"/evaluation/{code}/progress").status_code == 200
+    owner = sign_in_password_only("water")
+    for path in (f"/evaluation/{code}/criteria", f"/evaluation/{code}/progress"):
+        assert owner.get(path).status_code == 200, path
+    assert sign_in("expert01").get(f"/evaluation/{code}/room").status_code in (403, 404)
+
+
+def test_the_committee_can_finish_the_demo_evaluation_and_the_owner_publicizes(demo, session, clock):
+    """What the README leaves to the visitor works with the demo's data: the three drawn experts
+    confirm no conflict, score every offer, make and sign the report with their documented TOTP
+    secrets; the owner (water) publishes the candidate publicity that the static notice used to fake."""
+    from tests.factories.accounts import actor_ctx
+    from trading.evaluation.reports import services as reports
+    from trading.evaluation.scoring import services as scoring
+    from trading.procedures.common.awards.services import publish_candidates
+
+    trade = _water_trade(session)
+    bidders = sorted(session.execute(select(Organisation.id).join(
+        Organisation.users).where(User.username.in_(["bidder01", "bidder02", "bidder03"]))).scalars())
+    members = {u: session.execute(select(User).where(User.username == u)).scalar_one() for u in EXPECTED_PANEL}
+    for n, user in enumerate(members.values()):
+        ctx = actor_ctx(session, clock, user)
+        for b in bidders:
+            scoring.declare(ctx, trade.lot_code, b, conflict=False)
+        for b in bidders:
+            scoring.submit_sheet(ctx, trade.lot_code, b, {
+                "decision": "score", "scores": {"T1": str(20 + n), "T2": "9", "T3": "10", "C1": "8", "C2": "5"},
+                "comments": {"T1": "临时供水方案不够具体", "T2": "项目经理类似业绩偏少", "C1": "类似业绩不足三项"}})
+    first = actor_ctx(session, clock, members[EXPECTED_PANEL[0]])
+    reports.generate_report(first, trade.lot_code)
+    for username, user in members.items():
+        reports.sign_report(actor_ctx(session, clock, user), trade.lot_code, "agree",
+                            code=pyotp.TOTP(demo_totp_secret(username)).at(clock.now()))
+    session.refresh(trade)
+    assert trade.status == "reported"
+    water = session.execute(select(User).where(User.username == "water")).scalar_one()
+    notice = publish_candidates(actor_ctx(session, clock, water), trade.lot_code)
+    assert notice.kind == "candidates" and "示范县清源水利水电工程有限公司" in notice.body
+    session.commit()
+    assert verify(session).ok

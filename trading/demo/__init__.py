@@ -3,7 +3,8 @@ departments, agencies, bidders, experts, supervisors and projects in every state
 services, so the audit chain explains every row and verifies.
 
 `make run` calls `flask demo --if-empty`, which does nothing once any organisation exists. The demo
-log-ins (one password for everyone, fixed TOTP secrets for the roles that need two-factor) are
+log-ins (one password for everyone, fixed TOTP secrets for the roles that need two-factor and the
+experts, who sign evaluation reports with it) are
 printed and listed in the README: they are for demonstration only.
 
 This package sits above every domain package (it drives them all) and nothing imports it except
@@ -46,6 +47,8 @@ class DemoSummary:
     notices_by_kind: Counter
     calendar_years: list[int]
     skipped: list[str] = field(default_factory=list)
+    #: usernames on the committee of the 比选 lot in evaluation (evaluation.py)
+    committee: list[str] = field(default_factory=list)
 
 
 def database_is_empty(session) -> bool:
@@ -80,13 +83,15 @@ def _summary(session, people, skipped, years) -> DemoSummary:
     from trading.procedures.common.models import Notice
     from trading.projects.models import Project
 
+    from .evaluation import panel_usernames
+
     logins = [DemoLogin(u.username, u.display_name, u.role.value, people.orgs[u.org].name,
                         people.totp.get(u.username)) for u in USERS]
     projects = session.execute(select(Project.status, Project.category)).all()
     kinds = session.execute(select(Notice.kind).where(Notice.status == "published")).scalars().all()
     return DemoSummary(logins=logins, projects_by_status=Counter(s for s, _ in projects),
                        projects_by_category=Counter(c for _, c in projects), notices_by_kind=Counter(kinds),
-                       calendar_years=years, skipped=skipped)
+                       calendar_years=years, skipped=skipped, committee=panel_usernames(session))
 
 
 def print_summary(summary: DemoSummary) -> None:
@@ -101,12 +106,15 @@ def print_summary(summary: DemoSummary) -> None:
         echo(f"Steps the services refused ({len(summary.skipped)}), left undone:")
         for line in summary.skipped:
             echo(f"  - {line}")
+    if summary.committee:
+        echo("In evaluation: 龙泉镇农村饮水安全巩固提升工程 (比选), committee drawn from the expert pool: "
+             + ", ".join(summary.committee) + " — log in as them and open 我的评审 (/evaluation/) to score.")
     echo("")
     echo(f"Demo log-ins (DEMO ONLY — every user's password is {DEMO_PASSWORD}):")
     for login in summary.logins:
         extra = f"  TOTP secret {login.totp_secret}" if login.totp_secret else ""
         echo(f"  {login.username:<10} {login.role:<10} {login.display_name}（{login.organisation}）{extra}")
-    echo("Operators, supervisors and the administrator log in with a TOTP code from an authenticator app "
+    echo("Operators, supervisors, the administrator and the experts log in with a TOTP code from an authenticator app "
          "holding the secret above (e.g. `python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\"`).")
 
 

@@ -87,12 +87,10 @@ PROJECTS: tuple[ProjectSpec, ...] = (
         "water_supply", "water", "龙泉镇农村饮水安全巩固提升工程", "works", "gov", "fiscal_county", 10000,
         980_000, (("施工", 960_000),), "selection", "龙泉镇", ("示水审〔2026〕9号", "示范县水务局"),
         "新建蓄水池2座，改造供水管网14公里，覆盖3个行政村约4,100人。", **_accepted(-24),
-        notices=(
-            NoticeSpec("announcement", (-24, 10, 0), "龙泉镇农村饮水安全巩固提升工程比选公告",
-                       {"deadline_at": (-14, 9, 30), "opening_at": (-14, 9, 30)}, ROOM2),
-            NoticeSpec("candidates", (-2, 10, 0), "龙泉镇农村饮水安全巩固提升工程中选候选人公示",
-                       {"publicity_until": (4, 17, 0)}),
-        )),
+        # opened 14 days ago (offers.py), in evaluation since yesterday (evaluation.py): its candidate
+        # publicity comes from the real flow once the committee (you) has scored and signed
+        notices=(NoticeSpec("announcement", (-24, 10, 0), "龙泉镇农村饮水安全巩固提升工程比选公告",
+                            {"deadline_at": (-14, 9, 30), "opening_at": (-14, 9, 30)}, ROOM2),)),
     ProjectSpec(
         "clinic", "health", "白马镇卫生院改扩建工程", "works", "gov", "fiscal_county", 10000,
         1_130_000, (("施工", 1_080_000),), "selection", "白马镇", ("示发改审批〔2026〕40号", "示范县发展和改革局"),

@@ -3,7 +3,7 @@
 - 龙泉镇农村饮水安全巩固提升工程 (比选, deadline 14 days ago): three bidders sealed their price sheets
   before the deadline; at the deadline three custodians of three institutions (operator1, sup_fgj,
   sup_czj) submitted their shares, the envelopes opened and the opening record (开标记录) was published
-  — its figures are the ones the later 中选候选人公示 quotes; two bidders confirmed the record.
+  and two bidders confirmed it; its criteria and its drawn committee are in evaluation.py.
 - TONIGHT, a works tender (招标) published 30 days ago whose bid deadline falls later TODAY (about an hour
   after the demo is built, on a half hour; the next morning when the day is nearly over): four bidders
   have sealed offers with receipts, so someone who runs `make run` can watch the opening in the hall:
@@ -35,6 +35,8 @@ TONIGHT_OFFERS = (("b01", 958, 240, (-1, 10, 5)), ("b03", 944, 210, (-1, 11, 30)
 #: the opened lot and its custodians (three institutions: the centre, 发改局, 财政局)
 OPENED_KEY = "water_supply"
 OPENED_CUSTODIANS = ("operator1", "sup_fgj", "sup_czj")
+#: the opened lot's bidders: (org, price as a share of the budget in ‰)
+OPENED_OFFERS = (("b03", 962), ("b01", 975), ("b02", 981))
 #: bidders of the opened lot confirming the record
 CONFIRMING = ("b03", "b01")
 
@@ -69,7 +71,6 @@ def tonight_spec(today: datetime) -> ProjectSpec:
 def schedule_offers(story: Story) -> None:
     """Add the tonight tender and the sealed-offer steps to the story (before it runs)."""
     from .catalogue import PROJECTS
-    from .story import WINNERS
 
     story.schedule(tonight_spec(story.today), len(PROJECTS))
     for org, permille, days, when in TONIGHT_OFFERS:
@@ -77,7 +78,7 @@ def schedule_offers(story: Story) -> None:
                  lambda o=org, p=permille, d=days: _offer(story, TONIGHT_KEY, o, p, d))
     water = next(s for s in PROJECTS if s.key == OPENED_KEY)
     deadline = water.notices[0].dates["deadline_at"]
-    for n, (org, permille) in enumerate(WINNERS[OPENED_KEY]):
+    for n, (org, permille) in enumerate(OPENED_OFFERS):
         story.at((deadline[0] - 2 + n // 2, 9 + n * 3, 20), OPENED_KEY,
                  f"递交「{water.name}」比选申请文件（{story.people.orgs[org].name}）",
                  lambda o=org, p=permille: _offer(story, OPENED_KEY, o, p, 90))

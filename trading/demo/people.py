@@ -4,7 +4,8 @@ supervisors — created through the accounts services so every one of them is in
 
 Credit codes are built to pass the GB 32100 check (and the GB 11714 check of the organisation code
 inside them) on a division code, 519900, that no real county uses. Every demo user shares one
-documented password; operators, supervisors and the administrator get fixed, printed TOTP secrets.
+documented password; operators, supervisors, the administrator and the experts get fixed, printed TOTP
+secrets.
 All of this is for demonstration only and must never reach a production database."""
 
 from __future__ import annotations
@@ -119,11 +120,17 @@ USERS = [
     UserSpec("expert04", "钟伟", "design", Role.EXPERT),
     UserSpec("expert05", "潘静", "school", Role.EXPERT),
     UserSpec("expert06", "汪洋", "school", Role.EXPERT),
+    UserSpec("expert07", "高远", "design", Role.EXPERT),
+    UserSpec("expert08", "屈平", "school", Role.EXPERT),
     UserSpec("sup_fgj", "蔡军（发改局）", "fgj", Role.SUPERVISOR),
     UserSpec("sup_czj", "田园（财政局）", "czj", Role.SUPERVISOR),
     UserSpec("sup_jw", "石磊（纪委监委）", "jw", Role.SUPERVISOR),
 ]
 
+
+#: the roles whose demo users get a fixed, printed TOTP secret: those that must have two-factor, and
+#: the experts, who sign the evaluation report with a fresh two-factor code
+DEMO_TWO_FACTOR = TWO_FACTOR_REQUIRED | {Role.EXPERT}
 
 #: opening-key custodians (开标密钥保管人) of the demo: two operators and the three supervising
 #: departments (5 custodians, 4 institutions), each with a documented passphrase (DEMO ONLY)
@@ -169,7 +176,7 @@ class People:
     regions: dict[str, Region]
     orgs: dict[str, Organisation]
     users: dict[str, User]
-    #: username → TOTP secret, for the users whose role requires two-factor (DEMO ONLY)
+    #: username → TOTP secret, for the users of the DEMO_TWO_FACTOR roles (DEMO ONLY)
     totp: dict[str, str]
 
 
@@ -194,7 +201,7 @@ def add_people(ctx: ServiceContext) -> People:
                                     org_id=orgs[spec.org].id, role=spec.role.value, password=DEMO_PASSWORD,
                                     phone=f"139{n:08d}")
         users[spec.username] = user
-        if spec.role in TWO_FACTOR_REQUIRED:
+        if spec.role in DEMO_TWO_FACTOR:
             totp[spec.username] = enrol_demo_totp(ctx, user)
     enrol_demo_custodians(ctx, users)
     return People(regions=regions, orgs=orgs, users=users, totp=totp)
