@@ -22,6 +22,7 @@ from tests.factories.experts import operator_ctx
 from tests.factories.journeys import (
     draw_panel,
     make_pool,
+    member_of,
     open_by_custodians,
     pdf_text,
     registered_bidders,
@@ -32,7 +33,9 @@ from trading.audit.services import verify
 from trading.core.clock import to_beijing
 from trading.core.errors import Conflict, RuleViolation
 from trading.evaluation.criteria.services import set_criteria
+from trading.evaluation.draw.models import ExpertDraw
 from trading.evaluation.draw.services import verify_draw
+from trading.evaluation.panels import PanelMember
 from trading.evaluation.reports import services as reports
 from trading.evaluation.scoring import services as scoring
 from trading.procedures.common import stages
@@ -76,10 +79,25 @@ def test_selection_with_four_bidders_one_rejected_from_publication_to_archive(se
     assert trade.status == "evaluating" and len(members) == 3
     assert verify_draw(session, draw.id).ok
 
+    # the third member finds a relation with bidder 2 and declares it: replaced by the same random
+    # method (a replacement draw, verifiable too); the others and the newcomer declare no conflict
+    leaving = members[2]
+    scoring.declare(leaving.ctx, code, bidders[0].org.id, conflict=False)
+    scoring.declare(leaving.ctx, code, bidders[1].org.id, conflict=True, note="三年内曾在该公司任职")
+    session.refresh(leaving.member)
+    assert leaving.member.status == "replaced" and leaving.member.replaced_by_id is not None
+    newcomer = member_of(ctx, session.get(PanelMember, leaving.member.replaced_by_id))
+    assert newcomer.member.expert_id != leaving.member.expert_id
+    replacement = session.execute(select(ExpertDraw).where(ExpertDraw.lot_id == trade.lot_id,
+                                                           ExpertDraw.purpose == "replacement")).scalar_one()
+    assert leaving.member.expert_id not in replacement.eligible_ids and verify_draw(session, replacement.id).ok
+    members = [*members[:2], newcomer]
+
     # each member declares no conflict with any bidder, then scores; all reject the 4th (R1)
     for m in members:
         for b in bidders:
-            scoring.declare(m.ctx, code, b.org.id, conflict=False)
+            if b.org.id not in scoring.declarations(m.ctx, m.member.id):
+                scoring.declare(m.ctx, code, b.org.id, conflict=False)
         for b, pair in zip(bidders[:3], SCORES, strict=True):
             scoring.submit_sheet(m.ctx, code, b.org.id, sheet(*pair))
         scoring.submit_sheet(m.ctx, code, bidders[3].org.id, REJECT)
