@@ -157,3 +157,73 @@ def test_selection_with_four_bidders_one_rejected_from_publication_to_archive(se
         ("start_evaluation", "opened", "evaluating"), ("submit_report", "evaluating", "reported"),
         ("publicize", "reported", "publicity"), ("award", "publicity", "awarded"),
         ("sign_contract", "awarded", "contracted"), ("archive", "contracted", "archived")]
+
+
+def test_selection_whose_offers_are_all_rejected_fails_in_the_evaluation_and_is_reannounced(session, clock, ctx):
+    """Every offer rejected by the committee: no report can be made (no candidate), so the committee
+    records the 流标 from the evaluation (the machine's evaluating → failed, guarded by the count of
+    qualified offers), the panel closes, and the owner's re-announcement opens the next attempt.
+    With enough qualified offers the same step is refused and nothing changes."""
+    from tests.factories.notices import bj_at, make_notice
+    from trading.evaluation.panels import Panel
+    from trading.procedures.common import services as notices
+    from trading.procedures.common.models import LotTrade
+    from trading.projects.models import Project
+
+    ensure_custodians(ctx)
+    owner, trade = deposit_lot(ctx, procedure="selection", deposit_yuan=None)
+    octx = actor_ctx(session, clock, owner)
+    code = trade.lot_code
+    set_criteria(octx, code, CRITERIA)
+    make_pool(ctx, 4)
+    bidders = registered_bidders(ctx, code, 3)
+    for b, price in zip(bidders, PRICES, strict=False):
+        submit_price(b, code, price)
+    clock.set(trade.deadline_at + timedelta(minutes=1))
+    open_by_custodians(ctx, code)
+    _draw, members = draw_panel(ctx, code, size=3)
+    for m in members:
+        for b in bidders:
+            scoring.declare(m.ctx, code, b.org.id, conflict=False)
+    for m in members[:2]:  # not every sheet in yet: refused
+        for b in bidders:
+            scoring.submit_sheet(m.ctx, code, b.org.id, REJECT)
+    with pytest.raises(Conflict) as early:
+        reports.fail_evaluation(members[0].ctx, code, "全部比选申请文件均被否决")
+    assert early.value.code == "evaluation.summary_not_ready" and trade.status == "evaluating"
+    for b in bidders:
+        scoring.submit_sheet(members[2].ctx, code, b.org.id, REJECT)
+    with pytest.raises(Conflict) as none:
+        reports.generate_report(members[0].ctx, code)
+    assert none.value.code == "report.no_candidates"
+
+    reports.fail_evaluation(members[0].ctx, code, "全部比选申请文件均被否决")
+    panel = session.execute(select(Panel).where(Panel.lot_id == trade.lot_id)).scalar_one()
+    assert trade.status == "failed" and panel.status == "closed"
+    assert stage_history(session, trade.lot_id)[-1] == ("fail", "evaluating", "failed")
+
+    clock.advance(timedelta(days=1))
+    project = session.get(Project, trade.project_id)
+    notice = make_notice(octx, project, lot_id=trade.lot_id, deadline_at=bj_at(clock.now(), 12),
+                         opening_at=bj_at(clock.now(), 12))
+    notices.publish_notice(octx, notice.id)
+    new = session.execute(select(LotTrade).where(LotTrade.previous_lot_id == trade.lot_id)).scalar_one()
+    assert trade.status == "reannounced" and (new.cycle, new.status) == (2, "accepting")
+    assert verify(session).ok
+
+
+def test_the_evaluation_cannot_fail_a_selection_with_enough_qualified_offers(session, clock, ctx):
+    from tests.factories.evaluation import evaluation_lot, fill_and_submit
+    from trading.audit.models import AuditEntry
+    from trading.core.errors import DomainError
+
+    ev = evaluation_lot(ctx)
+    fill_and_submit(ev)
+    before = session.query(AuditEntry).count()
+    with pytest.raises(RuleViolation) as err:
+        reports.fail_evaluation(ev.members[0].ctx, ev.code, "评审委员会认为竞争不充分")
+    assert (err.value.code, err.value.status) == ("flow.enough_participants", 422)
+    with pytest.raises(DomainError) as other:            # not a member: the owner cannot take the committee's step
+        reports.fail_evaluation(ev.owner_ctx, ev.code, "评审委员会认为竞争不充分")
+    assert other.value.status in (403, 404)
+    assert ev.trade.status == "evaluating" and session.query(AuditEntry).count() == before

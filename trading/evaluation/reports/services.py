@@ -163,6 +163,32 @@ def _finalise(ctx: ServiceContext, trade: LotTrade, report: EvaluationReport) ->
     publish(ctx, scoring.channel(trade.lot_code), "evaluation:report_final", {"stage": "reported"}, audience="staff")
 
 
+def fail_evaluation(ctx: ServiceContext, lot_code: str, reason: str) -> LotTrade:
+    """流标 from the evaluation: once every sheet is in and no report exists, an active member records
+    that too few offers qualify (every one rejected leaves no candidate, so no report can be made).
+    The machine's evaluating → failed guard gets the count of offers not rejected (`qualified`) and
+    refuses when enough qualify; the panel closes; a re-announcement then opens the next attempt."""
+    from trading.procedures.common import stages
+
+    r = scoring.room(ctx, lot_code, write=True)
+    if get_report(ctx, r.trade) is not None:
+        raise Conflict("evaluation.report_exists", "评审报告已生成，不能再按流标处理",
+                       "The report exists: the lot can no longer fail in the evaluation")
+    if not scoring.all_submitted(ctx, r.trade, r.panel):
+        raise Conflict("evaluation.summary_not_ready", "全体评审成员提交评分表后才能认定流标",
+                       "The lot can fail once every member has submitted")
+    summary, _ = scoring.compute_summary(ctx, r.trade, r.panel)
+    qualified = sum(1 for row in summary.rows if not row.rejected)
+    trade = stages.advance(ctx, lot_code, "fail", facts={"qualified": qualified}, reason=(reason or "").strip()[:500],
+                           detail={"qualified": qualified, "panel_id": r.panel.id})
+    old_status, r.panel.status = r.panel.status, PanelStatus.CLOSED.value
+    record(ctx, "panel.closed", "panel", r.panel.id, project_id=trade.project_id,
+           payload={"lot_code": lot_code, "status": [old_status, r.panel.status], "failed": True})
+    ctx.session.flush()
+    publish(ctx, scoring.channel(lot_code), "evaluation:failed", {"stage": "failed"}, audience="staff")
+    return trade
+
+
 @dataclass
 class ReportView:
     trade: LotTrade
