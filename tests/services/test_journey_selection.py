@@ -105,6 +105,8 @@ def test_selection_with_four_bidders_one_rejected_from_publication_to_archive(se
     rows = {r.org_id: r for r in summary.rows}
     assert rows[bidders[3].org.id].rejected and rows[bidders[3].org.id].reject_reasons == ("R1",)
     assert [rows[b.org.id].rank for b in bidders[:3]] == [1, 2, 3]
+    # the rejected offer's lower price does not count: the lowest valid price takes the full 40 points
+    assert rows[bidders[0].org.id].price_score == 40 and rows[bidders[1].org.id].price_score < 40
 
     # the report, signed by every member with a fresh two-factor code; the last signature finalises it
     clock.advance(timedelta(hours=2))
@@ -123,8 +125,10 @@ def test_selection_with_four_bidders_one_rejected_from_publication_to_archive(se
     assert trade.status == "publicity" and notice.kind == "candidates"
     clock.advance(timedelta(days=1))
     obj = objections.file_objection(bidders[1].ctx, code, "第一名的项目经理同期在其他在建项目任职，请核查。")
-    with pytest.raises(RuleViolation):                       # not before the publicity ends (and one is open)
+    with pytest.raises(RuleViolation) as early:              # not before the publicity ends, nor with one open
         result.award(octx, code, bidders[0].org.id)
+    assert early.value.details["problems"] == ["award.publicity_running", "award.objection_open"]
+    assert trade.status == "publicity"
     clock.advance(timedelta(hours=5))
     objections.answer_objection(octx, obj.id, "经核查，该项目经理已于比选前办理变更，异议不成立。")
     assert obj.status == "answered" and not obj.late
