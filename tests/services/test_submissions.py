@@ -304,6 +304,7 @@ def test_an_id_made_meanwhile_by_another_request_is_a_conflict_and_nothing_is_do
     sid = services.start_submission(bidder.ctx, lot.code, "price").submission_id
     with ctx.session.no_autoflush:
         sub = services.own_submission(bidder.ctx, sid, lock=True, create=True)  # this request's new row
+        services.add_chunk_row(bidder.ctx, sub, 0, b"x" * 40, "0" * 64, flush=False)  # and its chunk row
         # a retry of the same upload made the row first and committed
         ctx.session.execute(Submission.__table__.insert().values(
             submission_id=sid, lot_id=sub.lot_id, participation_id=sub.participation_id,
@@ -315,3 +316,5 @@ def test_an_id_made_meanwhile_by_another_request_is_a_conflict_and_nothing_is_do
     assert sub not in ctx.session
     ctx.session.flush()
     assert len(ctx.session.execute(select(Submission).where(Submission.submission_id == sid)).all()) == 1
+    assert ctx.session.execute(select(UploadChunk).join(Submission, Submission.id == UploadChunk.submission_pk)
+                               .where(Submission.submission_id == sid)).first() is None

@@ -135,6 +135,15 @@ _INSERT_SUBMISSION = {
 _CHUNK_COLUMNS = ("submission_pk", "index", "size", "sha256", "received_at")
 _INSERT_CHUNK = (UploadChunk.__table__.insert().values(**{c: bindparam(c) for c in _CHUNK_COLUMNS})
                  .returning(UploadChunk.__table__.c.id))
+_new_sub = _INSERT_SUBMISSION["postgresql"].cte("new_sub")
+#: PostgreSQL, the one-request upload: the row and its one chunk row in one round trip (the chunk row
+#: is selected from the row's insert, so an id made meanwhile inserts neither)
+_INSERT_SUBMISSION_WITH_CHUNK = (
+    UploadChunk.__table__.insert()
+    .from_select(list(_CHUNK_COLUMNS), select(_new_sub.c.id, *(
+        bindparam(f"chunk_{c}", type_=UploadChunk.__table__.c[c].type) for c in _CHUNK_COLUMNS[1:])))
+    .returning(UploadChunk.__table__.c.submission_pk, UploadChunk.__table__.c.id)
+    .add_cte(_new_sub))
 
 
 def insert_new_upload(ctx: ServiceContext, sub: Submission) -> None:
@@ -145,8 +154,18 @@ def insert_new_upload(ctx: ServiceContext, sub: Submission) -> None:
     chunks = list(sub.chunks)
     for obj in (*chunks, sub):
         ctx.session.expunge(obj)
-    insert = _INSERT_SUBMISSION[ctx.session.get_bind().dialect.name]
-    new_id = ctx.session.execute(insert, {c: getattr(sub, c) for c in _SUBMISSION_COLUMNS}).scalar_one_or_none()
+    dialect = ctx.session.get_bind().dialect.name
+    values = {c: getattr(sub, c) for c in _SUBMISSION_COLUMNS}
+    if dialect == "postgresql" and len(chunks) == 1:
+        c0 = chunks.pop()
+        row = ctx.session.execute(_INSERT_SUBMISSION_WITH_CHUNK, {
+            **values, **{f"chunk_{c}": getattr(c0, c) for c in _CHUNK_COLUMNS[1:]}}).one_or_none()
+        new_id = row.submission_pk if row is not None else None
+        if row is not None:
+            c0.submission_pk, c0.id = row.submission_pk, row.id
+            make_transient_to_detached(c0)
+    else:
+        new_id = ctx.session.execute(_INSERT_SUBMISSION[dialect], values).scalar_one_or_none()
     if new_id is None:
         ctx.cache.pop(("participation.previous", sub.submission_id), None)
         raise Conflict("upload.in_progress", "这次上传正由另一请求处理，请查询上传状态后再继续",
