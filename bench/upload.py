@@ -14,7 +14,8 @@ how many PostgreSQL backends wait for a lock or sit idle in a transaction.
 Measured, 200 threads with http.client, one connection each, released together — what a bidder does
 in the last minute:
   1. POST /lots/{lot}/submissions — the server issues the submission id, which the envelope's
-     context binds, so a bidder can only seal after this call;
+     context binds, so a bidder can only seal after this call (it writes nothing: the id is bound to
+     the bidder, lot and part by an HMAC, and the row is made by the upload);
   (every bidder seals its 1 MiB documents part — client work, not measured: between the phases)
   2. the upload: PUT /submissions/{sid}/envelope — the one-request upload of an envelope that fits
      one upload chunk (payload in the body, manifest in the X-Envelope-Manifest header), which must
