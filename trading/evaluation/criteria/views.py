@@ -27,7 +27,8 @@ def body_from_form(form) -> dict:
         out = []
         for n in range(rules.MAX_ITEMS):
             row = {k: (form.get(f"{prefix}-{n}-{k}") or "").strip() for k in keys}
-            if any(row.values()):
+            # a blank row still posts its group <select>: only typed fields make a row
+            if any(v for k, v in row.items() if k != "group"):
                 out.append(row)
         return out
     max_price = (form.get("max_price") or "").strip()
