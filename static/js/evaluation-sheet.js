@@ -31,7 +31,8 @@
     });
     if (subtotalEl) { subtotalEl.textContent = show(sum); }
     var p = hundredths(priceScore);
-    if (totalEl && p !== null) { totalEl.textContent = show(sum + p); }
+    var rejected = (form.querySelector("input[name=decision]:checked") || {}).value === "reject";
+    if (totalEl && p !== null) { totalEl.textContent = rejected ? "—" : show(sum + p); }  // a rejected bidder has no total
   }
   function payload() {
     var data = { decision: (form.querySelector("input[name=decision]:checked") || {}).value || "score",
