@@ -9,7 +9,14 @@ TOTP code; the owner publishes the candidates, is refused an award while the pub
 after it, downloads the 中选通知书 PDF; the portal shows the result notice.
 
 询价: a reported lot with its ranked quotes; the buyer confirms the supplier on the awards page and
-awards with the team's names. Screenshots on a desktop and a 390×844 phone."""
+awards with the team's names.
+
+竞争性谈判: the team (an operator of the centre) starts the negotiation, records a session with each
+supplier, runs three rounds (a change to the requirements in round 2, confirmed by the buyer and seen by
+every supplier on its own page, then the final offers); the suppliers' sealed quotes and the custodians'
+round shares go through the services; the team's report is written as candidates ranked by final price
+(the evaluation room has its journey above); the buyer confirms and awards.
+Screenshots on a desktop and a 390×844 phone."""
 
 from __future__ import annotations
 
@@ -328,3 +335,177 @@ def test_inquiry_buyer_confirms_the_supplier_and_awards(browser, live_server, in
     expect(page.get_by_role("heading", level=1)).to_contain_text("成交结果公告")
     expect(page.locator("main")).to_contain_text("孙工")
     shot(page, "proc-22-inquiry-result-notice")
+
+
+# --- 竞争性谈判 -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def negotiation(live_server):
+    """A 谈判 lot past the opening of three first responses (factory), an operator of the centre who
+    records the team's steps (two-factor), the buyer; the suppliers' sealed round quotes are made
+    through the services (the browser sealing widget has its own test)."""
+    from tests.factories.negotiation import opened_negotiation
+
+    with live_server.app.app_context():
+        ctx = ServiceContext(session=db.session, clock=live_server.clock, ip="127.0.0.1")
+        neg = opened_negotiation(ctx, suppliers=3)
+        neg.owner.username, neg.owner.display_name = "negbuyer", "示范县人民医院"
+        for i, (s, name) in enumerate(zip(neg.suppliers, ("四川甲医疗设备有限公司", "成都乙医疗科技有限公司",
+                                                          "重庆丙医疗器械有限公司"), strict=True)):
+            s.org.name, s.user.username = name, f"negsupplier{i + 1}"
+        from trading.procedures.common.participation.models import Participation
+        for s in neg.suppliers:  # the factory writes their opened first responses; they had registered
+            db.session.add(Participation(lot_id=neg.trade.lot_id, bidder_org_id=s.org.id, registered_by=s.user.id,
+                                         registered_at=neg.trade.deadline_at - timedelta(days=1), status="registered"))
+        team = make_user(ctx, "operator", username="negteam", totp=True, display_name="谈判小组记录人")
+        world = {"code": neg.code, "lot_id": neg.trade.lot_id, "team": team.totp_secret,
+                 "orgs": [s.org.id for s in neg.suppliers], "names": [s.org.name for s in neg.suppliers]}
+        db.session.commit()
+        db.session.remove()
+    return world
+
+
+def _quotes_and_open(live_server, world, prices: list[int]) -> None:
+    """Every supplier seals its quote to the current round's key; the clock reaches the round's close."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from tests.factories.negotiation import quote_for
+    from tests.factories.offers import Bidder
+    from trading.accounts.models import Organisation
+    from trading.accounts.signing_keys import register_signing_key
+    from trading.procedures.negotiation import services as neg_services
+    from trading.sealing import envelope as env
+
+    with live_server.app.app_context():
+        ctx = ServiceContext(session=db.session, clock=live_server.clock, ip="127.0.0.1")
+        rnd = neg_services.current_round(ctx, world["lot_id"])
+        for org_id, price in zip(world["orgs"], prices, strict=True):
+            user = db.session.execute(select(User).where(User.org_id == org_id)).scalars().first()
+            key = world.setdefault("keys", {}).get(org_id)
+            if key is None:  # the supplier's own signing key, registered once
+                key = ec.generate_private_key(ec.SECP256R1())
+                register_signing_key(actor_ctx(db.session, live_server.clock, user),
+                                     public_raw=env.public_raw(key.public_key()), label="e2e", source="tool")
+                world["keys"][org_id] = key
+            quote_for(rnd, Bidder(user, db.session.get(Organisation, org_id), key,
+                                  actor_ctx(db.session, live_server.clock, user)), price)
+        closes = rnd.closes_at
+        db.session.commit()
+        db.session.remove()
+    live_server.clock.set(closes)
+
+
+def _custodians_open(live_server, world) -> None:
+    from tests.factories.negotiation import open_round_by_custodians
+    from trading.procedures.negotiation.models import NegotiationRound
+
+    with live_server.app.app_context():
+        ctx = ServiceContext(session=db.session, clock=live_server.clock, ip="127.0.0.1")
+        rnd = db.session.execute(select(NegotiationRound).where(NegotiationRound.lot_id == world["lot_id"])
+                                 .order_by(NegotiationRound.no.desc())).scalars().first()
+        assert open_round_by_custodians(ctx, rnd)["opened"]
+        db.session.commit()
+        db.session.remove()
+
+
+def _bj_input(server, hours: int = 1) -> str:
+    from trading.core.clock import to_beijing
+    return to_beijing(server.clock.now() + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_negotiation_rounds_change_final_offers_buyer_confirms_and_awards(browser, live_server, negotiation,
+                                                                          request, problems):
+    code, names = negotiation["code"], negotiation["names"]
+    team = _new_page(browser, live_server, DESKTOP, request, problems)
+    login(team, live_server, "negteam", password=DEFAULT_PASSWORD, totp_secret=negotiation["team"])
+    team.goto(f"/negotiation/lots/{code}")
+    team.get_by_label("谈判小组人数").fill("3")
+    team.get_by_label("其中评审专家人数").fill("2")
+    team.get_by_test_id("start").click()
+    expect(team.get_by_role("alert").filter(has_text="竞争性谈判已开始")).to_be_visible()
+
+    # round 1: the team meets each supplier separately; sealed quotes; the custodians open them
+    team.get_by_label("本轮报价截止（北京时间）").fill(_bj_input(live_server))
+    team.get_by_test_id("open-round").click()
+    expect(team.get_by_role("alert").filter(has_text="新一轮谈判已开始")).to_be_visible()
+    for name in names:
+        form = team.get_by_test_id("round").first.locator("form")
+        form.get_by_label("供应商").select_option(label=name)
+        form.get_by_label("谈判记录").fill(f"与{name}单独谈判：确认供货范围和售后响应时间。")
+        form.get_by_role("button", name="保存谈判记录").click()
+        expect(team.get_by_role("alert").filter(has_text="谈判记录已保存")).to_be_visible()
+    _quotes_and_open(live_server, negotiation, [1_280_000_00, 1_265_000_00, 1_299_000_00])
+    team.reload()
+    team.get_by_test_id("close-round").click()
+    expect(team.get_by_role("alert").filter(has_text="本轮已结束")).to_be_visible()
+    _custodians_open(live_server, negotiation)
+
+    # round 2: a change to the requirements, confirmed by the buyer, seen by every supplier
+    team.goto(f"/negotiation/lots/{code}")
+    team.get_by_label("本轮报价截止（北京时间）").fill(_bj_input(live_server))
+    team.get_by_test_id("open-round").click()
+    change = "彩色多普勒超声诊断仪的探头由 3 个增加为 4 个（增加腔内探头），交货期由 60 日改为 45 日。"
+    team.get_by_label("提出变动（技术、服务要求或合同草案条款）").fill(change)
+    team.get_by_role("button", name="提出，待采购人确认").click()
+    expect(team.get_by_test_id("changes")).to_contain_text("待采购人确认")
+    shot(team, "proc-30-negotiation-round-2-team")
+    buyer = _new_page(browser, live_server, DESKTOP, request, problems)
+    login(buyer, live_server, "negbuyer", password=DEFAULT_PASSWORD)
+    buyer.goto(f"/negotiation/lots/{code}")
+    buyer.get_by_test_id("confirm-change").click()
+    expect(buyer.get_by_role("alert").filter(has_text="变更已确认")).to_be_visible()
+    for n in range(3):
+        supplier = _new_page(browser, live_server, PHONE if n == 0 else DESKTOP, request, problems)
+        login(supplier, live_server, f"negsupplier{n + 1}", password=DEFAULT_PASSWORD)
+        supplier.goto(f"/negotiation/my/{code}")
+        expect(supplier.get_by_test_id("changes")).to_contain_text(change)
+        if n == 0:
+            shot(supplier, "proc-31-negotiation-supplier-change-phone")
+            _no_overflow(supplier)
+    _quotes_and_open(live_server, negotiation, [1_250_000_00, 1_248_000_00, 1_270_000_00])
+    team.reload()
+    team.get_by_test_id("close-round").click()
+    _custodians_open(live_server, negotiation)
+
+    # round 3: the final offers decide; the lowest responsive final price ranks first
+    team.goto(f"/negotiation/lots/{code}")
+    team.get_by_label("最后报价截止（北京时间）").fill(_bj_input(live_server))
+    team.get_by_test_id("call-final").click()
+    expect(team.get_by_role("alert").filter(has_text="已要求供应商提交最后报价")).to_be_visible()
+    finals = [1_236_000_00, 1_239_500_00, 1_262_000_00]
+    _quotes_and_open(live_server, negotiation, finals)
+    team.reload()
+    team.get_by_test_id("close-round").click()
+    _custodians_open(live_server, negotiation)
+    team.goto(f"/negotiation/lots/{code}")
+    team.get_by_test_id("close-final").click()
+    expect(team.get_by_role("alert").filter(has_text="最后报价阶段已结束")).to_be_visible()
+    expect(team.get_by_test_id("ranking").locator("li").first).to_contain_text(names[0])
+    expect(team.get_by_test_id("round")).to_have_count(3)
+    shot(team, "proc-32-negotiation-final-ranking")
+
+    # the team's report (evaluation has its own journey above): candidates ranked by final price
+    from trading.procedures.common.awards import services as award_services
+    from trading.procedures.common.awards.rules import CandidateIn
+    with live_server.app.app_context():
+        trade = db.session.execute(select(LotTrade).where(LotTrade.lot_code == code)).scalar_one()
+        trade.status, trade.status_changed_at = "reported", live_server.clock.now()
+        owner = db.session.execute(select(User).where(User.username == "negbuyer")).scalar_one()
+        award_services.propose_candidates(actor_ctx(db.session, live_server.clock, owner), code, [
+            CandidateIn(org, rank, price) for rank, (org, price)
+            in enumerate(zip(negotiation["orgs"], finals, strict=True), start=1)], report_id=None)
+        db.session.commit()
+        db.session.remove()
+
+    buyer.goto(f"/awards/lots/{code}")
+    buyer.get_by_label("成交供应商").select_option(str(negotiation["orgs"][0]))
+    buyer.get_by_role("button", name="确定成交供应商").click()
+    expect(buyer.get_by_test_id("confirmation")).to_contain_text(names[0])
+    buyer.get_by_label(re.compile("小组成员名单")).fill("周工\n吴工\n郑工")
+    buyer.get_by_test_id("award-submit").click()
+    expect(buyer.get_by_role("alert").filter(has_text="已定标")).to_be_visible()
+    expect(buyer.get_by_test_id("award")).to_contain_text(to_capitals(finals[0]))
+    shot(buyer, "proc-33-negotiation-awarded")
+    buyer.get_by_role("link", name="查看结果公告").click()
+    expect(buyer.get_by_role("heading", level=1)).to_contain_text("成交结果公告")
+    expect(buyer.locator("main")).to_contain_text(names[0])
