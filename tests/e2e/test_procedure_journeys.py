@@ -157,8 +157,15 @@ def _score(page, code: str, member: int, orgs: list[int]) -> None:
         page.get_by_test_id("my-sheets").get_by_role("row").filter(has_text=name).get_by_role("link").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text(name)
         if i < 3:
-            for code_, value, mx in zip(("T1", "T2", "C1", "C2"), SCORES[member][i], MAXIMA, strict=True):
+            for code_, value in zip(("T1", "T2", "C1", "C2"), SCORES[member][i], strict=True):
                 page.locator(f"#score_{code_}").fill(value)
+            if member == 0 and i == 0:   # a deduction without its comment: refused, the sheet stays a draft
+                with page.expect_response(lambda r: r.request.method == "POST" and "/autosave" not in r.url) as refused:
+                    page.get_by_role("button", name="提交并锁定").click()
+                assert 400 <= refused.value.status < 500
+                expect(page.get_by_role("alert").filter(has_text="须填写扣分理由")).to_be_visible()
+                expect(page.locator("#score_T1")).to_have_value(SCORES[0][0][0])   # what was typed is kept
+            for code_, value, mx in zip(("T1", "T2", "C1", "C2"), SCORES[member][i], MAXIMA, strict=True):
                 if value != mx:
                     page.locator(f"#comment_{code_}").fill("方案深度不足" if code_.startswith("T") else "业绩证明不全")
         else:
@@ -234,8 +241,11 @@ def test_selection_from_criteria_to_the_published_result(browser, live_server, s
     expect(last.get_by_role("alert").filter(has_text="评审报告已生成")).to_be_visible()
     expect(last.get_by_test_id("report-candidates").locator("li")).to_have_count(3)
     shot(last, "proc-09-report-to-sign")
-    for page, secret in experts:
+    for n, (page, secret) in enumerate(experts):
         page.goto(f"/evaluation/{code}/report")
+        if n == 1:
+            shot(page, "proc-09-report-to-sign-phone")
+            _no_overflow(page)
         _sign(page, live_server, secret)
     expect(last.get_by_test_id("report-status")).to_have_text("已完成")
     shot(last, "proc-10-report-signed")
@@ -250,8 +260,10 @@ def test_selection_from_criteria_to_the_published_result(browser, live_server, s
     shot(owner, "proc-12-awards-candidates")
     owner.get_by_test_id("publish").click()
     expect(owner.get_by_role("alert").filter(has_text="候选人公示已发布")).to_be_visible()
-    owner.get_by_test_id("award-submit").click()
-    expect(owner.get_by_role("alert").filter(has_text="公示")).to_be_visible()         # refused: publicity runs
+    with owner.expect_response(lambda r: r.url.endswith("/award")) as refused:
+        owner.get_by_test_id("award-submit").click()
+    assert 400 <= refused.value.status < 500
+    expect(owner.get_by_role("alert").filter(has_text="届满前不能定标")).to_be_visible()     # publicity runs
     shot(owner, "proc-13-award-refused-during-publicity")
     with live_server.app.app_context():
         from trading.procedures.common.awards.models import CandidateList
@@ -321,6 +333,10 @@ def test_inquiry_buyer_confirms_the_supplier_and_awards(browser, live_server, in
         if tag == "phone":
             _no_overflow(page)
             logout(page)
+    with page.expect_response(lambda r: r.url.endswith("/award")) as refused:     # not confirmed yet
+        page.get_by_test_id("award-submit").click()
+    assert 400 <= refused.value.status < 500
+    expect(page.get_by_role("alert").filter(has_text="采购人尚未确定成交供应商")).to_be_visible()
     page.get_by_label("成交供应商").select_option(str(inquiry["orgs"][0]))
     page.get_by_role("button", name="确定成交供应商").click()
     expect(page.get_by_role("alert").filter(has_text="已确定成交供应商")).to_be_visible()
