@@ -106,3 +106,20 @@ def test_the_centre_fails_a_lot_with_too_few_applicants_at_the_deadline(client, 
     token = csrf_token(client, f"/stages/{lot.code}")
     r = client.post(f"/stages/{lot.code}/fail", data={"csrf_token": token})
     assert r.status_code == 302 and _status(lot) == "failed"
+
+
+def test_the_history_lists_the_opening_the_opening_code_took_itself(client, ctx, clock):
+    from tests.factories.custodians import sealed_lot
+    from tests.factories.journeys import open_by_custodians, registered_bidders, submit_price
+
+    owner = make_user(ctx, "owner")
+    trade, _ = sealed_lot(ctx, procedure="selection", owner=owner)
+    for i, b in enumerate(registered_bidders(ctx, trade.lot_code, 3)):
+        submit_price(b, trade.lot_code, 900_000_00 + i)
+    clock.set(trade.deadline_at)
+    open_by_custodians(ctx, trade.lot_code)
+    db.session.commit()
+    login_as(client, owner)
+    html = client.get(f"/stages/{trade.lot_code}").get_data(as_text=True)
+    history = html.split('data-testid="stage-history"', 1)[1].split("</ol>", 1)[0]
+    assert "开标" in history and "已开标" in history, history

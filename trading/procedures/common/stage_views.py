@@ -79,16 +79,22 @@ def _visible_trade(ctx, lot_code: str) -> tuple[LotTrade, Project]:
     return trade, project
 
 
+#: steps the opening code takes itself and audits in its own form: (step, old, new) as the page lists them
+_OPENING_STEPS = {"opening.opened": ("open", "opening", "opened"), "lot.failed": ("fail", None, "failed")}
+
+
 def _history(ctx, trade: LotTrade) -> list[dict]:
-    """The lot's own stage entries (lot.*: dates, steps, reasons — nothing about bidders)."""
+    """The lot's own stage entries (lot.*: dates, steps, reasons — nothing about bidders), with the
+    opening's own step (opening.opened) among them."""
     rows = ctx.session.execute(select(AuditEntry).where(
         AuditEntry.object_type == "lot", AuditEntry.object_id == str(trade.lot_id),
-        AuditEntry.action.like("lot.%")).order_by(AuditEntry.seq)).scalars()
+        AuditEntry.action.like("lot.%") | (AuditEntry.action == "opening.opened")).order_by(AuditEntry.seq)).scalars()
     out = []
     for e in rows:
         payload = json.loads(e.body).get("payload", {})
-        out.append({"at": e.created_at, "action": e.action.removeprefix("lot."), "old": payload.get("old"),
-                    "new": payload.get("new"), "reason": payload.get("reason") or "",
+        step, old, new = _OPENING_STEPS.get(e.action, (e.action.removeprefix("lot."), None, None))
+        out.append({"at": e.created_at, "action": step, "old": payload.get("old", old),
+                    "new": payload.get("new", new), "reason": payload.get("reason") or "",
                     "approval_ref": (payload.get("detail") or {}).get("approval_ref", "")})
     return out
 
