@@ -83,7 +83,8 @@ def _to_report(ctx, session, clock):
 def _award_contract_archive(ctx, session, clock, octx, trade, suppliers, members, cl):
     code, winner = trade.lot_code, suppliers[2]
     names = [m.user.display_name for m in members]
-    row = result.award(octx, code, winner.org.id, team_names=names)
+    # the drawn team is what the notice lists: names typed by the buyer do not replace it
+    row = result.award(octx, code, winner.org.id, team_names=["不是小组成员"])
     assert trade.status == "awarded" and row.price_fen == PRICES[2] and row.team_names == names
     notice = session.get(Notice, row.result_notice_id)
     assert notice.kind == "result" and all(n in notice.body for n in names)

@@ -23,6 +23,7 @@ from trading.core.context import ServiceContext
 from trading.core.errors import Conflict, InvalidInput, not_found
 from trading.evaluation.experts.models import Expert
 from trading.evaluation.panels import MemberRole, MemberStatus, Panel, PanelMember, PanelStatus
+from trading.procedures.common.awards import result as award_result
 from trading.procedures.common.lots import get_trade
 from trading.procedures.common.models import LotTrade
 from trading.procedures.common.stages import start_evaluation_if_listed
@@ -65,6 +66,23 @@ def negotiation_team(ctx: ServiceContext, lot_id: int) -> tuple[int, int] | None
 
 
 negotiation_services.set_team_source(negotiation_team)
+
+
+def team_names(ctx: ServiceContext, lot_id: int) -> list[str]:
+    """The names of the seats in force of the lot's latest panel (open, or closed by its final report),
+    in seat order: what a GP result notice lists (74号令 Art. 18)."""
+    panel = ctx.session.execute(select(Panel).where(Panel.lot_id == lot_id).order_by(Panel.id.desc())).scalars().first()
+    if panel is None:
+        return []
+    rows = ctx.session.execute(
+        select(Expert.name, User.display_name).select_from(PanelMember)
+        .join(User, User.id == PanelMember.user_id).outerjoin(Expert, Expert.id == PanelMember.expert_id)
+        .where(PanelMember.panel_id == panel.id, PanelMember.status == MemberStatus.ACTIVE)
+        .order_by(PanelMember.id)).all()
+    return [expert or person for expert, person in rows]
+
+
+award_result.set_team_source(team_names)
 
 
 def add_buyer_rep(ctx: ServiceContext, lot_code: str, user_id: int) -> PanelMember:

@@ -9,7 +9,7 @@ Imports: core, audit, reference, projects, accounts, this package (notices, depo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time
 
 from sqlalchemy import select
@@ -49,6 +49,20 @@ from .services import (
 )
 
 NAME_MAX, TEAM_MAX = 40, 15
+
+
+#: the names of the lot's panel, handed in by evaluation (which this package may not import): a drawn
+#: panel's names are the ones the result notice lists; names typed by the caller count only without one
+_team_source: Callable[[ServiceContext, int], list[str]] | None = None
+
+
+def set_team_source(fn: Callable[[ServiceContext, int], list[str]] | None) -> None:
+    global _team_source
+    _team_source = fn
+
+
+def panel_names(ctx: ServiceContext, lot_id: int) -> list[str]:
+    return list(_team_source(ctx, lot_id)) if _team_source is not None else []
 
 
 def _team(team_names: Sequence[str], regime: Regime) -> list[str]:
@@ -93,7 +107,7 @@ def award(ctx: ServiceContext, lot_code: str, bidder_org_id: int, *, team_names:
     problems = rules.award_problems(_facts(ctx, cl, project), bidder_org_id, now)
     if problems:
         raise refuse(problems, Conflict if problems[0].code == "award.already_awarded" else RuleViolation)
-    team = _team(team_names, regime)
+    team = _team(panel_names(ctx, trade.lot_id) or team_names, regime)
     cal, settings = get_calendar(ctx), award_settings(ctx)
     chosen = next(c for c in cl.candidates if c.bidder_org_id == bidder_org_id)
     row = Award(lot_id=trade.lot_id, list_id=cl.id, bidder_org_id=bidder_org_id, rank=chosen.rank,

@@ -64,7 +64,8 @@ def _lot_page(lot_code: str, *, status: int = 200):
     except NotFound:
         abort(404)
     manage = ctx.actor.has(*PROJECT_SIDE)
-    return render_template("awards/lot.html", v=view, manage=manage, now=ctx.now()), status
+    team = result.panel_names(ctx, view.trade.lot_id) if manage else []
+    return render_template("awards/lot.html", v=view, manage=manage, now=ctx.now(), team=team), status
 
 
 @bp.route("/lots/<lot_code>")
