@@ -229,3 +229,23 @@ def test_progress_stream_sends_counts_and_milestones_never_scores(ctx, client, s
     assert client.get(f"/evaluation/{ev.code}/progress/stream").status_code == 404
     login_as(client, a.user)
     assert client.get(f"/evaluation/{ev.code}/progress/stream").status_code == 403
+
+
+def test_a_member_records_the_failure_from_the_room_only_when_too_few_offers_qualify(ctx, client, session):
+    ev = evaluation_lot(ctx)
+    reject = {"decision": "reject", "reject_code": "R1", "reject_note": "未提供施工资质证书"}
+    fill_and_submit(ev, {ev.bidders[0].id: reject, ev.bidders[1].id: reject})  # one offer qualifies of three
+    db.session.commit()
+    a = ev.members[0]
+    login_as(client, a.user)
+    room = client.get(f"/evaluation/{ev.code}/room").get_data(as_text=True)
+    assert 'data-testid="evaluation-fail"' in room
+    token = csrf_token(client, f"/evaluation/{ev.code}/room")
+    blank = client.post(f"/evaluation/{ev.code}/fail", data={"csrf_token": token, "reason": ""})
+    assert blank.status_code == 302
+    db.session.expire_all()
+    assert ev.trade.status == "evaluating"  # a reason is required: nothing changed
+    done = client.post(f"/evaluation/{ev.code}/fail", data={"csrf_token": token, "reason": "合格投标仅一家，竞争不充分"})
+    assert done.status_code == 302
+    db.session.expire_all()
+    assert ev.trade.status == "failed"

@@ -171,6 +171,10 @@ def fail_evaluation(ctx: ServiceContext, lot_code: str, reason: str) -> LotTrade
     from trading.procedures.common import stages
 
     r = scoring.room(ctx, lot_code, write=True)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("evaluation.fail_reason_required", "请写明流标理由（如全部投标被否决）",
+                           "State why the lot fails (e.g. every offer was rejected)", field="reason")
     if get_report(ctx, r.trade) is not None:
         raise Conflict("evaluation.report_exists", "评审报告已生成，不能再按流标处理",
                        "The report exists: the lot can no longer fail in the evaluation")
@@ -179,7 +183,7 @@ def fail_evaluation(ctx: ServiceContext, lot_code: str, reason: str) -> LotTrade
                        "The lot can fail once every member has submitted")
     summary, _ = scoring.compute_summary(ctx, r.trade, r.panel)
     qualified = sum(1 for row in summary.rows if not row.rejected)
-    trade = stages.advance(ctx, lot_code, "fail", facts={"qualified": qualified}, reason=(reason or "").strip()[:500],
+    trade = stages.advance(ctx, lot_code, "fail", facts={"qualified": qualified}, reason=reason[:500],
                            detail={"qualified": qualified, "panel_id": r.panel.id})
     old_status, r.panel.status = r.panel.status, PanelStatus.CLOSED.value
     record(ctx, "panel.closed", "panel", r.panel.id, project_id=trade.project_id,

@@ -3,6 +3,7 @@
 /evaluation/<lot>/report            the report: summary, candidates, signatures; a member's signing form
 /evaluation/<lot>/report/generate   POST: a member makes the report once every sheet is in
 /evaluation/<lot>/report/sign       POST: agree / dissent / refuse, with a fresh two-factor code
+/evaluation/<lot>/fail              POST: a member records 流标 when too few offers qualify
 /evaluation/<lot>/report.pdf        the printable report (members; project side, centre, supervisor)"""
 
 from __future__ import annotations
@@ -47,6 +48,22 @@ def generate(lot_code: str):
         return redirect(url_for(".room", lot_code=lot_code))
     flash(_("评审报告已生成，请各成员逐一签署。"), "success")
     return redirect(url_for(".report", lot_code=lot_code))
+
+
+@bp.route("/<lot_code>/fail", methods=["POST"])
+@role_required(*roles_for("evaluation.score"))
+def fail(lot_code: str):
+    """流标 from the evaluation (too few offers qualify); the service refuses when enough do."""
+    ctx = service_context()
+    try:
+        reports.fail_evaluation(ctx, lot_code, request.form.get("reason", ""))
+    except DomainError as err:
+        if err.status == 404:
+            raise
+        flash_error(err)
+        return redirect(url_for(".room", lot_code=lot_code))
+    flash(_("已记录流标；项目方可重新公告或按规定变更采购方式。"), "success")
+    return redirect(url_for(".room", lot_code=lot_code))
 
 
 @bp.route("/<lot_code>/report/sign", methods=["POST"])
