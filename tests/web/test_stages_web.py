@@ -123,3 +123,20 @@ def test_the_history_lists_the_opening_the_opening_code_took_itself(client, ctx,
     html = client.get(f"/stages/{trade.lot_code}").get_data(as_text=True)
     history = html.split('data-testid="stage-history"', 1)[1].split("</ol>", 1)[0]
     assert "开标" in history and "已开标" in history, history
+
+
+def test_an_opening_that_ends_in_failure_does_not_read_as_opened(client, ctx, clock):
+    from tests.factories.custodians import sealed_lot
+    from tests.factories.journeys import open_by_custodians, registered_bidders, submit_price
+
+    owner = make_user(ctx, "owner")
+    trade, _ = sealed_lot(ctx, procedure="selection", owner=owner)
+    for i, b in enumerate(registered_bidders(ctx, trade.lot_code, 2)):  # two offers: 流标 at the opening
+        submit_price(b, trade.lot_code, 900_000_00 + i)
+    clock.set(trade.deadline_at)
+    open_by_custodians(ctx, trade.lot_code)
+    db.session.commit()
+    login_as(client, owner)
+    html = client.get(f"/stages/{trade.lot_code}").get_data(as_text=True)
+    history = html.split('data-testid="stage-history"', 1)[1].split("</ol>", 1)[0]
+    assert "已开标" not in history and "开标中 → 流标" in history, history

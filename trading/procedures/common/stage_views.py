@@ -79,8 +79,9 @@ def _visible_trade(ctx, lot_code: str) -> tuple[LotTrade, Project]:
     return trade, project
 
 
-#: steps the opening code takes itself and audits in its own form: (step, old, new) as the page lists them
-_OPENING_STEPS = {"opening.opened": ("open", "opening", "opened"), "lot.failed": ("fail", None, "failed")}
+#: steps the opening code takes itself and audits in its own form: (step, old, new) as the page lists them;
+#: an opening that ends in 流标 writes lot.failed right after opening.opened (then: 开标, 流标：开标中 → 流标)
+_OPENING_STEPS = {"opening.opened": ("open", "opening", "opened"), "lot.failed": ("fail", "opening", "failed")}
 
 
 def _history(ctx, trade: LotTrade) -> list[dict]:
@@ -93,6 +94,8 @@ def _history(ctx, trade: LotTrade) -> list[dict]:
     for e in rows:
         payload = json.loads(e.body).get("payload", {})
         step, old, new = _OPENING_STEPS.get(e.action, (e.action.removeprefix("lot."), None, None))
+        if e.action == "lot.failed" and out and out[-1]["action"] == "open":
+            out[-1]["old"] = out[-1]["new"] = None  # the opening did not end opened
         out.append({"at": e.created_at, "action": step, "old": payload.get("old", old),
                     "new": payload.get("new", new), "reason": payload.get("reason") or "",
                     "approval_ref": (payload.get("detail") or {}).get("approval_ref", "")})
