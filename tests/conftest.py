@@ -41,9 +41,12 @@ _pg_built_in_this_process = False
 
 def reset_schema() -> None:
     """A clean database for each test. SQLite: a new in-memory schema. PostgreSQL: the schema is
-    built once per test process and emptied with one TRUNCATE between tests (dropping and creating
-    every table per test made the PostgreSQL run many times slower); it is rebuilt whenever it does
-    not look exactly like the models' (a migration test replaced it, or a trigger is missing)."""
+    built once per test process and emptied between tests by one round trip of DELETEs with the
+    triggers (foreign keys, the audit trail's immutability) off for that transaction only, and every
+    sequence set back to 1 (dropping and creating every table per test made the run many times
+    slower; TRUNCATE of some sixty tables costs about 150 ms a test, the DELETEs about 4 ms); it is
+    rebuilt whenever it does not look exactly like the models' (a migration test replaced it, or a
+    trigger is missing)."""
     global _pg_built_in_this_process
     if not is_postgres():
         db.create_all()
@@ -51,9 +54,10 @@ def reset_schema() -> None:
     names = [t.name for t in db.metadata.sorted_tables]
     with db.engine.begin() as conn:
         if _pg_built_in_this_process and _pg_schema_intact(conn, names):
-            conn.execute(text("ALTER TABLE audit_entry DISABLE TRIGGER USER"))
-            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
-            conn.execute(text("ALTER TABLE audit_entry ENABLE TRIGGER USER"))
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(text("; ".join(f'DELETE FROM "{name}"' for name in reversed(names))))
+            conn.execute(text("SELECT setval(c.oid, 1, false) FROM pg_class c "
+                              "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"))
             conn.execute(text("INSERT INTO audit_head (id, next_seq, last_hash) "
                               f"VALUES (1, 0, '\\x{'00' * 32}'::bytea)"))
             return
