@@ -125,5 +125,7 @@ def test_the_csv_template_is_a_file_the_import_reads(client, world):
     assert r.status_code == 200 and r.mimetype == "text/csv"
     (row,) = rules.parse_expert_csv(r.data)
     assert (row.username, row.specialties, row.senior) == ("zhang.san", ("GC01", "SZ02"), True)
+    from trading.accounts.rules import credit_code_problem
+    assert credit_code_problem(row.employer_credit_code) is None  # the example is a code the import accepts
     r, _ = _get(client, world["bidder"], "/experts/template.csv")
     assert r.status_code == 403

@@ -127,8 +127,11 @@ def import_csv():
 @bp.route("/template.csv")
 @role_required("operator")
 def csv_template():
-    """The import file's header and one example line (UTF-8 with BOM, so spreadsheet programs open it)."""
-    example = "zhang.san,张三,11010519491231002X,91510100MA6CXXXXXX,511000,高级工程师,是,12,GC01;SZ02"
+    """The import file's header and one example line (UTF-8 with BOM, so spreadsheet programs open it).
+    The example's numbers pass their check digits (the ID card is the standard's own example; the
+    employer's code is on division 519900, which no real county uses), so only the account and the
+    employer have to exist for the line to import."""
+    example = "zhang.san,张三,11010519491231002X,91519900MA6C4Q8T16,511000,高级工程师,是,12,GC01;SZ02"
     body = "\ufeff" + ",".join(rules.COLUMNS.values()) + "\r\n" + example + "\r\n"
     return Response(body.encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=experts-template.csv"})
