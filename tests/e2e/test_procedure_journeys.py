@@ -14,8 +14,8 @@ awards with the team's names.
 竞争性谈判: the team (an operator of the centre) starts the negotiation, records a session with each
 supplier, runs three rounds (a change to the requirements in round 2, confirmed by the buyer and seen by
 every supplier on its own page, then the final offers); the suppliers' sealed quotes and the custodians'
-round shares go through the services; the team's report is written as candidates ranked by final price
-(the evaluation room has its journey above); the buyer confirms and awards.
+round shares go through the services; the team submits its report on its page (candidates ranked by
+final price); the buyer confirms and awards.
 Screenshots on a desktop and a 390×844 phone."""
 
 from __future__ import annotations
@@ -500,18 +500,14 @@ def test_negotiation_rounds_change_final_offers_buyer_confirms_and_awards(browse
     expect(team.get_by_test_id("round")).to_have_count(3)
     shot(team, "proc-32-negotiation-final-ranking")
 
-    # the team's report (evaluation has its own journey above): candidates ranked by final price
-    from trading.procedures.common.awards import services as award_services
-    from trading.procedures.common.awards.rules import CandidateIn
-    with live_server.app.app_context():
-        trade = db.session.execute(select(LotTrade).where(LotTrade.lot_code == code)).scalar_one()
-        trade.status, trade.status_changed_at = "reported", live_server.clock.now()
-        owner = db.session.execute(select(User).where(User.username == "negbuyer")).scalar_one()
-        award_services.propose_candidates(actor_ctx(db.session, live_server.clock, owner), code, [
-            CandidateIn(org, rank, price) for rank, (org, price)
-            in enumerate(zip(negotiation["orgs"], finals, strict=True), start=1)], report_id=None)
-        db.session.commit()
-        db.session.remove()
+    # the team's report: responsive suppliers ranked by final price, the candidates go to the buyer
+    team.get_by_label("评审意见").fill("三家供应商的最后报价均满足谈判文件实质性要求，按最后报价由低到高推荐成交候选人。")
+    shot(team, "proc-32b-negotiation-report-form")
+    team.get_by_test_id("submit-report").click()
+    expect(team.get_by_role("alert").filter(has_text="谈判报告已提交")).to_be_visible()
+    expect(team.get_by_test_id("report").locator("li").first).to_contain_text(names[0])
+    expect(team.get_by_test_id("lot-status")).to_have_attribute("data-status", "reported")
+    shot(team, "proc-32c-negotiation-report")
 
     buyer.goto(f"/awards/lots/{code}")
     buyer.get_by_label("成交供应商").select_option(str(negotiation["orgs"][0]))

@@ -85,3 +85,35 @@ def open_round_by_custodians(ctx: ServiceContext, rnd: NegotiationRound) -> dict
     for user, passphrase in round_holders(ctx, rnd)[:rnd.k]:
         out = quotes.submit_round_share(actor_ctx(ctx.session, ctx.clock, user), rnd.code, passphrase)
     return out
+
+
+def register_suppliers(ctx: ServiceContext, neg: Negotiation) -> None:
+    """Participation rows for the suppliers (they registered before the deadline; the factory wrote
+    their opened first responses directly), so the awards package sees them as the lot's bidders."""
+    from trading.procedures.common.participation.models import Participation
+
+    for s in neg.suppliers:
+        ctx.session.add(Participation(lot_id=neg.trade.lot_id, bidder_org_id=s.org.id, registered_by=s.user.id,
+                                      registered_at=neg.trade.deadline_at - timedelta(days=1), status="registered"))
+    ctx.session.flush()
+
+
+def final_offers_closed(ctx: ServiceContext, finals: list[int | None], *, close: bool = True) -> Negotiation:
+    """A negotiation with len(finals) registered suppliers, started by the team, straight to the final
+    offers (a None price: that supplier sends none); the final round closed and opened by its
+    custodians, and — with close — the final-offer stage closed (the lot evaluating)."""
+    from trading.procedures.negotiation import services
+
+    neg = opened_negotiation(ctx, suppliers=len(finals))
+    register_suppliers(ctx, neg)
+    services.start_negotiation(neg.team, neg.code, team_size=3, team_experts=2)
+    final = services.call_final_offers(neg.team, neg.code, closes_at=ctx.now() + timedelta(hours=1))
+    for s, price in zip(neg.suppliers, finals, strict=True):
+        if price is not None:
+            quote_for(final, s, price)
+    ctx.clock.set(final.closes_at)
+    services.close_round(neg.team, neg.code)
+    open_round_by_custodians(ctx, final)
+    if close:
+        services.close_final_offers(neg.team, neg.code)
+    return neg

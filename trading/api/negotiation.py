@@ -5,12 +5,15 @@ procedures.negotiation (quotes, uploads). A quote is one price sheet: one chunk.
 
 from __future__ import annotations
 
+from marshmallow import Schema, fields
+
 from trading.core.errors import InvalidInput
 from trading.procedures.common.participation import receipts
 from trading.procedures.common.participation.rules import parse_index
 from trading.procedures.negotiation import quotes, uploads
 
 from . import bp
+from .fields import BeijingDateTime, capitals_of
 from .framework import PUBLIC, ctx, operation
 from .offers import (
     BIDDER,
@@ -118,3 +121,57 @@ def negotiation_close_round(lot_code):
 
     rnd = services.close_round(ctx(), lot_code)
     return {"round": rnd.no, "round_code": rnd.code, "closed_at": _iso(rnd.closed_at)}
+
+
+class ExcludedSchema(Schema):
+    bidder_org_id = fields.Integer(required=True, strict=True)
+    reason = fields.String(required=True, metadata={"description": "未满足实质性要求的事实和理由（4–500 字）"})
+
+
+class ReportInSchema(Schema):
+    excluded = fields.List(fields.Nested(ExcludedSchema), load_default=list,
+                           metadata={"description": "谈判小组认定未满足实质性要求的供应商 / non-responsive suppliers"})
+    opinion = fields.String(load_default="", metadata={"description": "评审意见 / the team's opinion"})
+    dissent = fields.String(load_default="", metadata={"description": "小组成员的不同意见 / a member's dissent"})
+
+
+class RankedSchema(Schema):
+    bidder_org_id = fields.Integer(required=True)
+    rank = fields.Integer(required=True)
+    price_fen = fields.Integer(required=True)
+    price_capitals = capitals_of("price_fen")
+
+
+class ReportSchema(Schema):
+    lot_code = fields.String(required=True)
+    outcome = fields.String(required=True, metadata={"enum": ["recommended", "terminated"]})
+    lot_status = fields.String(required=True)
+    ranking = fields.List(fields.Nested(RankedSchema), required=True)
+    excluded = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    candidate_list_id = fields.Integer(allow_none=True)
+    recorded_at = BeijingDateTime(required=True)
+
+
+@operation(bp, "POST", PREFIX + "/lots/<lot_code>/report", summary="提交谈判报告，推荐成交候选人 / the team's report",
+           tag="negotiation", body=ReportInSchema, response=ReportSchema, status=201, errors=(403, 404, 409, 422),
+           roles=("operator", "agency"),
+           description="最后报价阶段结束后，由谈判小组（交易中心或本项目代理机构记录）提交：满足实质性要求的供应商按最后报价"
+                       "由低到高排序并推荐成交候选人（74号令第三十五条），标段进入采购人确认；不足最少家数的，竞争性谈判终止"
+                       "（第三十七条）。最后报价阶段未结束时 409 negotiation.final_not_closed；重复提交 409 "
+                       "negotiation.already_reported；均不作任何改变。")
+def negotiation_report(lot_code, body):
+    from trading.procedures.negotiation import services
+
+    c = ctx()
+    excluded: dict = {}
+    for row in body["excluded"]:
+        if row["bidder_org_id"] in excluded:
+            raise InvalidInput("negotiation.excluded_duplicate", "同一供应商只能列一次", "List a supplier once",
+                               field="excluded")
+        excluded[row["bidder_org_id"]] = row["reason"]
+    report = services.report_negotiation(c, lot_code, excluded=excluded, opinion=body["opinion"],
+                                         dissent=body["dissent"])
+    trade = services._trade(c, lot_code)
+    return ReportSchema().dump({"lot_code": lot_code, "outcome": report.outcome, "lot_status": trade.status,
+                                "ranking": report.ranking, "excluded": report.excluded,
+                                "candidate_list_id": report.candidate_list_id, "recorded_at": report.recorded_at}), 201

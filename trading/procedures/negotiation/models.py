@@ -194,3 +194,28 @@ class NegotiationSession(Base):
     minutes: Mapped[str] = mapped_column(Text, nullable=False)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class NegotiationReport(Base):
+    """The team's 谈判报告 (74号令 Art. 35): recorded once the final-offer stage is closed, it ranks the
+    responsive suppliers by final price from low to high and recommends the first ones as 成交候选人
+    (proposed to the awards package in the same transaction). Suppliers the team found not to meet
+    the substantive requirements are listed with the team's reason. Fewer responsive suppliers than
+    the minimum end the negotiation (Art. 37): outcome "terminated", no candidates."""
+    __tablename__ = "negotiation_report"
+
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot_trade.lot_id"), primary_key=True, autoincrement=False)
+    #: [{"bidder_org_id", "price_fen", "rank"}] of the responsive suppliers, lowest final price first
+    ranking: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    #: {"<org id>": reason} of the suppliers the team found non-responsive
+    excluded: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    #: the team's opinion (评审意见) and any member's dissent, as written in the report
+    opinion: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    dissent: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    #: recommended (candidates proposed) | terminated (too few responsive)
+    outcome: Mapped[str] = mapped_column(String(12), nullable=False)
+    #: the awards package's candidate list it proposed (a plain id: awards is a sibling package)
+    candidate_list_id: Mapped[int | None] = mapped_column(Integer)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    audit_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -21,8 +21,8 @@ Facts the guards read (services.lot_facts builds them from the database):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -156,6 +156,18 @@ def enough_final_offers(facts: Mapping[str, Any], now: datetime | None = None) -
     return None
 
 
+def enough_responsive(facts: Mapping[str, Any], now: datetime | None = None) -> Violation | None:
+    """The team's report recommends candidates only from at least the minimum of responsive suppliers
+    (Art. 35, 37); fewer end the negotiation instead."""
+    have, need = int(facts.get("responsive") or 0), min_suppliers(facts)
+    if have < need:
+        return _v("negotiation.too_few_responsive",
+                  f"满足实质性要求的供应商只有 {have} 家，不足 {need} 家，应当终止竞争性谈判",
+                  f"Only {have} responsive suppliers, fewer than {need}: the negotiation must be terminated",
+                  rule="成交候选人家数", source="《政府非招标采购方式管理办法》第三十五条、第三十七条", needed=need, actual=have)
+    return None
+
+
 def all_of(*guards):
     def guard(facts: Mapping[str, Any], now: datetime) -> Violation | None:
         for g in guards:
@@ -203,6 +215,8 @@ _MIDDLE = (
     _T("final_offers", "close_final_offers", "evaluating", TEAM, all_of(final_opened, enough_final_offers)),
     _T("final_offers", "terminate", "terminated", TEAM),
     _T("evaluating", "submit_report", "reported", SYSTEM | frozenset({"expert"})),
+    _T("evaluating", "report_negotiation", "reported", TEAM, enough_responsive),
+    _T("evaluating", "terminate", "terminated", TEAM),
     _T("reported", "confirm", "confirming", RUNNERS),
 )
 TERMINAL = frozenset({"archived", "terminated", "reannounced"})
@@ -234,6 +248,26 @@ def rank_final_offers(offers: Sequence[FinalOffer]) -> list[FinalOffer]:
     the smaller 统一社会信用代码, a public, fixed order nobody can steer after the opening."""
     valid = [o for o in offers if o.responsive and o.price_fen is not None and o.price_fen > 0]
     return sorted(valid, key=lambda o: (o.price_fen, o.received_at, o.credit_code))
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The team's report in figures: the responsive offers ranked (lowest final price first), the
+    candidates it recommends (the first `max_candidates` of them) and whether enough are responsive."""
+    ranked: tuple[FinalOffer, ...]
+    candidates: tuple[FinalOffer, ...]
+    enough: bool
+
+
+def recommend(offers: Sequence[FinalOffer], excluded: Collection[int], *, min_needed: int,
+              max_candidates: int) -> Recommendation:
+    """Art. 35: from the suppliers whose final offers meet the substantive requirements (the opened,
+    still-in offers the team did not exclude), candidates in order of final price from low to high;
+    fewer responsive than `min_needed` → not enough (the negotiation ends, Art. 37)."""
+    judged = [replace(o, responsive=o.responsive and o.bidder_org_id not in excluded) for o in offers]
+    ranked = tuple(rank_final_offers(judged))
+    enough = len(ranked) >= min_needed
+    return Recommendation(ranked, ranked[:max_candidates] if enough else (), enough)
 
 
 def winner(offers: Sequence[FinalOffer]) -> FinalOffer | None:

@@ -33,6 +33,7 @@ from ..common.opening.rules import is_valid_offer
 from . import quotes, rules
 from .models import (
     NegotiationCase,
+    NegotiationReport,
     NegotiationRound,
     NegotiationSession,
     NegotiationSupplier,
@@ -252,6 +253,88 @@ def terminate(ctx: ServiceContext, lot_code: str, *, reason: str) -> LotTrade:
 
     on_lot_terminated(ctx, trade)
     return trade
+
+
+# --- the team's report ------------------------------------------------------------------------------
+
+def _excluded(value: object, offers: list[rules.FinalOffer]) -> dict[int, str]:
+    """{supplier org id: the team's reason}: only suppliers with an opened final offer, each with a reason."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput("negotiation.excluded", "未通过实质性审查的供应商格式不正确", "Malformed list of excluded suppliers",
+                           field="excluded")
+    known = {o.bidder_org_id for o in offers if o.responsive}
+    out: dict[int, str] = {}
+    for org_id, reason in value.items():
+        if isinstance(org_id, bool) or not isinstance(org_id, int) or org_id not in known:
+            raise InvalidInput("negotiation.excluded_unknown", "只能认定已开启最后报价的供应商未满足实质性要求",
+                               "Only a supplier whose final offer was opened can be found non-responsive",
+                               field="excluded")
+        text = reason.strip() if isinstance(reason, str) else ""
+        if not 4 <= len(text) <= 500:
+            raise InvalidInput("negotiation.excluded_reason", "请写明该供应商未满足实质性要求的事实和理由（4–500 字）",
+                               "Give the facts and reasons why the supplier is non-responsive (4–500 characters)",
+                               field="excluded")
+        out[org_id] = text
+    return out
+
+
+def get_report(ctx: ServiceContext, lot_id: int) -> NegotiationReport | None:
+    return ctx.session.get(NegotiationReport, lot_id)
+
+
+def report_negotiation(ctx: ServiceContext, lot_code: str, *, excluded: Mapping[int, str] | None = None,
+                       opinion: str = "", dissent: str = "") -> NegotiationReport:
+    """The team's 谈判报告 once the final-offer stage is closed (the lot is evaluating): the responsive
+    suppliers (opened final offer, still in, not found non-responsive) ranked by final price from
+    low to high (Art. 35); with at least the minimum of them the lot moves evaluating → reported and
+    the first ones are proposed as 成交候选人 through the awards services (the buyer's 5 WD start);
+    with fewer the negotiation is terminated (Art. 37). Refused before the final stage is closed and
+    when the report exists (409); audited in the caller's transaction."""
+    from ..common.awards.rules import CandidateIn
+    from ..common.awards.services import award_settings, propose_candidates
+
+    trade = _trade(ctx, lot_code)
+    _require_team(ctx, trade)
+    case = _case(ctx, trade)
+    if get_report(ctx, trade.lot_id) is not None:
+        raise Conflict("negotiation.already_reported", "谈判报告已提交，不能重复提交", "The negotiation report is already recorded")
+    if trade.status != "evaluating":
+        raise Conflict("negotiation.final_not_closed", "最后报价阶段尚未结束，不能提交谈判报告",
+                       "The final-offer stage is not closed yet; no report before it")
+    offers = quotes.final_offers(ctx.session, trade.lot_id)
+    out = _excluded(excluded, offers)
+    opinion = (opinion if isinstance(opinion, str) else "").strip()
+    dissent = (dissent if isinstance(dissent, str) else "").strip()
+    if len(opinion) > MAX_TEXT or len(dissent) > MAX_TEXT:
+        raise InvalidInput("negotiation.text_too_long", f"内容至多 {MAX_TEXT} 字", f"At most {MAX_TEXT} characters",
+                           field="opinion")
+    rec = rules.recommend(offers, out, min_needed=case.min_suppliers,
+                          max_candidates=award_settings(ctx)["award.candidates_max"])
+    ranking = [{"bidder_org_id": o.bidder_org_id, "price_fen": o.price_fen, "rank": i}
+               for i, o in enumerate(rec.ranked, start=1)]
+    payload = {"lot_code": lot_code, "ranking": ranking, "excluded": {str(k): v for k, v in out.items()},
+               "opinion": opinion, "dissent": dissent, "min_suppliers": case.min_suppliers,
+               "outcome": "recommended" if rec.enough else "terminated"}
+    entry = record(ctx, "negotiation.reported", "lot", trade.lot_id, project_id=trade.project_id, payload=payload)
+    report = NegotiationReport(lot_id=trade.lot_id, ranking=ranking, excluded={str(k): v for k, v in out.items()},
+                               opinion=opinion, dissent=dissent, outcome=payload["outcome"],
+                               recorded_by=ctx.actor.user_id, recorded_at=ctx.now(), audit_seq=entry.seq)
+    ctx.session.add(report)
+    ctx.session.flush()
+    if not rec.enough:
+        terminate(ctx, lot_code, reason=f"满足实质性要求的供应商只有 {len(rec.ranked)} 家，不足 {case.min_suppliers} 家"
+                                        "（74号令第三十七条）")
+        return report
+    stages.advance(ctx, lot_code, "report_negotiation",
+                   facts=_case_facts(ctx, trade, case, responsive=len(rec.ranked)),
+                   detail={"responsive": len(rec.ranked), "candidates": [o.bidder_org_id for o in rec.candidates]})
+    cl = propose_candidates(ctx, lot_code, [CandidateIn(o.bidder_org_id, i, o.price_fen)
+                                            for i, o in enumerate(rec.candidates, start=1)], report_id=None)
+    report.candidate_list_id = cl.id
+    ctx.session.flush()
+    return report
 
 
 # --- requirement changes and sessions -------------------------------------------------------------

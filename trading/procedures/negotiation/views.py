@@ -90,7 +90,7 @@ def _lot_context(ctx, lot_code: str) -> dict:
     return {"trade": trade, "project": project, "lot": ctx.session.get(Lot, trade.lot_id),
             "case": ctx.session.get(NegotiationCase, trade.lot_id), "rounds": rows, "changes": changes,
             "suppliers": suppliers, "names": services.supplier_names(ctx, trade.lot_id),
-            "ranked": rules.rank_final_offers(offers), "is_buyer": ctx.actor.has("owner") and ctx.actor.org_id == project.owner_org_id,
+            "ranked": rules.rank_final_offers(offers), "report": services.get_report(ctx, trade.lot_id), "is_buyer": ctx.actor.has("owner") and ctx.actor.org_id == project.owner_org_id,
             "is_team": ctx.actor.has("operator") or (ctx.actor.has("agency") and ctx.actor.org_id == project.agency_org_id),
             "now": ctx.now()}
 
@@ -178,6 +178,28 @@ def call_final(lot_code):
 def close_final(lot_code):
     ctx = service_context()
     return _step(lot_code, lambda: services.close_final_offers(ctx, lot_code), _("最后报价阶段已结束。"))
+
+
+@bp.route("/lots/<lot_code>/report", methods=["POST"])
+@role_required("operator", "agency")
+def report(lot_code):
+    """The team's 谈判报告: suppliers ticked as non-responsive (each with its reason), the opinion."""
+    ctx = service_context()
+    excluded = {}
+    for key in request.form:
+        if key.startswith("exclude_") and key[8:].isdigit():
+            excluded[int(key[8:])] = request.form.get(f"reason_{key[8:]}", "")
+    try:
+        done = services.report_negotiation(ctx, lot_code, excluded=excluded, opinion=request.form.get("opinion", ""),
+                                           dissent=request.form.get("dissent", ""))
+    except DomainError as err:
+        db.session.rollback()
+        flash_error(err)
+        return redirect(url_for("negotiation.lot_page", lot_code=lot_code))
+    flash(_("谈判报告已提交，成交候选人已推荐给采购人。") if done.outcome == "recommended"
+          else _("谈判报告已提交：满足实质性要求的供应商不足，竞争性谈判已终止。"),
+          "success" if done.outcome == "recommended" else "warning")
+    return redirect(url_for("negotiation.lot_page", lot_code=lot_code))
 
 
 @bp.route("/lots/<lot_code>/terminate", methods=["POST"])
