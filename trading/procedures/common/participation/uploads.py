@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased, make_transient_to_detached
 
 from trading.core.context import ServiceContext
+from trading.core.db import cacheable
 from trading.core.errors import Conflict, InvalidInput, RuleViolation, not_found
 from trading.sealing import envelope as env
 
@@ -128,22 +129,24 @@ def forget_pending(ctx: ServiceContext, sub: Submission) -> None:
 _SUBMISSION_COLUMNS = tuple(c.key for c in Submission.__table__.columns if c.key != "id")
 #: INSERT … ON CONFLICT (submission_id) DO NOTHING RETURNING id, per dialect: a second request with
 #: the same new id (a client's retry racing its first try) inserts nothing instead of failing
-_INSERT_SUBMISSION = {
+_INSERT_SUBMISSION_DML = {
     name: (dialect_insert(Submission.__table__).values(**{c: bindparam(c) for c in _SUBMISSION_COLUMNS})
            .on_conflict_do_nothing(index_elements=["submission_id"]).returning(Submission.__table__.c.id))
     for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
+#: the same as cacheable text (a dialect's insert would be compiled again by every upload)
+_INSERT_SUBMISSION = {name: cacheable(stmt, name) for name, stmt in _INSERT_SUBMISSION_DML.items()}
 _CHUNK_COLUMNS = ("submission_pk", "index", "size", "sha256", "received_at")
 _INSERT_CHUNK = (UploadChunk.__table__.insert().values(**{c: bindparam(c) for c in _CHUNK_COLUMNS})
                  .returning(UploadChunk.__table__.c.id))
-_new_sub = _INSERT_SUBMISSION["postgresql"].cte("new_sub")
+_new_sub = _INSERT_SUBMISSION_DML["postgresql"].cte("new_sub")
 #: PostgreSQL, the one-request upload: the row and its one chunk row in one round trip (the chunk row
 #: is selected from the row's insert, so an id made meanwhile inserts neither)
-_INSERT_SUBMISSION_WITH_CHUNK = (
+_INSERT_SUBMISSION_WITH_CHUNK = cacheable(
     UploadChunk.__table__.insert()
     .from_select(list(_CHUNK_COLUMNS), select(_new_sub.c.id, *(
         bindparam(f"chunk_{c}", type_=UploadChunk.__table__.c[c].type) for c in _CHUNK_COLUMNS[1:])))
     .returning(UploadChunk.__table__.c.submission_pk, UploadChunk.__table__.c.id)
-    .add_cte(_new_sub))
+    .add_cte(_new_sub), "postgresql")
 
 
 def insert_new_upload(ctx: ServiceContext, sub: Submission) -> None:
