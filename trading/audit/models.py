@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DDL, BigInteger, Index, Integer, LargeBinary, String, event
+from sqlalchemy import (DDL, BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, SmallInteger, String, Text,
+                        UniqueConstraint, event)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trading.core.db import Base, UTCDateTime
@@ -50,6 +51,75 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     next_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
     last_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+
+
+class AuditCheckpoint(Base):
+    """A signed tree head (C2SP tlog-checkpoint) over the first `size` entries. One per size: the
+    platform never signs two roots for one size (a split view would show as two rows)."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False, unique=True)
+    #: RFC 9162 MTH of entries 0 … size-1
+    root: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    #: the signed note exactly as signed and served
+    note: Mapped[str] = mapped_column(Text, nullable=False)
+    #: the right edge of the tree at `size` (32-byte hashes, largest subtree first): the next
+    #: checkpoint hashes only the entries after this one
+    frontier: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: periodic | milestone | deadline | manual
+    reason: Mapped[str] = mapped_column(String(16), nullable=False)
+    #: the milestone's action code and entry seq (reason milestone), or the lots whose offer deadline
+    #: it commits (reason deadline, in `detail`)
+    milestone_action: Mapped[str | None] = mapped_column(String(64))
+    milestone_seq: Mapped[int | None] = mapped_column(BigInteger)
+    #: canonical JSON of what the checkpoint commits beyond the root (deadline: lots and sealed digests)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditMerkleNode(Base):
+    """Perfect subtrees of the Merkle tree at level >= NODE_MIN_LEVEL, kept as checkpoints complete
+    them, so proofs read at most 2^NODE_MIN_LEVEL entries per subtree instead of the whole log."""
+
+    __tablename__ = "audit_merkle_node"
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    #: the subtree covers leaves [index << level, (index + 1) << level)
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+
+
+class AuditWitness(Base):
+    """A supervisory department that cosigns checkpoints with its own Ed25519 key (the private key
+    stays with the department; the platform holds the public key only)."""
+
+    __tablename__ = "audit_witness"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), nullable=False)
+    #: the cosignature key name (C2SP), e.g. witness.<credit code>
+    name: Mapped[str] = mapped_column(String(128), nullable=False, unique=True)
+    public_raw: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+
+
+class AuditCosignature(Base):
+    """A witness's tlog-cosignature/v1 on one checkpoint, verified against its registered key."""
+
+    __tablename__ = "audit_cosignature"
+    __table_args__ = (UniqueConstraint("checkpoint_id", "witness_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checkpoint_id: Mapped[int] = mapped_column(ForeignKey("audit_checkpoint.id"), nullable=False)
+    witness_id: Mapped[int] = mapped_column(ForeignKey("audit_witness.id"), nullable=False)
+    #: the signature line exactly as submitted ("— <name> <base64>")
+    line: Mapped[str] = mapped_column(Text, nullable=False)
+    #: the witness's own time in the cosignature (seconds since the epoch)
+    timestamp: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
 # Tests build the schema with create_all; migrations insert the same row explicitly.

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, event, select, update
+from sqlalchemy.orm import Session
 
 from trading.core.clock import rfc3339
 from trading.core.context import ServiceContext
@@ -98,7 +99,42 @@ def record(ctx: ServiceContext, action: str, object_type: str, object_id: Any, *
         session.execute(_ADVANCE_HEAD, params)
     else:
         session.execute(_APPEND, params)
+    if action in MILESTONE_ACTIONS or action.startswith("complaint."):
+        _mark_milestone(session, action, seq, now)
     return Recorded(seq, entry_hash, body)
+
+
+#: Actions after which a checkpoint is signed in the same transaction (design/audit.md stage 2): the
+#: opening (sealed offers, negotiation quotes), the opening record, the final evaluation report, the
+#: candidate publicity and the award, answers to objections (异议/质疑), and every complaint (投诉)
+#: decision (complaint.* codes ending in COMPLAINT_DECISIONS). The offer deadline has no event of its
+#: own: supervision.checkpoints signs one on schedule (and opening.opened lists every digest again).
+MILESTONE_ACTIONS = frozenset({
+    "opening.opened", "negotiation.quotes_opened", "opening.record_published", "opening.dispute_answered",
+    "evaluation.report_final", "award.candidates_publicized", "award.determined", "award.objection_answered",
+})
+COMPLAINT_DECISIONS = ("decided", "dismissed", "rejected", "upheld", "resolved")
+_PENDING = "audit_milestones"
+
+
+def _mark_milestone(session, action: str, seq: int, now) -> None:
+    """O(1) in the append: note the milestone; the before-commit hook signs one checkpoint."""
+    if action.startswith("complaint.") and not action.endswith(COMPLAINT_DECISIONS):
+        return
+    session.info.setdefault(_PENDING, []).append((action, seq, now))
+
+
+@event.listens_for(Session, "before_commit")
+def _checkpoint_before_commit(session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        from .checkpoints import checkpoint_milestones
+        checkpoint_milestones(session, pending)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_milestones(session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list]:
