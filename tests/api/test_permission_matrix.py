@@ -135,6 +135,58 @@ def _negotiation_round(w) -> dict:
     return {"lot_code": trade.lot_code, "round_code": rnd.code, "sid": sid}
 
 
+def _award_lot(w, procedure: str = "selection", step: str = "") -> dict:
+    """A lot of the owner organisation (its agency registered) with the world's bidder and two others
+    registered, reported with the three as candidates (the world's bidder first) — then, by `step`,
+    publicized, objected to by the world's bidder, confirmed (GP) or awarded (GP)."""
+    from sqlalchemy import select
+
+    from tests.factories.notices import notice_project, published_notice
+    from tests.factories.offers import bidder_with_key
+    from trading.accounts.models import User
+    from trading.procedures.common.awards import objections, result
+    from trading.procedures.common.awards import services as awards
+    from trading.procedures.common.awards.rules import CandidateIn
+    from trading.procedures.common.models import LotTrade
+    from trading.procedures.common.participation.models import Participation
+
+    owner, op, bidder = w["as"]["owner"], w["as"]["operator"], w["as"]["bidder"]
+    extra = {"category": "goods", "owner_type": "gov"} if procedure == "inquiry" else {}
+    project = notice_project(op, db.session.get(User, owner.actor.user_id),
+                             agency=db.session.get(User, w["as"]["agency"].actor.user_id), procedure=procedure, **extra)
+    published_notice(w["as"]["agency"], project)
+    trade = db.session.execute(select(LotTrade).where(LotTrade.project_id == project.id)).scalars().first()
+    people = [(bidder.actor.org_id, bidder.actor.user_id)] + [(b.org.id, b.user.id)
+                                                             for b in (bidder_with_key(op) for _ in range(2))]
+    for org, user in people:
+        db.session.add(Participation(lot_id=trade.lot_id, bidder_org_id=org, registered_by=user,
+                                     registered_at=op.now(), status="registered"))
+    trade.status = "reported"
+    db.session.flush()
+    code = trade.lot_code
+    awards.propose_candidates(owner, code, [CandidateIn(org, i, 100_000_00 + i) for i, (org, _) in
+                                            enumerate(people, start=1)], report_id=None)
+    out = {"lot_code": code}
+    if step in ("publicized", "objection"):
+        awards.publish_candidates(owner, code)
+    if step == "objection":
+        out["objection_id"] = objections.file_objection(bidder, code, "评审打分有误，请复核第一名的业绩证明材料。").id
+    if step in ("confirmed", "awarded"):
+        awards.confirm_supplier(owner, code, bidder.actor.org_id)
+    if step == "awarded":
+        result.award(owner, code, bidder.actor.org_id, team_names=["王专家", "李专家", "赵某"])
+    return out
+
+
+def _award_body(w, **extra) -> dict:
+    return {"bidder_org_id": w["as"]["bidder"].actor.org_id, **extra}
+
+
+def _contract_body(w) -> dict:
+    from trading.reference.workdays import beijing_date
+    return {"signed_on": beijing_date(w["as"]["owner"].now()).isoformat(), "amount_fen": 100_000_01}
+
+
 def _statement_csv(w) -> bytes:
     return "交易时间,收款账号,付款人户名,付款账号,金额,流水号\n".encode()
 
@@ -263,6 +315,26 @@ CASES = [
     Case("GET", "/negotiation/receipt-key", every(OK)),
     Case("POST", "/negotiation/lots/{lot_code}/rounds/close", row(401, 403, 422, 403, 403, 403, 422, 403, 403),
          fresh=_negotiation_round),
+    # the team's report: refused while the negotiation runs (409 for the team, 403 for everyone else)
+    Case("POST", "/negotiation/lots/{lot_code}/report", row(401, 403, 409, 403, 403, 403, 409, 403, 403),
+         body={}, fresh=_negotiation_round),
+    # award steps: the project side acts; the centre and supervisors read; a participating bidder reads its view
+    Case("GET", "/lots/{lot_code}/awards", row(401, OK, OK, 404, OK, 404, OK, OK, 404), fresh=_award_lot),
+    Case("POST", "/lots/{lot_code}/awards/publicity", row(401, CREATED, CREATED, 404, 403, 403, 403, 403, 403),
+         fresh=_award_lot),
+    Case("POST", "/lots/{lot_code}/awards/confirmation", row(401, OK, OK, 404, 403, 403, 403, 403, 403),
+         body=_award_body, fresh=lambda w: _award_lot(w, "inquiry")),
+    Case("POST", "/lots/{lot_code}/awards/passes", row(401, CREATED, CREATED, 404, 403, 403, 403, 403, 403),
+         body=lambda w: _award_body(w, reason="waived", note="供应商书面声明放弃中标"), fresh=_award_lot),
+    Case("POST", "/lots/{lot_code}/awards/award", row(401, CREATED, CREATED, 404, 403, 403, 403, 403, 403),
+         body=lambda w: _award_body(w, team_names=["王专家", "李专家", "赵某"]),
+         fresh=lambda w: _award_lot(w, "inquiry", "confirmed")),
+    Case("POST", "/lots/{lot_code}/awards/contract", row(401, CREATED, CREATED, 404, 403, 403, 403, 403, 403),
+         body=_contract_body, fresh=lambda w: _award_lot(w, "inquiry", "awarded")),
+    Case("POST", "/lots/{lot_code}/objections", row(401, 403, 403, 403, CREATED, 403, 403, 403, 403),
+         body={"text": "评审打分有误，请复核第一名的业绩证明材料。"}, fresh=lambda w: _award_lot(w, step="publicized")),
+    Case("POST", "/objections/{objection_id}/reply", row(401, OK, OK, 404, 403, 403, 403, 403, 403),
+         body={"reply": "经复核，第一名业绩证明材料真实有效，维持评审结果。"}, fresh=lambda w: _award_lot(w, step="objection")),
 ]
 
 

@@ -20,3 +20,4 @@ bp.register_error_handler(DomainError, framework.error_response)
 from . import audit, deposits, keys, me, meta, notices, offers, opening, organisations, projects  # noqa: E402,F401
 from . import negotiation  # noqa: E402,F401  (after offers: it reuses its schemas)
 from . import criteria  # noqa: E402,F401
+from . import awards  # noqa: E402,F401
