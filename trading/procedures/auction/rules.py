@@ -536,3 +536,19 @@ for _m in MACHINES.values():
 
 __all__ = ["MACHINES", "METHOD_OF", "PROCEDURES", "PROJECT", "Bid", "Decision", "Method", "Outcome", "Phase",
            "Refusal", "State", "StepRefused", "Terms", "check_bid", "place_bid"]
+
+
+# --- parcel figures ------------------------------------------------------------------------------
+
+def mu_of(area_m2):
+    """㎡ → 亩 (1 亩 = 10000/15 ㎡), two decimals, half up; None stays None."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    if area_m2 is None:
+        return None
+    return (Decimal(area_m2) * 15 / 10_000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def mask_bidder_no(no: str | None) -> str:
+    """The history shows ****12: the buyer recognises its own number, nobody else learns one."""
+    return "****" + no[-2:] if no else "****"

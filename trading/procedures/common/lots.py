@@ -89,7 +89,8 @@ def _dates(notice: Notice) -> dict:
 
 def on_notice_published(ctx: ServiceContext, notice: Notice) -> None:
     """Called by publish_notice in its transaction."""
-    if notice.kind == NoticeKind.ANNOUNCEMENT:
+    if notice.kind in (NoticeKind.ANNOUNCEMENT, NoticeKind.LAND_GRANT, NoticeKind.DISCLOSURE):
+        # land/mining grant notices and asset disclosures open their lots too (auction, issue 5)
         _open_lots(ctx, notice)
     elif notice.kind == NoticeKind.CHANGE:
         _redate_lots(ctx, notice)

@@ -1,0 +1,345 @@
+"""拍卖 / 挂牌 / 网络竞价 services: configuration (terms, schedule, deposit floor), applications and
+qualification (deposit received), start, bids (accepted, stale, idempotent retries, refusals stored
+with their reason), the timed phase and its countdown, outcomes (sold, 流拍, one bidder), pause and
+resume by a supervisor, the bid chain, the audit entries and live events."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories.accounts import actor_ctx, make_user
+from tests.factories.auctions import INC, START, add_buyer, after, auction_lot, pay_deposit, place, started
+from trading.audit.chain import chain_hash
+from trading.audit.models import AuditEntry
+from trading.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RuleViolation
+from trading.core.events import LiveEvent
+from trading.procedures.auction import services
+from trading.procedures.auction.models import AuctionBid
+from trading.procedures.auction.services import _bid_bytes
+from trading.procedures.common.lots import get_trade
+
+MS = timedelta(milliseconds=1)
+
+
+def actions(session) -> list[str]:
+    return list(session.execute(select(AuditEntry.action).order_by(AuditEntry.seq)).scalars())
+
+
+def bids(session, lot_id) -> list[AuctionBid]:
+    return list(session.execute(select(AuctionBid).where(AuctionBid.lot_id == lot_id).order_by(AuctionBid.id)).scalars())
+
+
+def events(session, code) -> list[tuple[str, dict]]:
+    return [(e.name, e.data) for e in session.execute(
+        select(LiveEvent).where(LiveEvent.channel == f"auction:{code}").order_by(LiveEvent.id)).scalars()]
+
+
+# --- configuration -------------------------------------------------------------------------------
+def test_configure_a_land_listing_from_its_grant_notice(ctx, session):
+    w = auction_lot(ctx, buyers=0, area_m2="13340.02", land_use="城镇住宅用地", term_years=70, plot_ratio="1.0–2.5")
+    a = w.auction
+    assert (a.method, a.subject, a.phase, a.starting_fen, a.increment_fen, a.countdown_s) == (
+        "listing", "parcel", "scheduled", START, INC, 300)
+    assert str(a.area_m2) == "13340.02" and str(services.rules.mu_of(a.area_m2)) == "20.01"
+    assert get_trade(ctx, w.code).deposit_fen == START * 20 // 100
+    assert "auction.configured" in actions(session)
+
+
+def test_land_deposit_below_20_percent_is_refused(ctx):
+    w = auction_lot(ctx, buyers=0)
+    with pytest.raises(RuleViolation) as e:
+        services.configure_listing(w.c_owner, w.code, starting_fen=START, increment_fen=INC,
+                                   deposit_fen=START * 20 // 100 - 1)
+    assert e.value.code == "deposit.under_floor" and e.value.field == "deposit_fen"
+
+
+def test_listing_shorter_than_10_working_days_is_refused(ctx):
+    w = auction_lot(ctx, buyers=0)
+    with pytest.raises(RuleViolation) as e:
+        services.configure_listing(w.c_owner, w.code, starting_fen=START, increment_fen=INC, deposit_fen=START // 5,
+                                   free_until=w.auction.start_at + timedelta(days=5))
+    assert e.value.code == "period.land_listing" and "挂牌期" in e.value.message_zh
+
+
+def test_only_the_project_side_configures_and_not_after_the_start(ctx, session, clock):
+    w = auction_lot(ctx, buyers=2)
+    stranger = actor_ctx(session, clock, make_user(ctx, "owner"))
+    with pytest.raises(NotFound):
+        services.configure_listing(stranger, w.code, starting_fen=START, increment_fen=INC, deposit_fen=START // 5)
+    started(w)
+    with pytest.raises(Conflict) as e:
+        services.configure_listing(w.c_owner, w.code, starting_fen=START, increment_fen=2 * INC, deposit_fen=START // 5)
+    assert e.value.code == "auction.started"
+
+
+# --- buyers ----------------------------------------------------------------------------------------
+def test_qualification_needs_the_deposit_and_gives_a_random_bidder_number(ctx, session):
+    w = auction_lot(ctx, buyers=0)
+    b = add_buyer(w, qualify=False, pay=False)
+    again, created = services.apply(b.ctx, w.code)
+    assert again.id == b.app.id and not created
+    with pytest.raises(RuleViolation) as e:
+        services.qualify(w.c_op, b.app.id)
+    assert e.value.code == "auction.deposit_missing"
+    pay_deposit(w, b, amount_fen=START // 5 - 100)  # partly paid
+    with pytest.raises(RuleViolation):
+        services.qualify(w.c_op, b.app.id)
+    pay_deposit(w, b, amount_fen=100)
+    app = services.qualify(w.c_op, b.app.id)
+    assert app.status == "qualified" and len(app.bidder_no) == 6 and app.bidder_no.isdigit()
+    with pytest.raises(Conflict):
+        services.qualify(w.c_op, b.app.id)
+    other = add_buyer(w)
+    assert other.app.bidder_no != app.bidder_no
+    with pytest.raises(Forbidden):
+        services.qualify(b.ctx, other.app.id)
+
+
+def test_refusal_needs_a_note(ctx):
+    w = auction_lot(ctx, buyers=0)
+    b = add_buyer(w, qualify=False, pay=False)
+    with pytest.raises(InvalidInput):
+        services.qualify(w.c_op, b.app.id, approve=False)
+    assert services.qualify(w.c_op, b.app.id, approve=False, note="营业执照过期").status == "refused"
+
+
+def test_applications_close_at_the_application_deadline(ctx, clock):
+    w = auction_lot(ctx, buyers=0)
+    clock.set(get_trade(ctx, w.code).deadline_at)
+    with pytest.raises(RuleViolation) as e:
+        add_buyer(w)
+    assert e.value.code == "auction.applications_closed"
+
+
+# --- start ----------------------------------------------------------------------------------------
+def test_start_not_before_the_announced_time(ctx, clock):
+    w = auction_lot(ctx)
+    clock.set(w.auction.start_at - MS)
+    with pytest.raises(Conflict) as e:
+        services.start_bidding(w.c_op, w.code)
+    assert e.value.code == "auction.start_too_early"
+    a = started(w)
+    assert a.phase == "free" and a.deadline == a.free_until and get_trade(ctx, w.code).status == "bidding"
+
+
+def test_an_auction_with_one_buyer_ends_in_no_sale(ctx, session):
+    w = auction_lot(ctx, procedure="land_auction", buyers=1)
+    a = started(w)
+    assert (a.phase, a.outcome, a.basis) == ("ended", "no_sale", "too_few_bidders")
+    assert get_trade(ctx, w.code).status == "failed"
+    assert "auction.no_sale" in actions(session)
+
+
+# --- bids ------------------------------------------------------------------------------------------
+def test_accepted_bid_moves_price_leader_and_is_audited_and_published(ctx, session):
+    w = auction_lot(ctx)
+    started(w)
+    b1, b2 = w.buyers
+    r = place(w, b1, START)
+    assert r.accepted and r.seq == 1 and w.auction.price_fen == START and w.auction.leader_id == b1.app.id
+    r = place(w, b2, START + 3 * INC)
+    assert r.accepted and r.seq == 2 and r.price_fen == START + 3 * INC
+    assert actions(session).count("auction.bid_accepted") == 2
+    evs = [d for n, d in events(session, w.code) if n == "auction:bid"]
+    assert [e["seq"] for e in evs] == [1, 2] and evs[1]["price_fen"] == START + 3 * INC
+    assert evs[1]["bidder"] == "****" + b2.app.bidder_no[-2:] and "捌拾叁万" in evs[1]["capitals"]
+
+
+def test_stale_bid_is_refused_stored_with_its_reason_and_not_audited(ctx, session):
+    w = auction_lot(ctx)
+    started(w)
+    b1, b2 = w.buyers
+    place(w, b1, START)
+    n_audit = len(actions(session))
+    r = place(w, b2, START + INC, answers=START - INC)   # answers a price that is not current
+    assert not r.accepted and r.reason == "auction.stale" and r.details["current_price"] == START
+    assert "当前价已变化" in r.message_zh and r.message_en
+    assert w.auction.price_fen == START and w.auction.leader_id == b1.app.id
+    rows = bids(session, w.auction.lot_id)
+    assert [(x.accepted, x.seq, x.reason) for x in rows] == [(True, 1, None), (False, None, "auction.stale")]
+    assert len(actions(session)) == n_audit
+
+
+def test_a_retry_returns_the_first_answer_and_writes_nothing(ctx, session):
+    w = auction_lot(ctx)
+    started(w)
+    b1, b2 = w.buyers
+    first = place(w, b1, START, cid="retry-1")
+    place(w, b2, START + INC)
+    again = place(w, b1, START, answers=START, cid="retry-1")
+    assert again.replay and again.accepted and again.seq == first.seq == 1
+    assert len(bids(session, w.auction.lot_id)) == 2 and w.auction.leader_id == b2.app.id
+    with pytest.raises(Conflict) as e:
+        place(w, b1, START + 5 * INC, cid="retry-1")
+    assert e.value.code == "auction.bid_id_reused"
+    refused = place(w, b1, START + INC, answers=START, cid="retry-2")
+    assert refused.reason == "auction.stale"
+    assert place(w, b1, START + INC, answers=START, cid="retry-2").replay
+
+
+def test_not_qualified_and_strangers(ctx, session, clock):
+    w = auction_lot(ctx)
+    pending = add_buyer(w, qualify=False)
+    started(w)
+    r = place(w, pending, START)
+    assert not r.accepted and r.reason == "auction.not_qualified"
+    stranger = actor_ctx(session, clock, make_user(ctx, "bidder"))
+    with pytest.raises(NotFound):
+        services.place_bid(stranger, w.code, answers_price=START, amount_fen=START, client_bid_id="x")
+
+
+@pytest.mark.parametrize("answers, amount, cid", [
+    (START, "800000.00", "a"), (START, 1.5, "a"), (START, True, "a"), (START, -1, "a"), (None, START, "a"),
+    (START, START, ""), (START, START, "x" * 65), (START, START, None),
+])
+def test_malformed_bids_store_nothing(ctx, session, answers, amount, cid):
+    w = auction_lot(ctx)
+    started(w)
+    with pytest.raises(InvalidInput):
+        services.place_bid(w.buyers[0].ctx, w.code, answers_price=answers, amount_fen=amount, client_bid_id=cid)
+    assert bids(session, w.auction.lot_id) == []
+
+
+def test_bid_attempts_are_chained(ctx, session):
+    w = auction_lot(ctx)
+    started(w)
+    b1, b2 = w.buyers
+    place(w, b1, START)
+    place(w, b2, START + INC, answers=START - INC)
+    place(w, b2, START + INC)
+    rows = bids(session, w.auction.lot_id)
+    prev = b"\x00" * 32
+    for row in rows:
+        app = next(b.app for b in w.buyers if b.app.id == row.application_id)
+        assert bytes(row.prev_hash) == prev
+        assert bytes(row.entry_hash) == chain_hash(prev, _bid_bytes(w.auction, row, app.bidder_no))
+        prev = bytes(row.entry_hash)
+    assert bytes(w.auction.last_bid_hash) == prev
+
+
+# --- the listing through its timed phase -----------------------------------------------------------
+def test_listing_goes_to_the_timed_phase_and_the_countdown_restarts(ctx, session, clock):
+    w = auction_lot(ctx)
+    a = started(w)
+    b1, b2 = w.buyers
+    place(w, b1, START)
+    place(w, b2, START + INC)
+    services.opt_in(b1.ctx, w.code)
+    services.opt_in(b2.ctx, w.code)
+    services.set_reserve(w.c_owner, w.code, START + 2 * INC)
+    clock.set(a.free_until - MS)
+    with pytest.raises(Conflict):
+        services.end_free_phase(w.c_op, w.code)
+    clock.set(a.free_until)
+    assert place(w, b1, START + 2 * INC).reason == "auction.phase_over"
+    services.tick(w.c_op, w.code)
+    assert a.phase == "timed" and a.deadline == a.free_until + timedelta(minutes=5)
+    after(w, minutes=5, milliseconds=-1)  # 1 ms before the end: accepted, extends
+    r = place(w, b1, START + 2 * INC)
+    assert r.accepted and a.deadline == clock.now() + timedelta(minutes=5)
+    clock.set(a.deadline)                 # at the deadline: refused
+    r = place(w, b2, START + 3 * INC)
+    assert r.reason == "auction.deadline_passed" and a.price_fen == START + 2 * INC
+    services.tick(w.c_op, w.code)
+    assert (a.phase, a.outcome, a.basis) == ("ended", "sold", "sold_highest")
+    assert get_trade(ctx, w.code).status == "awarded"
+    sold = session.execute(select(AuditEntry).where(AuditEntry.action == "auction.sold")).scalar_one()
+    assert b'"reserve_fen":' + str(START + 2 * INC).encode() in bytes(sold.body)
+    assert events(session, w.code)[-1][0] == "auction:ended"
+
+
+def test_listing_with_one_buyer_continuing_takes_the_highest_listing_bid(ctx, clock):
+    w = auction_lot(ctx)
+    a = started(w)
+    place(w, w.buyers[0], START + 4 * INC)
+    services.opt_in(w.buyers[0].ctx, w.code)
+    clock.set(a.free_until)
+    services.end_free_phase(w.c_op, w.code)
+    assert (a.phase, a.outcome, a.leader_id) == ("ended", "sold", w.buyers[0].app.id)
+
+
+def test_listing_below_the_reserve_is_no_sale_with_next_steps(ctx, session, clock):
+    w = auction_lot(ctx)
+    services.set_reserve(w.c_owner, w.code, START + 10 * INC)
+    with pytest.raises(Conflict):
+        services.set_reserve(w.c_owner, w.code, START)  # write-once
+    a = started(w)
+    place(w, w.buyers[0], START + INC)
+    clock.set(a.free_until)
+    services.end_free_phase(w.c_op, w.code)
+    assert (a.outcome, a.basis) == ("no_sale", "below_reserve") and get_trade(ctx, w.code).status == "failed"
+    entry = session.execute(select(AuditEntry).where(AuditEntry.action == "auction.no_sale")).scalar_one()
+    assert b'"next_steps":["relist","terminate"]' in bytes(entry.body)
+    reserve_set = session.execute(select(AuditEntry).where(AuditEntry.action == "auction.reserve_set")).scalar_one()
+    assert str(START + 10 * INC).encode() not in bytes(reserve_set.body)
+
+
+def test_online_bidding_with_one_buyer_sells_at_its_bid(ctx, clock):
+    w = auction_lot(ctx, procedure="online_bidding", buyers=1, starting_fen=500 * 1_000_000)
+    a = started(w)
+    place(w, w.buyers[0], a.starting_fen)
+    clock.set(a.free_until)
+    services.end_free_phase(w.c_op, w.code)
+    assert (a.outcome, a.basis, a.price_fen) == ("sold", "sold_one_bidder", a.starting_fen)
+
+
+def test_online_bidding_with_two_buyers_is_competitive(ctx, clock):
+    w = auction_lot(ctx, procedure="online_bidding", buyers=2, starting_fen=500 * 1_000_000)
+    a = started(w)
+    clock.set(a.free_until)
+    services.end_free_phase(w.c_op, w.code)
+    assert a.phase == "timed"
+    clock.set(a.deadline)
+    services.close_timed_phase(w.c_op, w.code)
+    assert (a.outcome, a.basis) == ("no_sale", "no_bid")
+
+
+# --- pause / resume --------------------------------------------------------------------------------
+def test_supervisor_pauses_and_resumes_with_the_countdown_frozen(ctx, session, clock):
+    w = auction_lot(ctx)
+    a = started(w)
+    b1, b2 = w.buyers
+    place(w, b1, START)
+    place(w, b2, START + INC)
+    for b in (b1, b2):
+        services.opt_in(b.ctx, w.code)
+    clock.set(a.free_until)
+    services.end_free_phase(w.c_op, w.code)
+    after(w, minutes=2)
+    with pytest.raises(InvalidInput):
+        services.pause(w.c_sup, w.code, "  ")
+    with pytest.raises(Forbidden):
+        services.pause(w.c_op, w.code, "系统故障")
+    services.pause(w.c_sup, w.code, "网络故障，暂停交易")
+    assert a.paused_left_ms == 3 * 60 * 1000 and a.deadline is None
+    after(w, hours=1)
+    assert place(w, b1, START + 2 * INC).reason == "auction.paused"
+    services.tick(w.c_op, w.code)
+    assert a.phase == "timed"  # nothing closes while paused
+    with pytest.raises(Conflict):
+        services.pause(w.c_sup, w.code, "again")
+    services.resume(w.c_sup, w.code, "故障排除")
+    assert a.deadline == clock.now() + timedelta(minutes=3) and a.paused_left_ms is None
+    assert place(w, b1, START + 2 * INC).accepted
+    assert [n for n, _ in events(session, w.code)][-3:] == ["auction:paused", "auction:resumed", "auction:bid"]
+    assert {"auction.paused", "auction.resumed"} <= set(actions(session))
+    paused = session.execute(select(AuditEntry).where(AuditEntry.action == "auction.paused")).scalar_one()
+    assert "网络故障".encode() in bytes(paused.body)
+
+
+def test_nothing_to_resume(ctx):
+    w = auction_lot(ctx)
+    started(w)
+    with pytest.raises(DomainError) as e:
+        services.resume(w.c_sup, w.code, "x")
+    assert e.value.code == "auction.not_paused"
+
+
+def test_bid_count(ctx, session):
+    w = auction_lot(ctx)
+    started(w)
+    place(w, w.buyers[0], START)
+    assert services.bid_count(ctx, w.code) == 1 == session.execute(select(func.count()).select_from(AuctionBid)).scalar()
