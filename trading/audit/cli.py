@@ -40,3 +40,34 @@ def checkpoint_command(reason):
     cp = make_checkpoint(_ctx(), reason)
     db.session.commit()
     click.echo(cp.note.split("\n\n")[0])
+
+
+@audit_cli.command("export", help="Write the offline bundle (entries, checkpoints, cosignatures, keys, verifier).")
+@click.argument("directory", type=click.Path(file_okay=False))
+@with_appcontext
+def export_command(directory):
+    from .export import export_bundle
+    manifest = export_bundle(db.session, directory, now=_ctx().now())
+    click.echo(f"{manifest['entries']} entries written to {directory}")
+
+
+@audit_cli.command("witness-add", help="Register a supervising authority's cosigning key (public key, base64).")
+@click.option("--org-id", type=int, required=True)
+@click.option("--name", required=True, help="the key name the witness signs with, e.g. witness.<credit code>")
+@click.option("--public-key", required=True, help="raw 32-byte Ed25519 public key, base64")
+@with_appcontext
+def witness_add_command(org_id, name, public_key):
+    import base64
+    import binascii
+
+    from trading.core.errors import DomainError
+
+    from .checkpoints import register_witness
+    try:
+        raw = base64.b64decode(public_key, validate=True)
+        w = register_witness(_ctx(), org_id=org_id, name=name, public_raw=raw)
+    except (binascii.Error, DomainError) as exc:
+        click.echo(f"refused: {exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"witness {w.name} registered (id {w.id})")
