@@ -87,6 +87,28 @@ def _criteria_lot(w) -> dict:
     return {"lot_code": trade.lot_code}
 
 
+def _checkpoint(w) -> dict:
+    from trading.audit.checkpoints import make_checkpoint
+    cp = make_checkpoint(w["as"]["operator"], "manual")
+    return {"size": cp.size, "consistency_query": f"?first=0&second={cp.size}"}
+
+
+def _cosignable(w) -> dict:
+    """The supervisor's organisation registered as a witness (once) and its cosignature line on the
+    latest checkpoint, kept in the world for the body."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from trading.audit import checkpoints, note
+    if "witness_key" not in w:
+        w["witness_key"] = Ed25519PrivateKey.generate()
+        checkpoints.register_witness(w["as"]["admin"], org_id=w["as"]["supervisor"].actor.org_id,
+                                     name="witness.matrix", public_raw=note.public_raw(w["witness_key"]))
+    target = _checkpoint(w)
+    body, _ = note.split_note(checkpoints.checkpoint_at(db.session, target["size"]).note)
+    w["cosign_line"] = note.cosign(body, "witness.matrix", w["witness_key"], 1_780_000_000).line()
+    return target
+
+
 def _criteria_body() -> dict:
     from tests.factories.evaluation import CRITERIA
     return CRITERIA
@@ -254,6 +276,15 @@ CASES = [
     Case("POST", "/notices/{notice_draft}/publish", NOTICE_WRITE, fresh=_notice_draft),
     Case("GET", "/audit/entries", AUDIT),
     Case("GET", "/audit/verify", AUDIT),
+    # stage 2: checkpoints, proofs and keys are public; only a registered witness's supervisor cosigns
+    Case("GET", "/audit/log-key", every(OK)),
+    Case("GET", "/audit/checkpoints/latest", every(OK), fresh=_checkpoint),
+    Case("GET", "/audit/checkpoints/{size}", every(OK), fresh=_checkpoint),
+    Case("GET", "/audit/consistency{consistency_query}", every(OK), fresh=_checkpoint),
+    Case("POST", "/audit/checkpoints/{size}/cosignatures", row(401, 403, 403, 403, 403, 403, 403, CREATED, 403),
+         body=lambda w: {"line": w["cosign_line"]}, fresh=_cosignable),
+    Case("GET", "/receipts/{receipt_id}/inclusion", row(401, 404, 404, 404, 404, 404, 404, 404, 404),
+         fresh=lambda w: {"receipt_id": "unknownreceipt1"}),
     Case("GET", "/signing-keys", BIDDER_ONLY),
     Case("POST", "/signing-keys", row(401, 403, 403, 403, CREATED, 403, 403, 403, 403),
          body=lambda w: {"public": _new_public()}),
@@ -365,7 +396,7 @@ def test_matrix_covers_every_documented_operation(client):
     tested = {f"{c.method} {c.path}" for c in CASES}
     normalise = {"{token}": "{token_id}", "{owner_org}": "{org_id}", "{draft}": "{project_id}",
                  "{submitted}": "{project_id}", "{lot}": "{lot_id}", "{published}": "{notice_id}",
-                 "{notice_draft}": "{notice_id}", "{signing_key}": "{key_id}"}
+                 "{notice_draft}": "{notice_id}", "{signing_key}": "{key_id}", "{consistency_query}": ""}
     for short, long in normalise.items():
         tested = {t.replace(short, long) for t in tested}
     assert documented == tested

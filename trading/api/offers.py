@@ -11,7 +11,7 @@ import binascii
 from flask import request
 from marshmallow import Schema, fields, validate
 
-from trading.core.errors import InvalidInput, not_found
+from trading.core.errors import InvalidInput, NotFound, not_found
 from trading.procedures.common.models import LotTrade
 from trading.procedures.common.participation import completion, queries, receipts, services
 from trading.procedures.common.participation.rules import PARTS, chunks_expected, parse_index
@@ -279,6 +279,30 @@ def receipt(sid):
     if r is None:
         raise not_found("回执", "receipt")
     return receipts.as_json(r)
+
+
+class InclusionSchema(Schema):
+    leaf_index = fields.Integer(required=True, metadata={"description": "审计日志序号 audit seq"})
+    tree_size = fields.Integer(required=True)
+    entry = fields.String(required=True, metadata={"description": "审计条目原始字节（UTF-8）"})
+    leaf_hash = fields.String(required=True)
+    proof = fields.List(fields.String(), required=True, metadata={"description": "RFC 9162 包含证明（base64）"})
+    checkpoint = fields.String(required=True, metadata={"description": "平台签名的 C2SP 检查点"})
+    witnessed = fields.Boolean(required=True)
+    log_key = fields.String(required=True)
+
+
+@operation(bp, "GET", "/receipts/<receipt_id>/inclusion", summary="回执的包含证明 / the receipt's inclusion proof",
+           tag="offers", response=InclusionSchema, errors=(404,), roles=BIDDER,
+           description="签名检查点覆盖该回执的审计条目后可用；此前 404 audit.not_checkpointed。"
+                       "离线校验：python standalone_verify.py receipt receipt.json")
+def receipt_inclusion(receipt_id):
+    c = ctx()
+    proof = receipts.inclusion(c.session, services.own_receipt(c, receipt_id))
+    if proof is None:
+        raise NotFound("audit.not_checkpointed", "尚无签名检查点覆盖该回执，请稍后再试",
+                       "No signed checkpoint covers this receipt yet; try again shortly")
+    return proof
 
 
 @operation(bp, "GET", "/receipt-key", summary="平台回执公钥 / the receipt public key", tag="offers", auth=PUBLIC,

@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from trading.core.clock import rfc3339
 from trading.core.context import ServiceContext
-from trading.core.errors import Conflict, InvalidInput, NotFound
+from trading.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 from . import keys, merkle, note
 from .canonical import canonical_bytes
@@ -219,6 +219,9 @@ def submit_cosignature(ctx: ServiceContext, size: int, line: str) -> AuditCosign
                                                              AuditWitness.active.is_(True))).scalar_one_or_none()
     if witness is None:
         raise InvalidInput("audit.witness_unknown", "该见证人未登记", "No registered witness has that key name")
+    if ctx.actor.org_id is not None and witness.org_id != ctx.actor.org_id:
+        raise Forbidden("audit.witness_other_org", "只能以本单位登记的见证人密钥副署",
+                        "A witness cosigns only with its own organisation's registered key")
     body, _ = note.split_note(cp.note)
     timestamp = note.verify_cosignature(body, sig, witness.name, bytes(witness.public_raw))
     if timestamp is None:

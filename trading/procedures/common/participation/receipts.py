@@ -128,6 +128,20 @@ def as_json(receipt: Receipt) -> dict:
             "receipt_id": receipt.public_id}
 
 
+def inclusion(session, receipt: Receipt) -> dict | None:
+    """The receipt's audit entry proven in the latest signed checkpoint (RFC 9162 inclusion proof, the
+    entry's exact bytes, the checkpoint note and the log's verifier key), or None while no checkpoint
+    covers it yet. The stand-alone verifier checks it offline (`standalone_verify.py receipt`)."""
+    from trading.audit import checkpoints, keys
+    proof = checkpoints.inclusion(session, receipt.audit_seq)
+    return None if proof is None else {**proof, "log_key": keys.log_verifier_key()}
+
+
+def as_json_with_proof(session, receipt: Receipt) -> dict:
+    """The receipt download: as_json plus "inclusion" (None until a checkpoint covers the entry)."""
+    return {**as_json(receipt), "inclusion": inclusion(session, receipt)}
+
+
 def verify(receipt: Receipt) -> bool:
     return sig.verify(sig.public_raw(platform_key()), body_of(receipt), bytes(receipt.signature))
 

@@ -136,10 +136,12 @@ def receipt_pdf(receipt_id):
 @bp.route("/receipts/<receipt_id>.json")
 @role_required("bidder")
 def receipt_json(receipt_id):
-    receipt = services.own_receipt(service_context(), receipt_id)
+    ctx = service_context()
+    receipt = services.own_receipt(ctx, receipt_id)
     body = receipts.body_of(receipt)
     name = f"receipt-{body['lot_id']}-{body['part']}-{body['submission_id']}.json"
-    return Response(json.dumps(receipts.as_json(receipt), ensure_ascii=False, indent=2), mimetype="application/json",
+    data = receipts.as_json_with_proof(ctx.session, receipt)
+    return Response(json.dumps(data, ensure_ascii=False, indent=2), mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
