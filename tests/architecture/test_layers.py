@@ -1,7 +1,7 @@
 """The layer order of design/architecture.md, checked by walking every import in trading/ with `ast`.
 
     core → audit, sealing → reference → accounts → projects → procedures.common → procedures.<kind>
-    → procedures.registry → evaluation → supervision → portal, stats → api
+    → procedures.registry → evaluation → supervision → portal, stats, opendata → api
 
 A package imports only from packages on its left (and from itself). Packages on the same step
 (audit/sealing, two procedure kinds, portal/stats) never import each other. supervision may import
@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("procedures.registry",),
     ("evaluation",),
     ("supervision",),
-    ("portal", "stats"),
+    ("portal", "stats", "opendata"),
     ("api",),
 ]
 #: top-level wiring: may import anything
