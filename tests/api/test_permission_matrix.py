@@ -157,6 +157,27 @@ def _negotiation_round(w) -> dict:
     return {"lot_code": trade.lot_code, "round_code": rnd.code, "sid": sid}
 
 
+def _auction_lot(w, step: str = "") -> dict:
+    """A 挂牌 lot in its listing period with the world's bidder qualified (deposit paid) beside two
+    other buyers; paused by a supervisor when step == "paused". Built from the timeline's T0 each time
+    (a started listing moves the clock to its start)."""
+    from tests.factories.auctions import Buyer, auction_lot, pay_deposit, started
+    from tests.timeline import T0
+    from trading.procedures.auction import services as auctions
+
+    op = w["as"]["operator"]
+    op.clock.set(T0)
+    a = auction_lot(op, buyers=2)
+    me = Buyer(None, w["as"]["bidder"])
+    me.app, _ = auctions.apply(me.ctx, a.code)
+    pay_deposit(a, me)
+    auctions.qualify(a.c_op, me.app.id)
+    started(a)
+    if step == "paused":
+        auctions.pause(a.c_sup, a.code, "系统维护")
+    return {"lot_code": a.code}
+
+
 def _award_lot(w, procedure: str = "selection", step: str = "") -> dict:
     """A lot of the owner organisation (its agency registered) with the world's bidder and two others
     registered, reported with the three as candidates (the world's bidder first) — then, by `step`,
@@ -349,6 +370,16 @@ CASES = [
     # the team's report: refused while the negotiation runs (409 for the team, 403 for everyone else)
     Case("POST", "/negotiation/lots/{lot_code}/report", row(401, 403, 409, 403, 403, 403, 409, 403, 403),
          body={}, fresh=_negotiation_round),
+    # 拍卖/挂牌/网络竞价: anyone logged in reads the room (the price is public, bidders masked); only a
+    # qualified buyer bids; only a supervisor pauses and resumes (a resume needs a paused trade)
+    Case("GET", "/auctions/{lot_code}", every(OK, anonymous=401), fresh=_auction_lot),
+    Case("POST", "/auctions/{lot_code}/bids", row(401, 403, 403, 403, CREATED, 403, 403, 403, 403),
+         body=lambda w: {"answers_price": 80_000_000, "amount_fen": 80_000_000, "client_bid_id": "matrix-1"},
+         fresh=_auction_lot),
+    Case("POST", "/auctions/{lot_code}/pause", row(401, 403, 403, 403, 403, 403, 403, OK, 403),
+         body={"reason": "系统故障"}, fresh=_auction_lot),
+    Case("POST", "/auctions/{lot_code}/resume", row(401, 403, 403, 403, 403, 403, 403, OK, 403),
+         body={"reason": "故障排除"}, fresh=lambda w: _auction_lot(w, "paused")),
     # award steps: the project side acts; the centre and supervisors read; a participating bidder reads its view
     Case("GET", "/lots/{lot_code}/awards", row(401, OK, OK, 404, OK, 404, OK, OK, 404), fresh=_award_lot),
     Case("POST", "/lots/{lot_code}/awards/publicity", row(401, CREATED, CREATED, 404, 403, 403, 403, 403, 403),

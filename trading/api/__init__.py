@@ -21,3 +21,4 @@ from . import audit, deposits, keys, me, meta, notices, offers, opening, organis
 from . import negotiation  # noqa: E402,F401  (after offers: it reuses its schemas)
 from . import criteria  # noqa: E402,F401
 from . import awards  # noqa: E402,F401
+from . import auctions  # noqa: E402,F401

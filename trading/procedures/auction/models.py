@@ -19,8 +19,8 @@ class Auction(Base):
     live state of the engine (rules.State), with a version bumped by every change."""
     __tablename__ = "auction"
 
-    lot_id: Mapped[int] = mapped_column(ForeignKey("lot_trade.lot_id"), primary_key=True, autoincrement=False)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), nullable=False, index=True)
+    lot_id: Mapped[int] = mapped_column(Integer, ForeignKey("lot_trade.lot_id"), primary_key=True, autoincrement=False)
+    project_id: Mapped[int] = mapped_column(Integer, ForeignKey("project.id"), nullable=False, index=True)
     lot_code: Mapped[str] = mapped_column(String(44), unique=True, nullable=False)
     #: Project.procedure (land_auction … online_bidding); method: rules.Method (auction | listing | online)
     procedure: Mapped[str] = mapped_column(String(30), nullable=False)
@@ -58,7 +58,7 @@ class Auction(Base):
     #: rules.Phase: scheduled | free | timed | ended
     phase: Mapped[str] = mapped_column(String(10), nullable=False, default="scheduled")
     price_fen: Mapped[int | None] = mapped_column(Fen)
-    leader_id: Mapped[int | None] = mapped_column(ForeignKey("auction_application.id", use_alter=True))
+    leader_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("auction_application.id", use_alter=True))
     #: accepted bids so far: the last accepted bid's sequence number
     bids: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     #: end of the running phase (free-phase end, or the countdown); None while paused or not running
@@ -75,7 +75,7 @@ class Auction(Base):
     last_bid_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     #: bumped by every change of the row (clients compare it to know their view is current)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    created_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_by: Mapped[int | None] = mapped_column(Integer, ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
@@ -86,15 +86,15 @@ class AuctionApplication(Base):
     __tablename__ = "auction_application"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    lot_id: Mapped[int] = mapped_column(ForeignKey("auction.lot_id"), nullable=False)
+    lot_id: Mapped[int] = mapped_column(Integer, ForeignKey("auction.lot_id"), nullable=False)
     #: the registration that carries the deposit sub-account (participation / deposits)
-    participation_id: Mapped[int] = mapped_column(ForeignKey("participation.id"), nullable=False)
-    bidder_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), nullable=False)
-    applied_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
+    participation_id: Mapped[int] = mapped_column(Integer, ForeignKey("participation.id"), nullable=False)
+    bidder_org_id: Mapped[int] = mapped_column(Integer, ForeignKey("organisation.id"), nullable=False)
+    applied_by: Mapped[int] = mapped_column(Integer, ForeignKey("user_account.id"), nullable=False)
     applied_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     #: applied | qualified | refused
     status: Mapped[str] = mapped_column(String(10), nullable=False, default="applied")
-    decided_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_by: Mapped[int | None] = mapped_column(Integer, ForeignKey("user_account.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str] = mapped_column(String(500), nullable=False, default="")
     #: 竞买号 (6 digits), given with the qualification
@@ -114,8 +114,8 @@ class AuctionBid(Base):
     __tablename__ = "auction_bid"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    lot_id: Mapped[int] = mapped_column(ForeignKey("auction.lot_id"), nullable=False)
-    application_id: Mapped[int] = mapped_column(ForeignKey("auction_application.id"), nullable=False)
+    lot_id: Mapped[int] = mapped_column(Integer, ForeignKey("auction.lot_id"), nullable=False)
+    application_id: Mapped[int] = mapped_column(Integer, ForeignKey("auction_application.id"), nullable=False)
     #: the client's id for this bid: a retry with the same id gets the first answer
     client_bid_id: Mapped[str] = mapped_column(String(64), nullable=False)
     answers_fen: Mapped[int] = mapped_column(Fen, nullable=False)

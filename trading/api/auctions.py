@@ -1,0 +1,206 @@
+"""/api/v1 resources for 拍卖 / 挂牌 / 网络竞价: thin adapters over procedures.auction.
+
+- GET  /auctions/{lot_code}          the room's state (current price and 大写, increment, phase, deadline,
+                                     server time, my status, masked history; ?amount_fen= classifies a jump)
+- POST /auctions/{lot_code}/bids     a bid {answers_price, amount_fen, client_bid_id}
+- POST /auctions/{lot_code}/pause    a supervisor pauses the trade {reason}
+- POST /auctions/{lot_code}/resume   a supervisor resumes it {reason}
+
+A refused bid is an attempt the platform keeps (auction_bid, with its reason): the view commits it and
+then answers 409 (the price moved, the time is up, paused) or 422 (the amount breaks the increment
+rule) or 403 (not qualified), with the error, the message and the stored attempt. A malformed body is
+not an attempt: 422, nothing written."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from trading.core.i18n import current_locale
+from trading.core.money import MAX_FEN
+from trading.extensions import db
+from trading.procedures.auction import queries, services
+
+from . import bp
+from .fields import BeijingDateTime, Fen, Text, capitals_of
+from .framework import ctx, operation
+
+TAG = "auctions"
+PREFIX = "/auctions/<lot_code>"
+
+#: refusal code → HTTP status of the answer (the attempt is stored either way)
+REFUSAL_STATUS = {"auction.not_qualified": 403, "auction.below_minimum": 422, "auction.not_multiple": 422,
+                  "auction.bad_amount": 422}
+
+
+class AuctionQuickSchema(Schema):
+    multiple = fields.Integer(required=True)
+    amount_fen = Fen(required=True)
+    amount_capitals = capitals_of("amount_fen")
+
+
+class AuctionHistorySchema(Schema):
+    seq = fields.Integer(required=True)
+    bidder = fields.String(required=True, metadata={"description": "竞买号（遮蔽，如 ****12） / masked bidder number"})
+    amount_fen = Fen(required=True)
+    amount_capitals = capitals_of("amount_fen")
+    at = BeijingDateTime(required=True, metadata={"description": "服务器收到时间 / server time of arrival"})
+    mine = fields.Boolean(required=True)
+
+
+class AuctionMeSchema(Schema):
+    status = fields.String(required=True, metadata={
+        "description": "none 非竞买人 | applied 待审查 | refused 未通过 | no_bid 未报价 | leading 领先 | outbid 已被超越"})
+    bidder_no = fields.String(allow_none=True, metadata={"description": "本单位竞买号（仅本人可见）"})
+    wants_timed = fields.Boolean(required=True)
+
+
+class AuctionJumpSchema(Schema):
+    amount_fen = Fen(required=True)
+    amount_capitals = capitals_of("amount_fen")
+    steps = fields.Integer(required=True, metadata={"description": "加价幅度倍数 / increments"})
+    bp = fields.Integer(allow_none=True, metadata={"description": "相对当前价（万分比） / share of the price, bp"})
+    large = fields.Boolean(required=True, metadata={"description": "大额加价，须提示确认 / warn before confirming"})
+
+
+class AuctionStateSchema(Schema):
+    class Meta:
+        ordered = True
+
+    lot_code = fields.String(required=True)
+    procedure = fields.String(required=True)
+    method = fields.String(required=True, metadata={"description": "auction 拍卖 | listing 挂牌 | online 网络竞价"})
+    method_label = fields.String(required=True)
+    phase = fields.String(required=True, metadata={"description": "scheduled | free | timed | ended"})
+    phase_label = fields.String(required=True)
+    paused = fields.Boolean(required=True)
+    pause_reason = fields.String(required=True)
+    bidding_open = fields.Boolean(required=True)
+    starting_fen = Fen(required=True)
+    starting_capitals = capitals_of("starting_fen")
+    increment_fen = Fen(required=True)
+    increment_capitals = capitals_of("increment_fen")
+    price_fen = Fen(allow_none=True, metadata={"description": "当前最高价（无人报价为 null） / current highest bid"})
+    price_capitals = capitals_of("price_fen")
+    answers_price = fields.Integer(required=True, metadata={"description": "报价须应答的价格 / the price a bid answers"})
+    next_minimum_fen = Fen(required=True)
+    next_minimum_capitals = capitals_of("next_minimum_fen")
+    quick = fields.List(fields.Nested(AuctionQuickSchema), required=True)
+    start_at = BeijingDateTime(required=True)
+    free_until_at = BeijingDateTime(required=True)
+    deadline_at = BeijingDateTime(allow_none=True)
+    deadline_ms = fields.Integer(allow_none=True, metadata={"description": "截止（毫秒时间戳） / deadline, epoch ms"})
+    server_now_at = BeijingDateTime(required=True)
+    server_now_ms = fields.Integer(required=True, metadata={"description": "服务器时间（毫秒时间戳） / server time, epoch ms"})
+    paused_left_ms = fields.Integer(allow_none=True)
+    countdown_s = fields.Integer(required=True)
+    bids = fields.Integer(required=True)
+    version = fields.Integer(required=True)
+    outcome = fields.String(allow_none=True, metadata={"description": "sold 成交 | no_sale 流拍"})
+    outcome_label = fields.String(allow_none=True)
+    winner = fields.String(allow_none=True)
+    large_jump_steps = fields.Integer(required=True)
+    large_jump_bp = fields.Integer(required=True)
+    me = fields.Nested(AuctionMeSchema, required=True)
+    history = fields.List(fields.Nested(AuctionHistorySchema), required=True)
+    jump = fields.Nested(AuctionJumpSchema, allow_none=True)
+
+
+class JumpQueryIn(Schema):
+    amount_fen = fields.Integer(validate=validate.Range(min=1, max=MAX_FEN), metadata={
+        "description": "待确认的报价金额（分）：返回 jump（大额加价提示） / classify this amount (fen)"})
+
+
+class BidIn(Schema):
+    answers_price = Fen(required=True, validate=validate.Range(min=1),
+                        metadata={"description": "本次报价应答的当前价（分） / the current price this bid answers"})
+    amount_fen = Fen(required=True, validate=validate.Range(min=1))
+    client_bid_id = Text(max_length=64, required=True, validate=[validate.Length(min=1)],
+                         metadata={"description": "客户端生成的报价编号，重试时不变 / the client's id, the same on a retry"})
+
+
+class BidOutSchema(Schema):
+    class Meta:
+        ordered = True
+
+    accepted = fields.Boolean(required=True)
+    replay = fields.Boolean(required=True, metadata={"description": "重试：返回首次结果 / a retry: the first answer"})
+    seq = fields.Integer(allow_none=True)
+    answers_fen = Fen(required=True)
+    answers_capitals = capitals_of("answers_fen")
+    amount_fen = Fen(required=True)
+    amount_capitals = capitals_of("amount_fen")
+    received_at = BeijingDateTime(required=True)
+    reason = fields.String(allow_none=True)
+    price_fen = Fen(allow_none=True)
+    price_capitals = capitals_of("price_fen")
+    deadline_at = BeijingDateTime(allow_none=True)
+    deadline_ms = fields.Integer(allow_none=True)
+    phase = fields.String(required=True)
+    version = fields.Integer(required=True)
+
+
+class ReasonIn(Schema):
+    reason = Text(max_length=500, required=True, metadata={"description": "理由（审计留痕） / reason (audited)"})
+
+
+class PauseOutSchema(Schema):
+    lot_code = fields.String(required=True)
+    phase = fields.String(required=True)
+    paused = fields.Boolean(required=True)
+    paused_left_ms = fields.Integer(allow_none=True)
+    deadline_at = BeijingDateTime(allow_none=True)
+    version = fields.Integer(required=True)
+
+
+def _bid_out(r: services.BidResult) -> dict:
+    return BidOutSchema().dump({
+        "accepted": r.accepted, "replay": r.replay, "seq": r.seq, "answers_fen": r.answers_fen,
+        "amount_fen": r.amount_fen, "received_at": r.received_at, "reason": r.reason, "price_fen": r.price_fen,
+        "deadline_at": r.deadline, "deadline_ms": queries._ms(r.deadline), "phase": r.phase, "version": r.version})
+
+
+@operation(bp, "GET", PREFIX, summary="竞价大厅状态 / the bidding room's state", tag=TAG, query=JumpQueryIn,
+           response=AuctionStateSchema, errors=(404,),
+           description="当前价（含大写）、加价幅度、阶段与截止时间、服务器时间（毫秒，用于校时）、本单位状态（领先/已被超越）"
+                       "与竞买号、成交记录（竞买号遮蔽）。带 amount_fen 时返回该金额的大额加价判断。底价从不返回。")
+def auction_state(lot_code, query):
+    return AuctionStateSchema().dump(queries.room_state(ctx(), lot_code, amount_fen=query.get("amount_fen")))
+
+
+@operation(bp, "POST", PREFIX + "/bids", summary="报价 / place a bid", tag=TAG, body=BidIn, response=BidOutSchema,
+           status=201, errors=(403, 404, 409), roles=("bidder",),
+           description="报价须写明所应答的当前价（answers_price）；当前价已变化的报价被拒绝（409 auction.stale），不会静默超越。"
+                       "金额 = 当前价 + 加价幅度的整数倍（首次报价可等于起始价）。同一 client_bid_id 重试返回首次结果"
+                       "（200，replay=true），不会重复报价。被拒绝的报价同样留存（含原因）：409/422/403，正文含 bid。")
+def auction_bid(lot_code, body):
+    c = ctx()
+    r = services.place_bid(c, lot_code, answers_price=body["answers_price"], amount_fen=body["amount_fen"],
+                           client_bid_id=body["client_bid_id"])
+    if r.accepted:
+        return _bid_out(r), (200 if r.replay else 201)
+    # the refused attempt is part of the bid log: keep it, then answer with the refusal
+    db.session.commit()
+    message = r.message_en if current_locale() == "en" else r.message_zh
+    body_out = {"error": r.reason, "message": message, "bid": _bid_out(r)}
+    if r.details:
+        body_out["details"] = r.details
+    return body_out, REFUSAL_STATUS.get(r.reason, 409)
+
+
+def _pause_out(a) -> dict:
+    return PauseOutSchema().dump({"lot_code": a.lot_code, "phase": a.phase, "paused": a.paused_left_ms is not None,
+                                  "paused_left_ms": a.paused_left_ms, "deadline_at": a.deadline, "version": a.version})
+
+
+@operation(bp, "POST", PREFIX + "/pause", summary="暂停交易 / pause the trade", tag=TAG, body=ReasonIn,
+           response=PauseOutSchema, errors=(403, 404, 409), roles=("supervisor",),
+           description="监督人员暂停交易，须说明理由（审计留痕）；倒计时冻结，剩余时间保存，暂停期间不接受报价。")
+def auction_pause(lot_code, body):
+    return _pause_out(services.pause(ctx(), lot_code, body["reason"]))
+
+
+@operation(bp, "POST", PREFIX + "/resume", summary="恢复交易 / resume the trade", tag=TAG, body=ReasonIn,
+           response=PauseOutSchema, errors=(403, 404, 409), roles=("supervisor",),
+           description="恢复后按暂停时的剩余时间继续计时。")
+def auction_resume(lot_code, body):
+    return _pause_out(services.resume(ctx(), lot_code, body["reason"]))
