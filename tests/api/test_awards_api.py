@@ -181,3 +181,45 @@ def test_audiences_and_auth(app, session, ctx, clock, sel):
     # a session request without the CSRF header is refused
     owner = Caller(app, sel.owner)
     refused(lambda: owner.post(f"/lots/{code}/awards/publicity", csrf=False), 400, "csrf.missing")
+
+
+def test_the_winner_refuses_then_the_next_candidate_is_awarded(app, session, ctx, clock, inq):
+    import base64
+
+    code = inq.trade.lot_code
+    owner = Caller(app, inq.owner)
+    base = f"/lots/{code}/awards"
+    team = ["王专家", "李专家", "采购人代表赵某"]
+    owner.post(f"{base}/confirmation", {"bidder_org_id": inq.bidders[0].org_id})
+    assert owner.post(f"{base}/award", {"bidder_org_id": inq.bidders[0].org_id, "team_names": team}).status_code == 201
+    refused(lambda: owner.post(f"{base}/next", {}), 409, "award.no_default")
+    refused(lambda: owner.post(f"{base}/default", {"kind": "not_signed", "reason": "成交供应商未在期限内签订合同。",
+                                                   "evidence_note": "期限届满"}), 422, "award.contract_period_running")
+    refused(lambda: owner.post(f"{base}/default", {"kind": "refused_contract", "reason": "成交供应商书面拒绝签订合同。",
+                                                   "evidence_note": "拒签函", "evidence_base64": "%%%"}), 422,
+            "award.evidence_base64")
+    pdf = base64.b64encode(b"%PDF-1.4 refusal").decode()
+    done = owner.post(f"{base}/default", {"kind": "refused_contract", "reason": "成交供应商书面拒绝签订合同。",
+                                          "evidence_note": "2026年11月23日拒签函", "evidence_base64": pdf,
+                                          "evidence_name": "拒签函.pdf"})
+    assert done.status_code == 201, done.json
+    d = done.json["defaults"][0]
+    assert (d["kind"], d["deposit"], d["outcome"]) == ("refused_contract", "forfeit", None)
+    assert done.json["award_status"] == "defaulted" and done.json["next_candidate"] == inq.bidders[1].org_id
+    evidence = owner.client.get(d["evidence_url"])
+    assert evidence.status_code == 200 and evidence.data == b"%PDF-1.4 refusal"
+    assert Caller(app, inq.bidders[2]).client.get(d["evidence_url"]).status_code in (403, 404)
+    refused(lambda: owner.post(f"{base}/default", {"kind": "waived", "reason": "再次记录的放弃理由。",
+                                                   "evidence_note": "放弃声明"}), 409, "award.default_recorded")
+
+    nxt = owner.post(f"{base}/next", {})
+    assert nxt.status_code == 201, nxt.json
+    body = nxt.json
+    assert body["award"]["bidder_org_id"] == inq.bidders[1].org_id and body["award"]["rank"] == 2
+    assert [h["bidder_org_id"] for h in body["history"]] == [inq.bidders[0].org_id]
+    assert body["defaults"][0]["outcome"] == "reawarded" and body["award_status"] == "active"
+    refused(lambda: owner.post(f"{base}/next", {}), 409, "award.no_default")
+    refused(lambda: owner.post(f"{base}/reprocure", {"reason": "重新组织采购"}), 409, "award.no_default")
+    # the new winner's letter; the first winner's letter of the first award stays in its list of letters
+    letter = Caller(app, inq.bidders[1]).get(f"/lots/{code}/awards").json["letter"]
+    assert letter["kind"] == "winner"

@@ -214,10 +214,13 @@ def _award_lot(w, procedure: str = "selection", step: str = "") -> dict:
         awards.publish_candidates(owner, code)
     if step == "objection":
         out["objection_id"] = objections.file_objection(bidder, code, "评审打分有误，请复核第一名的业绩证明材料。").id
-    if step in ("confirmed", "awarded"):
+    if step in ("confirmed", "awarded", "defaulted"):
         awards.confirm_supplier(owner, code, bidder.actor.org_id)
-    if step == "awarded":
+    if step in ("awarded", "defaulted"):
         result.award(owner, code, bidder.actor.org_id, team_names=["王专家", "李专家", "赵某"])
+    if step == "defaulted":
+        from trading.procedures.common.awards import reaward
+        reaward.record_default(owner, code, "waived", "成交供应商书面声明放弃成交。", "放弃声明（来函）")
     return out
 
 
@@ -393,6 +396,13 @@ CASES = [
          fresh=lambda w: _award_lot(w, "inquiry", "confirmed")),
     Case("POST", "/lots/{lot_code}/awards/contract", row(401, CREATED, CREATED, 404, 403, 403, 403, 403, 403),
          body=_contract_body, fresh=lambda w: _award_lot(w, "inquiry", "awarded")),
+    Case("POST", "/lots/{lot_code}/awards/default", row(401, CREATED, CREATED, 404, 403, 403, 403, 403, 403),
+         body={"kind": "waived", "reason": "成交供应商书面声明放弃成交。", "evidence_note": "放弃声明（来函）"},
+         fresh=lambda w: _award_lot(w, "inquiry", "awarded")),
+    Case("POST", "/lots/{lot_code}/awards/next", row(401, CREATED, CREATED, 404, 403, 403, 403, 403, 403),
+         body={}, fresh=lambda w: _award_lot(w, "inquiry", "defaulted")),
+    Case("POST", "/lots/{lot_code}/awards/reprocure", row(401, OK, OK, 404, 403, 403, 403, 403, 403),
+         body={"reason": "重新组织采购"}, fresh=lambda w: _award_lot(w, "inquiry", "defaulted")),
     Case("POST", "/lots/{lot_code}/objections", row(401, 403, 403, 403, CREATED, 403, 403, 403, 403),
          body={"text": "评审打分有误，请复核第一名的业绩证明材料。"}, fresh=lambda w: _award_lot(w, step="publicized")),
     Case("POST", "/objections/{objection_id}/reply", row(401, OK, OK, 404, 403, 403, 403, 403, 403),

@@ -20,7 +20,7 @@ from trading.reference.workdays import from_days
 
 ACTIONS = ("close", "start_opening", "open", "fail", "start_negotiation", "close_round", "call_final_offers",
            "close_final_offers", "start_evaluation", "submit_report", "publicize", "confirm", "award",
-           "sign_contract", "archive", "reannounce", "switch_method", "cancel", "terminate")
+           "sign_contract", "archive", "reannounce", "switch_method", "cancel", "terminate", "reprocure")
 ROLES = ("owner", "agency", "operator", "bidder", "expert", "supervisor", "admin", "system")
 
 RUNNERS = {"owner", "agency", "operator", "system"}
@@ -42,6 +42,7 @@ _COMMON = {
     ("evaluating", "submit_report"): ("reported", EVALUATORS),
     ("evaluating", "fail"): ("failed", EVALUATORS),
     ("awarded", "sign_contract"): ("contracted", RUNNERS),
+    ("awarded", "reprocure"): ("failed", {"owner", "agency"}),
     ("contracted", "archive"): ("archived", HOST),
     ("failed", "reannounce"): ("reannounced", RUNNERS),
     ("failed", "switch_method"): ("terminated", DECIDERS),

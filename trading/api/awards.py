@@ -12,6 +12,9 @@ procedures.common.awards (services, objections, result, queries) — the same ca
 - POST /lots/{code}/awards/passes             record why a candidate cannot be awarded (it waived, …)
 - POST /lots/{code}/awards/award              award (result notice, letters)
 - POST /lots/{code}/awards/contract           record the signed contract (a second record corrects)
+- POST /lots/{code}/awards/default            the awarded supplier refused / did not sign / gave up / cannot perform
+- POST /lots/{code}/awards/next               award the next-ranked candidate (the first award kept, superseded)
+- POST /lots/{code}/awards/reprocure          end this attempt for re-procurement (the lot fails)
 - POST /lots/{code}/objections                a participating bidder's 异议 (质疑 for GP), in its window
 - POST /objections/{id}/reply                 the owner/agency replies
 
@@ -21,7 +24,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from trading.procedures.common.awards import objections, queries, result, rules, services
+import base64
+import binascii
+
+from trading.core.errors import InvalidInput
+from trading.procedures.common.awards import objections, queries, reaward, result, rules, services
 
 from . import bp
 from .fields import BeijingDateTime, Fen, Text, capitals_of
@@ -97,6 +104,23 @@ class ContractSchema(Schema):
     recorded_at = BeijingDateTime(required=True)
 
 
+class DefaultSchema(Schema):
+    id = fields.Integer(required=True)
+    award_id = fields.Integer(required=True)
+    bidder_org_id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"enum": [k.value for k in rules.DefaultKind]})
+    reason = fields.String(required=True)
+    evidence_note = fields.String(required=True)
+    evidence_sha256 = fields.String(allow_none=True)
+    evidence_url = fields.String(allow_none=True)
+    deposit = fields.String(required=True, metadata={"enum": ["forfeit", "refund"]})
+    recorded_at = BeijingDateTime(required=True)
+    outcome = fields.String(allow_none=True, metadata={"enum": ["reawarded", "ended"]})
+    next_award_id = fields.Integer(allow_none=True)
+    decided_at = BeijingDateTime(allow_none=True)
+    decision_note = fields.String()
+
+
 class ConfirmationSchema(Schema):
     bidder_org_id = fields.Integer(required=True)
     deemed = fields.Boolean(required=True, metadata={"description": "采购人逾期未确定，视为确定报价最低者 / silence"})
@@ -127,6 +151,11 @@ class LotAwardsSchema(Schema):
     award = fields.Nested(AwardSchema, allow_none=True)
     letters = fields.List(fields.Nested(LetterSchema), required=True)
     contract = fields.Nested(ContractSchema, allow_none=True)
+    award_status = fields.String(allow_none=True, metadata={"enum": ["active", "defaulted", "superseded"]})
+    defaults = fields.List(fields.Nested(DefaultSchema), required=True)
+    history = fields.List(fields.Nested(AwardSchema), required=True,
+                          metadata={"description": "此前被替代的定标（保留备查） / earlier, superseded awards"})
+    next_candidate = fields.Integer(allow_none=True, metadata={"description": "待决定时可依次确定的候选人 / next in line"})
 
 
 class BidderAwardsSchema(Schema):
@@ -162,6 +191,24 @@ class ContractIn(Schema):
 
 class TextIn(Schema):
     text = fields.String(required=True, metadata={"description": "具体事项和理由（10–5000 字）"})
+
+
+class DefaultIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in rules.DefaultKind]))
+    reason = fields.String(required=True, metadata={"description": "事实和理由（4–2000 字）"})
+    evidence_note = fields.String(required=True, metadata={"description": "证据说明（4–500 字）"})
+    evidence_base64 = fields.String(load_default=None, allow_none=True,
+                                    metadata={"description": "证据文件（PDF、PNG 或 JPEG，不超过 10 MB）的 Base64"})
+    evidence_name = Text(load_default="", max_length=200)
+
+
+class NextIn(Schema):
+    team_names = fields.List(Text(max_length=40), load_default=list,
+                             metadata={"description": "政府采购：小组成员名单；不填沿用原结果公告"})
+
+
+class ReprocureIn(Schema):
+    reason = fields.String(required=True, metadata={"description": "重新采购（招标）的理由（4–500 字）"})
 
 
 class ReplyIn(Schema):
@@ -213,6 +260,14 @@ def _contract(r) -> dict | None:
             "note": r.note, "recorded_at": r.recorded_at}
 
 
+def _default(d) -> dict:
+    return {"id": d.id, "award_id": d.award_id, "bidder_org_id": d.bidder_org_id, "kind": d.kind, "reason": d.reason,
+            "evidence_note": d.evidence_note, "evidence_sha256": d.evidence_sha256,
+            "evidence_url": f"/awards/defaults/{d.id}/evidence" if d.evidence_sha256 else None, "deposit": d.deposit,
+            "recorded_at": d.recorded_at, "outcome": d.outcome, "next_award_id": d.next_award_id,
+            "decided_at": d.decided_at, "decision_note": d.decision_note}
+
+
 def _window(kind, win, is_open) -> dict:
     return {"kind": kind, "opens_at": win[0], "closes_at": win[1], "open": is_open}
 
@@ -232,6 +287,9 @@ def lot_state(c, lot_code: str) -> dict:
     letters = [_letter(x) for x in v.award.letters] if v.award is not None else []
     names = {**v.names, **_names(c, cl, [v.award.bidder_org_id] if v.award else [])}
     return LotAwardsSchema().dump({
+        "award_status": v.award.status if v.award is not None else None,
+        "defaults": [_default(d) for d in v.defaults], "history": [_award(a, names) for a in v.history],
+        "next_candidate": v.next_candidate.bidder_org_id if v.next_candidate else None,
         "lot_code": v.trade.lot_code, "lot_status": v.trade.status, "candidates": _list(cl, names),
         "confirmation": ({"bidder_org_id": v.confirmation.bidder_org_id, "deemed": v.confirmation.deemed}
                          if v.confirmation else None),
@@ -296,6 +354,43 @@ def award_contract(lot_code, body):
     c = ctx()
     result.record_contract(c, lot_code, body["signed_on"], body["amount_fen"], body["note"])
     return lot_state(c, lot_code), 201
+
+
+@operation(bp, "POST", "/lots/<lot_code>/awards/default", summary="记录中标（成交）人拒签、逾期未签或放弃 / the winner defaults",
+           tag=TAG, body=DefaultIn, response=LotAwardsSchema, status=201, errors=(404, 409), roles=PROJECT,
+           description="情形：refused_contract 拒绝签订合同、not_signed 未在规定期限内签订（期限届满后）、waived 放弃、"
+                       "cannot_perform 因不可抗力不能履行。前三种保证金不予退还，不可抗力的予以退还。合同已签订或已记录时 409。")
+def award_default(lot_code, body):
+    data = None
+    if body["evidence_base64"]:
+        try:
+            data = base64.b64decode(body["evidence_base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput("award.evidence_base64", "证据文件须为 Base64 编码", "The evidence must be Base64",
+                               field="evidence_base64") from None
+    c = ctx()
+    reaward.record_default(c, lot_code, body["kind"], body["reason"], body["evidence_note"], evidence=data,
+                           evidence_name=body["evidence_name"])
+    return lot_state(c, lot_code), 201
+
+
+@operation(bp, "POST", "/lots/<lot_code>/awards/next", summary="确定下一候选人 / award the next candidate", tag=TAG,
+           body=NextIn, response=LotAwardsSchema, status=201, errors=(404, 409), roles=PROJECT,
+           description="记录拒签或放弃后，按候选人排序确定下一候选人：新的结果变更公告和通知书；原定标保留并标为已替代。"
+                       "未记录 409 award.no_default；无候选人 409 award.no_next_candidate。")
+def award_next(lot_code, body):
+    c = ctx()
+    reaward.award_next(c, lot_code, team_names=body["team_names"])
+    return lot_state(c, lot_code), 201
+
+
+@operation(bp, "POST", "/lots/<lot_code>/awards/reprocure", summary="重新采购（招标） / re-procure", tag=TAG,
+           body=ReprocureIn, response=LotAwardsSchema, errors=(404, 409), roles=PROJECT,
+           description="记录拒签或放弃后终结本次采购：标段转为流标，其他保证金开始退还，可发布重新采购公告（<编号>-A<n>）。")
+def award_reprocure(lot_code, body):
+    c = ctx()
+    reaward.end_for_reprocurement(c, lot_code, body["reason"])
+    return lot_state(c, lot_code)
 
 
 @operation(bp, "POST", "/lots/<lot_code>/objections", summary="提出异议（质疑） / file an objection", tag=TAG,

@@ -224,6 +224,9 @@ def tail(award_from: str, award_guard: Guard | None) -> tuple[Transition, ...]:
     return (
         Transition(award_from, "award", "awarded", RUNNERS, award_guard),
         Transition("awarded", "sign_contract", "contracted", RUNNERS),
+        # the winner refused, did not sign or gave up and the buyer re-procures instead of awarding the
+        # next candidate (实施条例 55; GP 实施条例 49): this attempt fails, a re-announcement follows
+        Transition("awarded", "reprocure", "failed", PROJECT),
         Transition("contracted", "archive", "archived", HOST),
     )
 

@@ -100,10 +100,16 @@ class Award(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lot_trade.lot_id"), nullable=False)
-    list_id: Mapped[int] = mapped_column(ForeignKey("candidate_list.id"), unique=True, nullable=False)
+    #: a list has one award at a time; a re-award to the next candidate adds one and supersedes the first
+    list_id: Mapped[int] = mapped_column(ForeignKey("candidate_list.id"), nullable=False)
     bidder_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), nullable=False)
     rank: Mapped[int] = mapped_column(Integer, nullable=False)
     price_fen: Mapped[int] = mapped_column(Fen, nullable=False)
+    #: active | defaulted (the winner refused, did not sign or gave up; recorded in AwardDefault) |
+    #: superseded (the next candidate was awarded: superseded_by_id). Never deleted.
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="active")
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("award.id"))
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     determined_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     determined_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     #: GP: the result must be published by then (2 WD of the determination)
@@ -116,9 +122,11 @@ class Award(Base):
     #: the contract is due by then (30 days of the notice)
     contract_due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
-    letters: Mapped[list[ResultLetter]] = relationship(back_populates="award", order_by="ResultLetter.id")
+    letters: Mapped[list[ResultLetter]] = relationship(back_populates="award", order_by="ResultLetter.id",
+                                                       foreign_keys="ResultLetter.award_id")
 
-    __table_args__ = (Index("ix_award_lot", "lot_id"), Index("ix_award_contract_due", "contract_due_at"))
+    __table_args__ = (Index("ix_award_lot", "lot_id"), Index("ix_award_list", "list_id"),
+                      Index("ix_award_contract_due", "contract_due_at"))
 
 
 class ResultLetter(Base):
@@ -154,3 +162,32 @@ class ContractRecord(Base):
     late: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class AwardDefault(Base):
+    """The awarded supplier refused to sign, did not sign within the period, gave up, or cannot perform
+    (rules.DefaultKind), as the buyer recorded it with its reason and evidence; what happened to its
+    deposit; then the buyer's decision: the next candidate awarded (next_award_id) or the lot ended
+    for re-procurement. One per award; kept for the record."""
+    __tablename__ = "award_default"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("award.id"), unique=True, nullable=False)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot_trade.lot_id"), nullable=False, index=True)
+    bidder_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), nullable=False)
+    #: rules.DefaultKind
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    #: what the evidence is (e.g. the supplier's written waiver of 12-01) and the file, if uploaded
+    evidence_note: Mapped[str] = mapped_column(String(500), nullable=False)
+    evidence_sha256: Mapped[str | None] = mapped_column(String(64))
+    evidence_name: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    #: rules.DepositOutcome applied to the defaulting winner's deposit (forfeit | refund)
+    deposit: Mapped[str] = mapped_column(String(8), nullable=False)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: None while the buyer decides | reawarded | ended (re-procurement)
+    outcome: Mapped[str | None] = mapped_column(String(10))
+    next_award_id: Mapped[int | None] = mapped_column(ForeignKey("award.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str] = mapped_column(String(500), nullable=False, default="")

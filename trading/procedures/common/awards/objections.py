@@ -42,7 +42,10 @@ def kind_for(cl: CandidateList) -> ObjectionKind:
 
 
 def award_of(ctx: ServiceContext, cl: CandidateList) -> Award | None:
-    return ctx.session.execute(select(Award).where(Award.list_id == cl.id)).scalar_one_or_none()
+    """The list's current award (after a re-award to the next candidate, the latest; the first one
+    stays, superseded)."""
+    return ctx.session.execute(select(Award).where(Award.list_id == cl.id).order_by(Award.id.desc())
+                               .limit(1)).scalar_one_or_none()
 
 
 def window(ctx: ServiceContext, cl: CandidateList) -> tuple[datetime | None, datetime | None]:

@@ -5,7 +5,7 @@ Imports: core, accounts, projects, this package."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
@@ -21,8 +21,9 @@ from ..lots import get_trade
 from ..models import LotTrade
 from ..participation.models import Participation
 from . import rules
-from .models import Award, CandidateList, ContractRecord, Objection, ResultLetter
+from .models import Award, AwardDefault, CandidateList, ContractRecord, Objection, ResultLetter
 from .objections import award_of, window
+from .reaward import defaults_of, next_standing
 from .result import latest_contract
 from .services import acts_for, current_list, first_standing, org_names, participant_orgs, project_of
 
@@ -48,7 +49,8 @@ def overdue_contracts(session: Session, now: datetime, *, warn_days: int | None 
     stmt = (select(Award, LotTrade.lot_code, Project.id, Project.name, Organisation.name)
             .join(LotTrade, LotTrade.lot_id == Award.lot_id).join(Project, Project.id == LotTrade.project_id)
             .join(Organisation, Organisation.id == Award.bidder_org_id)
-            .where(~signed, Award.contract_due_at <= now + timedelta(days=warn)).order_by(Award.contract_due_at, Award.id))
+            .where(~signed, Award.status == "active", Award.contract_due_at <= now + timedelta(days=warn))
+            .order_by(Award.contract_due_at, Award.id))
     if org_id is not None:
         stmt = stmt.where((Project.owner_org_id == org_id) | (Project.agency_org_id == org_id))
     return [ContractDue(a, code, pid, pname, wname, a.contract_due_at,
@@ -70,6 +72,12 @@ class LotAwards:
     window_open: bool
     confirmation: rules.Confirmation | None
     contract_light: rules.Light | None
+    #: earlier awards of the lot (superseded by a re-award), oldest first, and every recorded default
+    history: list[Award] = field(default_factory=list)
+    defaults: list[AwardDefault] = field(default_factory=list)
+    #: the current award's default, when the buyer still has to decide (next candidate or re-procure)
+    open_default: AwardDefault | None = None
+    next_candidate: rules.CandidateFacts | None = None
 
 
 def lot_awards(ctx: ServiceContext, lot_code: str) -> LotAwards:
@@ -94,9 +102,14 @@ def lot_awards(ctx: ServiceContext, lot_code: str) -> LotAwards:
     if award is not None:
         light = rules.contract_light(award.contract_due_at, now, signed=contract is not None,
                                      warn_days=definition("award.contract_warn_days").default)
+    history = list(ctx.session.execute(select(Award).where(Award.lot_id == trade.lot_id, Award.status == "superseded")
+                                       .order_by(Award.id)).scalars())
+    defaults = defaults_of(ctx, trade.lot_id)
+    open_default = next((d for d in defaults if award is not None and d.award_id == award.id and d.outcome is None), None)
+    nxt = next_standing(cl, award) if open_default is not None else None
     return LotAwards(trade, project, ctx.session.get(Lot, trade.lot_id), cl,
                      org_names(ctx, ids + [o.bidder_org_id for o in objections]), objections, award, contract, win,
-                     rules.in_window(now, *win), conf, light)
+                     rules.in_window(now, *win), conf, light, history, defaults, open_default, nxt)
 
 
 @dataclass

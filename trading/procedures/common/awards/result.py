@@ -223,6 +223,9 @@ def record_contract(ctx: ServiceContext, lot_code: str, signed_on: date, amount_
     row = award_of_lot(ctx, trade.lot_id)
     if row is None:
         raise Conflict("award.not_awarded", "该标段尚未定标，不能登记合同", "The lot is not awarded yet; no contract")
+    if row.status != "active":
+        raise Conflict("award.defaulted", "中标（成交）人已拒签或放弃，请确定下一候选人或重新采购后再登记合同",
+                       "The awarded supplier refused or gave up; award the next candidate or re-procure first")
     if not isinstance(signed_on, date) or isinstance(signed_on, datetime):
         raise InvalidInput("award.contract_date", "请填写合同签订日期", "Give the contract date", field="signed_on")
     now = ctx.now()

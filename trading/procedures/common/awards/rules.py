@@ -84,6 +84,7 @@ class PassReason(StrEnum):
     NO_BOND = "no_bond"                # 未按要求提交履约保证金
     ILLEGAL = "illegal"                # 被查实存在影响结果的违法行为
     REFUSED_CONTRACT = "refused_contract"  # 拒绝签订合同
+    NOT_SIGNED = "not_signed"          # 未在规定期限内签订合同
 
 
 PASS_REASON_LABELS = {
@@ -92,6 +93,7 @@ PASS_REASON_LABELS = {
     PassReason.NO_BOND: ("未按要求提交履约保证金", "Did not post the performance bond"),
     PassReason.ILLEGAL: ("被查实存在影响结果的违法行为", "Found to have acted illegally"),
     PassReason.REFUSED_CONTRACT: ("拒绝签订合同", "Refused to sign the contract"),
+    PassReason.NOT_SIGNED: ("未在规定期限内签订合同", "Did not sign within the period"),
 }
 
 
@@ -316,3 +318,64 @@ def contract_light(due_at: datetime, now: datetime, *, signed: bool, warn_days: 
     if due_at - now <= timedelta(days=warn_days):
         return Light.YELLOW
     return Light.GREEN
+
+
+# --- the winner defaults: re-award to the next candidate or re-procure --------------------------------
+class DefaultKind(StrEnum):
+    """Why the awarded supplier will not have the contract (实施条例 55, 74; GP 实施条例 49; 74号令 19–20)."""
+    REFUSED = "refused_contract"        # 拒绝签订合同
+    NOT_SIGNED = "not_signed"           # 未在规定期限内签订合同
+    WAIVED = "waived"                   # 放弃中标（成交）
+    CANNOT_PERFORM = "cannot_perform"   # 因不可抗力不能履行合同
+
+
+DEFAULT_KIND_LABELS = {
+    DefaultKind.REFUSED: ("拒绝签订合同", "Refused to sign the contract"),
+    DefaultKind.NOT_SIGNED: ("未在规定期限内签订合同", "Did not sign within the period"),
+    DefaultKind.WAIVED: ("放弃中标（成交）", "Gave up the award"),
+    DefaultKind.CANNOT_PERFORM: ("因不可抗力不能履行合同", "Cannot perform (force majeure)"),
+}
+
+#: the candidate's pass-over reason a default records (so the next rank may be chosen)
+DEFAULT_PASS_REASON = {
+    DefaultKind.REFUSED: PassReason.REFUSED_CONTRACT,
+    DefaultKind.NOT_SIGNED: PassReason.NOT_SIGNED,
+    DefaultKind.WAIVED: PassReason.WAIVED,
+    DefaultKind.CANNOT_PERFORM: PassReason.CANNOT_PERFORM,
+}
+
+
+class DepositOutcome(StrEnum):
+    FORFEIT = "forfeit"   # 不予退还
+    REFUND = "refund"     # 退还（不可抗力）
+
+
+def default_deposit(kind: DefaultKind) -> DepositOutcome:
+    """The defaulting winner's deposit: kept (不予退还) when it refuses, does not sign in time or gives
+    up without a justified cause (招标投标法实施条例 74; 74号令 20 [V]); refunded
+    when force majeure prevents the contract (实施条例 55 names it apart from a refusal)."""
+    return DepositOutcome.REFUND if kind == DefaultKind.CANNOT_PERFORM else DepositOutcome.FORFEIT
+
+
+def default_problem(kind: DefaultKind, now: datetime, contract_due_at: datetime, *, contract_signed: bool,
+                    pending: bool) -> Problem | None:
+    """Whether the buyer may record the winner's default now: not once the contract is signed (that
+    is performance, outside the award), not twice, and "did not sign in time" only after the period."""
+    if contract_signed:
+        return Problem("award.contract_signed", "合同已签订，不能再记录中标（成交）人拒签或放弃",
+                       "The contract is signed; a refusal or waiver can no longer be recorded")
+    if pending:
+        return Problem("award.default_recorded", "已记录中标（成交）人拒签或放弃，请确定下一候选人或重新采购",
+                       "The default is recorded already; award the next candidate or re-procure")
+    if kind == DefaultKind.NOT_SIGNED and now < contract_due_at:
+        return Problem("award.contract_period_running",
+                       f"签订合同期限至{_bj(contract_due_at)}届满，届满前不能记录逾期未签订",
+                       f"The contract period runs until {_bj(contract_due_at, 'en')}; not signing in time can be "
+                       "recorded only after it", "kind")
+    return None
+
+
+def next_candidate(candidates: Sequence[CandidateFacts], excluded: int) -> CandidateFacts | None:
+    """The next-ranked candidate still standing (实施条例 55; GP 实施条例 49: in the order of the list)."""
+    return next((c for c in sorted(candidates, key=lambda c: c.rank)
+                 if not c.passed_reason and c.bidder_org_id != excluded), None)

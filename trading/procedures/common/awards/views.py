@@ -24,7 +24,7 @@ from trading.core.money import parse_yuan
 from trading.core.web import flash_error, service_context
 from trading.projects.views import due_text
 
-from . import objections, queries, result, rules, services
+from . import objections, queries, reaward, result, rules, services
 
 bp = Blueprint("awards", __name__)
 
@@ -42,6 +42,7 @@ def _helpers():
 
     return {"kind_label": lambda k: label(rules.OBJECTION_KIND_LABELS, k),
             "pass_label": lambda r: label(rules.PASS_REASON_LABELS, r), "pass_reasons": rules.PASS_REASON_LABELS,
+            "default_label": lambda k: label(rules.DEFAULT_KIND_LABELS, k), "default_kinds": rules.DEFAULT_KIND_LABELS,
             "due_text": due_text, "locale": locale}
 
 
@@ -135,6 +136,48 @@ def contract(lot_code: str):
     return _act(lot_code, lambda ctx: result.record_contract(
         ctx, lot_code, _date(request.form.get("signed_on")), parse_yuan(request.form.get("amount"), field="amount"),
         request.form.get("note", "")), _("合同已登记"))
+
+
+@bp.route("/lots/<lot_code>/default", methods=["POST"])
+@role_required(*PROJECT_SIDE)
+def record_default(lot_code: str):
+    """The awarded supplier refused to sign, did not sign in time, gave up or cannot perform."""
+    upload = request.files.get("evidence")
+    data = upload.read(reaward.EVIDENCE_MAX_BYTES + 1) if upload and upload.filename else None
+    return _act(lot_code, lambda ctx: reaward.record_default(
+        ctx, lot_code, request.form.get("kind", ""), request.form.get("reason", ""),
+        request.form.get("evidence_note", ""), evidence=data, evidence_name=upload.filename if data else ""),
+                _("已记录，请确定下一候选人或重新采购"))
+
+
+@bp.route("/lots/<lot_code>/next", methods=["POST"])
+@role_required(*PROJECT_SIDE)
+def award_next(lot_code: str):
+    team = [n for n in (request.form.get("team_names") or "").replace("，", "\n").replace("、", "\n").splitlines()]
+    return _act(lot_code, lambda ctx: reaward.award_next(ctx, lot_code, team_names=team),
+                _("已确定下一候选人，结果变更公告和通知书已发出"))
+
+
+@bp.route("/lots/<lot_code>/reprocure", methods=["POST"])
+@role_required(*PROJECT_SIDE)
+def reprocure(lot_code: str):
+    return _act(lot_code, lambda ctx: reaward.end_for_reprocurement(ctx, lot_code, request.form.get("reason", "")),
+                _("本次采购（比选）已终结，可发布重新采购公告"))
+
+
+@bp.route("/defaults/<int:default_id>/evidence")
+@role_required(*LOT_READERS)
+def default_evidence(default_id: int):
+    import io
+
+    try:
+        dflt, data = reaward.evidence_file(service_context(), default_id)
+    except NotFound:
+        abort(404)
+    kind = next((k for magic, k in reaward.EVIDENCE_TYPES if data.startswith(magic)), "pdf")
+    mimetype = {"pdf": "application/pdf", "png": "image/png", "jpg": "image/jpeg"}[kind]
+    return send_file(io.BytesIO(data), mimetype=mimetype, download_name=dflt.evidence_name or f"evidence.{kind}",
+                     as_attachment=True)
 
 
 @bp.route("/objections/<int:objection_id>/answer", methods=["POST"])

@@ -83,8 +83,8 @@ def on_lot_terminated(ctx: ServiceContext, trade: LotTrade) -> list[DepositAccou
     (which checked its own permission): every sub-account whose refund period has not started gets
     the termination period (tender: 实施条例 31; GP: 5 working days)."""
     accounts = list(ctx.session.execute(select(DepositAccount).where(
-        DepositAccount.lot_id == trade.lot_id, DepositAccount.refund_due_at.is_(None))
-        .order_by(DepositAccount.id)).scalars())
+        DepositAccount.lot_id == trade.lot_id, DepositAccount.refund_due_at.is_(None),
+        DepositAccount.status != rules.AccountStatus.FORFEITED).order_by(DepositAccount.id)).scalars())
     if not accounts or rules.refund_rule(trade.procedure, RefundEvent.TERMINATION, deposit_settings(ctx)) is None:
         return []
     return _start_refund_period(ctx, trade, RefundEvent.TERMINATION, ctx.now(), accounts)
@@ -149,6 +149,10 @@ def forfeit(ctx: ServiceContext, account_id: int, reason: str, amount_fen: objec
     if amount <= 0 or amount > t.held_fen:
         raise InvalidInput("deposit.nothing_held", "账户没有可不予退还的余额", "Nothing held to forfeit",
                            field="amount", details={"held_fen": t.held_fen})
+    return _forfeit_entry(ctx, account, amount, reason)
+
+
+def _forfeit_entry(ctx: ServiceContext, account: DepositAccount, amount: int, reason: str) -> DepositEntry:
     now = ctx.now()
     entry = DepositEntry(account_id=account.id, kind="forfeited", amount_fen=amount, at=now, note=reason,
                          created_by=ctx.actor.user_id, created_at=now)
@@ -178,8 +182,9 @@ def on_award_event(ctx: ServiceContext, trade: LotTrade, event: str, at: datetim
     refund periods this event starts in the lot's regime (GP result: the others; GP contract: the
     winner; tender/比选 contract: everyone). An event that starts no period here does nothing."""
     event = RefundEvent(event)
-    accounts = list(ctx.session.execute(select(DepositAccount).where(DepositAccount.lot_id == trade.lot_id)
-                                        .order_by(DepositAccount.id)).scalars())
+    accounts = list(ctx.session.execute(select(DepositAccount).where(
+        DepositAccount.lot_id == trade.lot_id, DepositAccount.status != rules.AccountStatus.FORFEITED)
+        .order_by(DepositAccount.id)).scalars())
     winner_id = next((a.id for a in accounts if a.bidder_org_id == winner_org_id), None)
     if winner_org_id is not None:
         for acc in accounts:
@@ -193,3 +198,28 @@ def on_award_event(ctx: ServiceContext, trade: LotTrade, event: str, at: datetim
     if not accounts:
         return []
     return _start_refund_period(ctx, trade, event, at, accounts, winner_account_id=winner_id)
+
+
+def on_winner_default(ctx: ServiceContext, trade: LotTrade, bidder_org_id: int, *, forfeit: bool,
+                      reason: str) -> dict:
+    """Hook for the awards services when the awarded supplier refuses to sign, does not sign in time
+    or gives up (called inside their transaction, which checked its own permission): its sub-account
+    is no longer the winner's; with `forfeit` the balance held is kept (不予退还, the reason recorded;
+    实施条例 74, 74号令 20), otherwise (force majeure) its refund period starts as on a termination.
+    Returns {"accounts": [...], "forfeited_fen": n, "refund_due_at": …} for the caller's audit entry."""
+    accounts = list(ctx.session.execute(select(DepositAccount).where(
+        DepositAccount.lot_id == trade.lot_id, DepositAccount.bidder_org_id == bidder_org_id)
+        .order_by(DepositAccount.id).with_for_update()).scalars())
+    out: dict = {"accounts": [a.id for a in accounts], "forfeited_fen": 0, "refund_due_at": None}
+    for acc in accounts:
+        acc.is_winner = False
+        held = totals(ctx, acc).held_fen
+        if forfeit and held > 0:
+            _forfeit_entry(ctx, acc, held, reason[:500])
+            out["forfeited_fen"] += held
+        elif not forfeit and rules.refund_rule(trade.procedure, RefundEvent.TERMINATION, deposit_settings(ctx)):
+            changed = _start_refund_period(ctx, trade, RefundEvent.TERMINATION, ctx.now(), [acc])
+            if changed:
+                out["refund_due_at"] = changed[0].refund_due_at
+    ctx.session.flush()
+    return out
