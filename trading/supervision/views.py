@@ -6,14 +6,17 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext as _
 
 from trading.accounts.web_auth import role_required
+from trading.audit.checkpoints import checkpoint_rows
 from trading.audit.services import verify
 from trading.core.clock import BEIJING
 from trading.core.i18n import current_locale
 from trading.extensions import db
 from trading.projects import rules as project_rules
 
+from . import checkpoints as _deadline_cli  # noqa: F401  (registers `flask audit deadlines`)
 from .queries import AuditFilters, project_counts, recent_projects, search_audit
 
 bp = Blueprint("supervision", __name__)
@@ -66,7 +69,9 @@ def audit():
 @bp.route("/audit/verify")
 @role_required(SUPERVISOR)
 def audit_verify():
-    return render_template("supervision/verify.html", result=verify(db.session))
+    reasons = {"periodic": _("定时"), "milestone": _("关键节点"), "deadline": _("投标截止"), "manual": _("手动")}
+    return render_template("supervision/verify.html", result=verify(db.session),
+                           checkpoints=checkpoint_rows(db.session), reasons=reasons)
 
 
 def _now():
