@@ -38,6 +38,11 @@ class Config:
     ADMIN_CONTACT = "交易中心信息科"
     #: the platform's TOTP issuer name shown in authenticator apps
     TOTP_ISSUER = "示范县公共资源交易平台"
+    #: OCDS ocid prefix ("ocds-" + 6 characters) assigned to the publisher by the Open Contracting
+    #: Partnership at registration; the default is a placeholder nobody holds (trading/opendata/rules.py)
+    OCDS_OCID_PREFIX = "ocds-000000"
+    #: public base URL of the open data (links in packages); None: the request's own root URL
+    OPENDATA_BASE_URL: str | None = None
 
 
 class TestConfig(Config):

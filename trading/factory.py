@@ -91,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
     from trading.api import bp as api_bp
     from trading.evaluation.experts.views import bp as experts_bp
     from trading.evaluation.scoring.views import bp as evaluation_bp
+    from trading.opendata.views import bp as opendata_bp
     from trading.portal.views import bp as portal_bp
     from trading.procedures.common.awards.views import bp as awards_bp
     from trading.procedures.common.deposits.views import bp as deposits_bp
@@ -117,12 +118,14 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(evaluation_bp, url_prefix="/evaluation")
     app.register_blueprint(experts_bp, url_prefix="/experts")
     app.register_blueprint(negotiation_bp, url_prefix="/negotiation")
+    app.register_blueprint(opendata_bp, url_prefix="/opendata")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 
 def _register_cli(app: Flask) -> None:
     from trading.audit.cli import audit_cli
     from trading.demo import demo_command
+    from trading.opendata.cli import opendata_cli
     from trading.procedures.common.awards.cli import awards_cli
     from trading.procedures.common.participation.cli import offers_cli
     from trading.reference.cli import calendar_cli
@@ -132,6 +135,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(offers_cli)
     app.cli.add_command(awards_cli)
+    app.cli.add_command(opendata_cli)
 
 
 __all__ = ["create_app", "SystemClock"]
