@@ -5,7 +5,6 @@ others answer 4xx with code + message and write nothing; each audience sees what
 
 from __future__ import annotations
 
-
 import pytest
 from sqlalchemy import func, select
 

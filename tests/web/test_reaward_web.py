@@ -36,7 +36,7 @@ def count(model) -> int:
 
 
 def test_refusal_recorded_with_evidence_then_the_next_candidate_awarded(client, clock, w):
-    code, page = w.trade.lot_code, f"/awards/lots/{w.trade.lot_code}"
+    page = f"/awards/lots/{w.trade.lot_code}"
     login_as(client, w.owner)
     html = client.get(page).get_data(as_text=True)
     assert 'data-testid="record-default"' in html and 'data-testid="award-next"' not in html

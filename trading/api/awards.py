@@ -22,10 +22,10 @@ Refusals are DomainErrors: {"error", "message"} with a 4xx, and nothing written.
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
-
 import base64
 import binascii
+
+from marshmallow import Schema, fields, validate
 
 from trading.core.errors import InvalidInput
 from trading.procedures.common.awards import objections, queries, reaward, result, rules, services

@@ -26,5 +26,8 @@ class LotCriteria(Base):
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     created_by: Mapped[int] = mapped_column(ForeignKey("user_account.id"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: a re-announced attempt starts from the failed attempt's criteria (that row), a draft the owner
+    #: reviews and may change until the new deadline like any version
+    carried_from_id: Mapped[int | None] = mapped_column(ForeignKey("lot_criteria.id"))
 
     __table_args__ = (UniqueConstraint("lot_id", "version", name="uq_lot_criteria_version"),)

@@ -17,7 +17,7 @@ from trading.accounts.rules import roles_for
 from trading.audit.services import record
 from trading.core.context import ServiceContext
 from trading.core.errors import Conflict, NotFound, not_found
-from trading.procedures.common.lots import before_deadline, get_trade
+from trading.procedures.common.lots import before_deadline, get_trade, on_next_cycle
 from trading.procedures.common.models import LotTrade
 from trading.projects.models import Project
 from trading.reference.settings import catalogue, get_setting
@@ -83,6 +83,34 @@ def set_criteria(ctx: ServiceContext, lot_code: str, body: object) -> LotCriteri
            payload={"lot_code": lot_code, "version": [old.version if old else None, version],
                     "sha256": [old.sha256 if old else None, sha], "body": canonical})
     return row
+
+
+def carry_over(ctx: ServiceContext, previous: LotTrade, trade: LotTrade) -> LotCriteria | None:
+    """lots.on_next_cycle hook: the re-announced attempt `trade` starts with the failed attempt's
+    current criteria as its version 1 (same body and SHA-256, `carried_from_id` set), audited; the
+    owner edits it like any version until the new deadline. Nothing when the failed attempt had none."""
+    old = latest(ctx.session, previous.lot_id)
+    if old is None or latest(ctx.session, trade.lot_id) is not None:
+        return None
+    row = LotCriteria(lot_id=trade.lot_id, version=1, body=dict(old.body), sha256=old.sha256,
+                      created_by=ctx.actor.user_id or old.created_by, created_at=ctx.now(), carried_from_id=old.id)
+    ctx.session.add(row)
+    ctx.session.flush()
+    record(ctx, "criteria.carried_over", "lot_criteria", row.id, project_id=trade.project_id,
+           payload={"lot_code": trade.lot_code, "from_lot_code": previous.lot_code, "from_id": old.id,
+                    "from_version": old.version, "version": 1, "sha256": old.sha256})
+    return row
+
+
+on_next_cycle(carry_over)
+
+
+def carried_from(ctx: ServiceContext, row: LotCriteria | None) -> tuple[str, int] | None:
+    """(lot code, version) a carried-over version came from, for the owner's page."""
+    if row is None or row.carried_from_id is None:
+        return None
+    src = ctx.session.get(LotCriteria, row.carried_from_id)
+    return ctx.session.get(LotTrade, src.lot_id).lot_code, src.version
 
 
 def view_criteria(ctx: ServiceContext, lot_code: str) -> tuple[LotTrade, LotCriteria | None, bool]:

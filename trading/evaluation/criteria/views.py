@@ -71,4 +71,5 @@ def criteria(lot_code: str):
     return render_template("evaluation/criteria.html", trade=trade, current=current, editable=editable,
                            body=body, items=_rows(body, "items"), rejections=_rows(body, "rejections"),
                            max_price=max_price, history=history, Method=rules.Method, Group=rules.Group,
+                           carried=criteria_services.carried_from(ctx, current),
                            TieBreak=rules.TieBreak), status

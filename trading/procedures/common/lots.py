@@ -6,6 +6,7 @@ Imports: core, audit, reference, projects, this package (opening, for the key ce
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
@@ -87,6 +88,16 @@ def _dates(notice: Notice) -> dict:
             "deadline_at": notice.deadline_at, "opening_at": notice.opening_at}
 
 
+#: called with (ctx, failed attempt, new attempt) when a re-announcement opens the next attempt of a lot:
+#: later layers (evaluation: the criteria) carry their settings over as the owner's editable drafts
+_next_cycle_hooks: list[Callable[[ServiceContext, LotTrade, LotTrade], None]] = []
+
+
+def on_next_cycle(fn: Callable[[ServiceContext, LotTrade, LotTrade], None]) -> None:
+    if fn not in _next_cycle_hooks:
+        _next_cycle_hooks.append(fn)
+
+
 def on_notice_published(ctx: ServiceContext, notice: Notice) -> None:
     """Called by publish_notice in its transaction."""
     if notice.kind in (NoticeKind.ANNOUNCEMENT, NoticeKind.LAND_GRANT, NoticeKind.DISCLOSURE):
@@ -115,7 +126,10 @@ def _open_lots(ctx: ServiceContext, notice: Notice) -> None:
         trade = LotTrade(lot_id=lot.id, project_id=project.id, lot_code=lot.code, notice_id=notice.id,
                          procedure=project.procedure, sealed=sealed,
                          max_part_bytes=get_setting(ctx, "offer.max_part_mib") * 1024 * 1024,
-                         deposit_fen=0, min_valid_offers=get_setting(ctx, "opening.min_valid_offers"),
+                         # a re-announced attempt keeps the failed one's deposit (the owner may change it
+                         # before the new deadline, deposits.set_lot_deposit)
+                         deposit_fen=previous.deposit_fen if previous else 0,
+                         min_valid_offers=get_setting(ctx, "opening.min_valid_offers"),
                          status=LotStatus.ACCEPTING, status_changed_at=now, created_at=now, **_dates(notice),
                          cycle=previous.cycle + 1 if previous else 1,
                          previous_lot_id=previous.lot_id if previous else None)
@@ -124,7 +138,11 @@ def _open_lots(ctx: ServiceContext, notice: Notice) -> None:
         record(ctx, "lot.trading_opened", "lot", lot.id, project_id=project.id,
                payload={"lot_code": lot.code, "notice_id": notice.id, "sealed": sealed,
                         "deadline_at": notice.deadline_at, "opening_at": notice.opening_at,
-                        "cycle": trade.cycle, "previous_lot_code": previous.lot_code if previous else None})
+                        "cycle": trade.cycle, "previous_lot_code": previous.lot_code if previous else None,
+                        "deposit_fen": trade.deposit_fen})
+        if previous is not None:
+            for hook in _next_cycle_hooks:
+                hook(ctx, previous, trade)
         if sealed:
             run_ceremony(ctx, trade)
 
