@@ -74,6 +74,7 @@ def test_witness_fetches_verifies_and_cosigns(app, ctx, witness):
         cps.make_checkpoint(ctx)
         db.session.commit()
     assert not api.get("/audit/checkpoints/latest").json["witnessed"]
+    assert api.get("/audit/log-key").json["witnesses"][0]["last_cosigned_size"] == state["size"]
 
 
 def test_witness_refuses_a_split_view_and_a_log_that_does_not_extend(app, ctx, witness):

@@ -8,8 +8,9 @@ import base64
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
+from tests.conftest import is_postgres
 from tests.factories.accounts import make_org
 from trading.audit import checkpoints as cps
 from trading.audit import keys, merkle, note
@@ -164,3 +165,19 @@ def test_bad_cosignatures_are_refused(ctx):
 def test_only_a_supervising_authority_is_a_witness(ctx):
     with pytest.raises(DomainError):
         _witness(ctx, kind="bidder")
+
+
+@pytest.mark.skipif(not is_postgres(), reason="the append-only triggers are PostgreSQL's")
+@pytest.mark.parametrize("table", ["audit_checkpoint", "audit_cosignature", "audit_merkle_node"])
+def test_postgres_refuses_to_rewrite_stage2_rows(ctx, table):
+    w, key = _witness(ctx)
+    _write(ctx, 300)
+    cp = cps.make_checkpoint(ctx)
+    body, _ = note.split_note(cp.note)
+    cps.submit_cosignature(ctx, cp.size, note.cosign(body, w.name, key, 1).line())
+    db.session.commit()
+    for stmt in (f"UPDATE {table} SET created_at = created_at" if table != "audit_merkle_node"
+                 else f"UPDATE {table} SET hash = hash", f"DELETE FROM {table}"):
+        with pytest.raises(Exception, match="append-only"):
+            db.session.execute(text(stmt))
+        db.session.rollback()

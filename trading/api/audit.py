@@ -102,7 +102,8 @@ def audit_verify():
 class LogKeySchema(Schema):
     origin = fields.String(required=True)
     vkey = fields.String(required=True, metadata={"description": "签名笔记验证密钥 name+keyid+base64"})
-    witnesses = fields.List(fields.Dict(), required=True)
+    witnesses = fields.List(fields.Dict(), required=True,
+                            metadata={"description": "[{name, public, org_id, last_cosigned_size}]"})
 
 
 class CheckpointSchema(Schema):
@@ -144,7 +145,8 @@ class CosignedSchema(Schema):
 def audit_log_key():
     from trading.audit.models import AuditWitness
     session = ctx().session
-    witnesses = [{"name": w.name, "public": checkpoints.b64(bytes(w.public_raw)), "org_id": w.org_id}
+    witnesses = [{"name": w.name, "public": checkpoints.b64(bytes(w.public_raw)), "org_id": w.org_id,
+                  "last_cosigned_size": checkpoints.last_cosigned_size(session, w.id)}
                  for w in session.execute(select(AuditWitness).where(AuditWitness.active.is_(True))
                                           .order_by(AuditWitness.id)).scalars()]
     return {"origin": audit_keys.origin(), "vkey": audit_keys.log_verifier_key(), "witnesses": witnesses}

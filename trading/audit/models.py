@@ -148,3 +148,17 @@ PG_IMMUTABLE_TRIGGERS = [
 event.listen(AuditEntry.__table__, "after_create", DDL(PG_IMMUTABLE_FUNCTION.replace("%", "%%")).execute_if(dialect="postgresql"))
 for _stmt in PG_IMMUTABLE_TRIGGERS:
     event.listen(AuditEntry.__table__, "after_create", DDL(_stmt).execute_if(dialect="postgresql"))
+
+#: Checkpoints, their cosignatures and the stored tree nodes are append-only too (PostgreSQL).
+PG_APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
+BEGIN
+  RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP;
+END;
+$$ LANGUAGE plpgsql
+"""
+for _table in (AuditCheckpoint.__table__, AuditCosignature.__table__, AuditMerkleNode.__table__):
+    event.listen(_table, "after_create", DDL(PG_APPEND_ONLY_FUNCTION.replace("%", "%%")).execute_if(dialect="postgresql"))
+    event.listen(_table, "after_create", DDL(
+        f"CREATE TRIGGER {_table.name}_append_only BEFORE UPDATE OR DELETE ON {_table.name} "
+        "FOR EACH ROW EXECUTE FUNCTION audit_append_only()").execute_if(dialect="postgresql"))
