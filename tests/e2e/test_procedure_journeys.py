@@ -15,7 +15,8 @@ awards with the team's names.
 supplier, runs three rounds (a change to the requirements in round 2, confirmed by the buyer and seen by
 every supplier on its own page, then the final offers); the suppliers' sealed quotes and the custodians'
 round shares go through the services; the team submits its report on its page (candidates ranked by
-final price); the buyer confirms and awards.
+final price); the buyer confirms and awards; the supplier then refuses to sign, the buyer records it
+with the letter and awards the next candidate (the first award kept, superseded).
 Screenshots on a desktop and a 390×844 phone."""
 
 from __future__ import annotations
@@ -521,3 +522,25 @@ def test_negotiation_rounds_change_final_offers_buyer_confirms_and_awards(browse
     buyer.get_by_role("link", name="查看结果公告").click()
     expect(buyer.get_by_role("heading", level=1)).to_contain_text("成交结果公告")
     expect(buyer.locator("main")).to_contain_text(names[0])
+
+    # the supplier then refuses to sign: the buyer records it with the letter, its deposit is kept,
+    # and the next candidate (rank 2) is awarded; the first award stays on the page, superseded
+    buyer.goto(f"/awards/lots/{code}")
+    buyer.get_by_text("中选（成交）人拒签、逾期未签或放弃").click()
+    buyer.get_by_label("情形").select_option("refused_contract")
+    buyer.get_by_label("事实和理由").fill(f"{names[0]}以设备进口价格上涨为由，书面拒绝按成交价签订合同。")
+    buyer.get_by_label("证据（如书面声明、函件及其日期）").fill("供应商2026年11月23日《关于不签订合同的函》")
+    buyer.get_by_label(re.compile("证据文件")).set_input_files(
+        {"name": "拒签函.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n% refusal letter\n"})
+    buyer.get_by_test_id("record-default").click()
+    expect(buyer.get_by_role("alert").filter(has_text="已记录")).to_be_visible()
+    expect(buyer.get_by_test_id("default")).to_contain_text("拒绝签订合同")
+    expect(buyer.get_by_test_id("decide")).to_contain_text(names[1])
+    shot(buyer, "proc-34-negotiation-winner-refused")
+    buyer.get_by_test_id("award-next").click()
+    expect(buyer.get_by_role("alert").filter(has_text="已确定下一候选人")).to_be_visible()
+    expect(buyer.get_by_test_id("award")).to_contain_text(names[1])
+    expect(buyer.get_by_test_id("award")).to_contain_text(to_capitals(finals[1]))
+    buyer.get_by_text("此前的定标（已被替代，保留备查）").click()
+    expect(buyer.get_by_test_id("award-history")).to_contain_text(names[0])
+    shot(buyer, "proc-35-negotiation-next-candidate-awarded")
