@@ -62,6 +62,13 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
+def available() -> bool:
+    """Whether the key can be loaded here (inside the app, where its path is configured)."""
+    from flask import has_app_context
+
+    return has_app_context()
+
+
 def log_key() -> Ed25519PrivateKey:
     from flask import current_app
 

@@ -3,7 +3,6 @@ transaction, so the entry commits or rolls back with the change it describes."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +16,6 @@ from trading.core.context import ServiceContext
 from .canonical import canonical_bytes
 from .chain import VerifyResult, chain_hash, verify_chain
 from .models import AuditEntry, AuditHead
-
-_log = logging.getLogger(__name__)
 
 #: payload keys that must never reach the trail (sealed contents, secrets)
 FORBIDDEN_KEYS = frozenset({"password", "password_hash", "totp_secret", "token", "share", "private_key", "plaintext"})
@@ -131,11 +128,6 @@ def _mark_milestone(session, action: str, seq: int, now) -> None:
 def _checkpoint_before_commit(session) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending:
-        from flask import has_app_context
-        if not has_app_context():  # no log key without the app: the next periodic checkpoint covers it
-            _log.warning("audit milestone %s at seq %s: no app context, checkpoint left to the periodic run",
-                         pending[-1][0], pending[-1][1])
-            return
         from .checkpoints import checkpoint_milestones
         checkpoint_milestones(session, pending)
 
