@@ -154,9 +154,16 @@ def test_receipt_gains_an_inclusion_proof_checked_offline(app, ctx, client, tmp_
     resp = client.get(f"/api/v1/receipts/{receipt.public_id}/inclusion")
     assert resp.status_code == 404 and resp.json["error"] == "audit.not_checkpointed"
 
-    cps.make_checkpoint(ctx, "periodic")
+    cp = cps.make_checkpoint(ctx, "periodic")
+    org = make_org(ctx, "supervisor")
+    wkey = Ed25519PrivateKey.generate()
+    w = cps.register_witness(ctx, org_id=org.id, name="witness.receipt", public_raw=note.public_raw(wkey))
+    body, _ = note.split_note(cp.note)
+    cosig = note.cosign(body, w.name, wkey, 9).line()
+    cps.submit_cosignature(ctx, cp.size, cosig)
     db.session.commit()
     doc = client.get(url).json
+    assert doc["inclusion"]["witnessed"] and doc["inclusion"]["checkpoint"].endswith(cosig)
     inc = doc["inclusion"]
     assert inc["leaf_index"] == doc["receipt"]["audit_seq"] and inc["log_key"] == keys.log_verifier_key()
     assert client.get(f"/api/v1/receipts/{receipt.public_id}/inclusion").json == inc

@@ -147,7 +147,8 @@ def b64(data: bytes) -> str:
 
 def inclusion(session, seq: int, *, size: int | None = None) -> dict[str, Any] | None:
     """The inclusion proof of entry `seq` against the latest checkpoint (or the one of `size`), with
-    the entry's exact bytes — or None while no checkpoint covers it."""
+    the entry's exact bytes and the checkpoint note with its cosignatures — or None while no
+    checkpoint covers it."""
     cp = checkpoint_at(session, size) if size is not None else latest_checkpoint(session)
     if cp is None or cp.size <= seq:
         return None
@@ -155,7 +156,7 @@ def inclusion(session, seq: int, *, size: int | None = None) -> dict[str, Any] |
     proof = merkle.inclusion_proof(seq, cp.size, StoredTree(session))
     return {"leaf_index": seq, "tree_size": cp.size, "entry": bytes(body).decode("utf-8"),
             "leaf_hash": b64(merkle.leaf_hash(bytes(body))), "proof": [b64(p) for p in proof],
-            "checkpoint": cp.note, "witnessed": witness_count(session, cp.id) > 0}
+            "checkpoint": cosigned_note(session, cp), "witnessed": witness_count(session, cp.id) > 0}
 
 
 def consistency(session, first: int, second: int) -> list[bytes]:
