@@ -5,9 +5,8 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from trading.extensions import db
-
 from trading.core.context import ServiceContext
+from trading.extensions import db
 
 from .services import verify
 

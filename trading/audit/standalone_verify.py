@@ -179,12 +179,12 @@ def cosignature_time(body: str, raw: bytes, name: str, public: bytes):
     if len(raw) != 76 or raw[:4] != key_id(name, public, 0x04):
         return None
     t = struct.unpack(">Q", raw[4:12])[0]
-    return t if ed25519_ok(public, raw[12:], f"cosignature/v1\ntime {t}\n{body}".encode("utf-8")) else None
+    return t if ed25519_ok(public, raw[12:], f"cosignature/v1\ntime {t}\n{body}".encode()) else None
 
 
 def cosign_line(body: str, name: str, key: Ed25519PrivateKey, t: int) -> str:
     pub = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    sig = key.sign(f"cosignature/v1\ntime {t}\n{body}".encode("utf-8"))
+    sig = key.sign(f"cosignature/v1\ntime {t}\n{body}".encode())
     raw = key_id(name, pub, 0x04) + struct.pack(">Q", t) + sig
     return f"{DASH} {name} {base64.b64encode(raw).decode()}\n"
 
