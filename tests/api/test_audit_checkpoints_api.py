@@ -134,11 +134,11 @@ def _upload(lot, b):
     return receipt
 
 
-def _verify_receipt(tmp_path: Path, doc: dict) -> tuple[int, str]:
+def _verify_receipt(tmp_path: Path, doc: dict, *extra) -> tuple[int, str]:
     path = tmp_path / "receipt.json"
     path.write_text(json.dumps(doc, ensure_ascii=False))
     proc = subprocess.run([sys.executable, "-I", str(VERIFIER), "receipt", str(path), "--log-key",
-                           keys.log_verifier_key()], capture_output=True, text=True, timeout=60)
+                           keys.log_verifier_key(), *extra], capture_output=True, text=True, timeout=60)
     return proc.returncode, proc.stdout
 
 
@@ -171,10 +171,15 @@ def test_receipt_gains_an_inclusion_proof_checked_offline(app, ctx, client, tmp_
     assert code == 0, out
     assert f"entry {inc['leaf_index']} is in the log's signed checkpoint of size {inc['tree_size']}" in out
 
+    receipt_key = client.get("/api/v1/receipt-key").json["public"]
+    code, out = _verify_receipt(tmp_path, doc, "--receipt-key", receipt_key)
+    assert code == 0 and "receipt signature verified" in out, out
+
     # tampering: another digest in the receipt, a changed proof hash, a forged checkpoint
     changed = json.loads(json.dumps(doc))
     changed["receipt"]["payload_sha256"] = "00" * 32
     assert "FAIL [mismatch]" in _verify_receipt(tmp_path, changed)[1]
+    assert "FAIL [receipt-signature]" in _verify_receipt(tmp_path, changed, "--receipt-key", receipt_key)[1]
     if inc["proof"]:
         bad = json.loads(json.dumps(doc))
         bad["inclusion"]["proof"][0] = base64.b64encode(b"\x00" * 32).decode()

@@ -12,8 +12,9 @@ file anywhere and run:
       view (two roots signed for one size — extra checkpoints a witness or bidder kept can be added with
       --checkpoint). VKEY is the log's verifier key obtained out of band ("name+keyid+base64"); without
       it the key in the bundle is used and the report says so.
-  python standalone_verify.py receipt RECEIPT.json [--log-key VKEY]
-      Check a bidder's receipt offline: its entry is in the signed checkpoint (inclusion proof).
+  python standalone_verify.py receipt RECEIPT.json [--log-key VKEY] [--receipt-key BASE64]
+      Check a bidder's receipt offline: its entry is in the signed checkpoint (inclusion proof), and
+      with --receipt-key (GET /api/v1/receipt-key "public") the platform's signature on the receipt.
   python standalone_verify.py keygen --key FILE --name NAME
       A witness's new Ed25519 key (PEM, mode 0600); prints the public key to register on the platform.
   python standalone_verify.py cosign --key FILE --name NAME --state FILE --log-key VKEY --url URL [--token T]
@@ -361,8 +362,17 @@ def verify_bundle(directory, log_vkey: str | None = None, extra_checkpoints: lis
 
 # --- receipts ------------------------------------------------------------------------------------
 
-def verify_receipt(doc: dict, log_vkey: str | None) -> Report:
+def verify_receipt(doc: dict, log_vkey: str | None, receipt_key: str | None = None) -> Report:
     report = Report()
+    if receipt_key is not None:  # the platform's receipt signature (canonical JSON of the receipt body)
+        public = base64.b64decode(receipt_key)
+        signed = json.dumps(doc.get("receipt", {}), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        if not ed25519_ok(public, base64.b64decode(doc.get("signature", "")), signed.encode()):
+            report.fail("receipt-signature", "the receipt's signature does not verify with the given receipt key")
+        elif doc.get("key_id") != sha256(public).digest()[:8].hex():
+            report.fail("receipt-signature", "the receipt names another key id than the given receipt key")
+        else:
+            report.info("receipt signature verified")
     inc = doc.get("inclusion")
     if not inc:
         report.fail("no-proof", "the receipt carries no inclusion proof yet (no checkpoint covered it when downloaded)")
@@ -484,6 +494,7 @@ def main(argv=None) -> int:
     r = sub.add_parser("receipt", help="verify a receipt's inclusion proof")
     r.add_argument("file")
     r.add_argument("--log-key")
+    r.add_argument("--receipt-key", help="the platform's receipt public key, base64 (raw 32 bytes)")
     k = sub.add_parser("keygen", help="make a witness key")
     k.add_argument("--key", required=True)
     k.add_argument("--name", required=True)
@@ -496,7 +507,8 @@ def main(argv=None) -> int:
         if args.cmd == "bundle":
             return _print(verify_bundle(args.directory, args.log_key, args.checkpoint))
         if args.cmd == "receipt":
-            return _print(verify_receipt(json.loads(Path(args.file).read_text(encoding="utf-8")), args.log_key))
+            return _print(verify_receipt(json.loads(Path(args.file).read_text(encoding="utf-8")), args.log_key,
+                                         args.receipt_key))
         if args.cmd == "keygen":
             return cmd_keygen(args)
         return cmd_cosign(args)
