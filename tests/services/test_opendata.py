@@ -177,6 +177,11 @@ def test_selection_from_announcement_to_contract_with_no_tenderer_before_the_dea
     assert {k: v for k, v in compiled.items() if k not in ("id", "date", "tag")} == \
         {k: v for k, v in releases[-1].items() if k not in ("id", "date", "tag")}
     assert '"amount":812345.67' in text and '"amount":845000.03' in text
+    history = record["versionedRelease"]["tender"]["status"]
+    assert [(h["releaseID"], h["value"]) for h in history] == [(releases[0]["id"], "active"),
+                                                               (releases[1]["id"], "complete")]
+    won_history = next(a for a in record["versionedRelease"]["awards"] if a["id"] == won["id"])["status"]
+    assert [(h["releaseTag"], h["value"]) for h in won_history] == [(["award"], "pending"), (["award"], "active")]
 
 
 def test_inquiry_is_selective_price_only_with_one_active_award_and_its_contract(session, clock, ctx):
@@ -355,3 +360,46 @@ def test_codelist_check_catches_a_code_outside_the_lists():
         "/parties/0/roles: 'auctioneer' is not in partyRole.csv",
         "/tender/procurementMethod: 'openish' is not in method.csv",
         "/tender/saleMethod: 'barter' is not in saleMethod.csv"]
+
+
+def test_a_winner_default_cancels_its_award_and_the_next_candidate_is_awarded_or_the_lot_ends(session, clock, ctx):
+    """Re-award (政府采购法实施条例 49; 招标投标法实施条例 55): the defaulting winner's award becomes cancelled
+    (awardUpdate), the next candidate's award is active (award) and the contract points to it; in a second
+    lot the buyer ends the attempt instead: the tender is unsuccessful (tenderUpdate)."""
+    from tests.factories.awards import propose, reported_lot
+    from trading.core.clock import beijing
+    from trading.procedures.common.awards import reaward
+
+    prices = [987_654_32, 990_000_01, 1_000_000_00]
+    lots = []
+    for _ in range(2):
+        clock.set(beijing(2026, 11, 10, 9))
+        w = reported_lot(ctx, procedure="selection", bidders=3)
+        propose(w, prices)
+        awards.publish_candidates(w.c_owner, w.trade.lot_code)
+        clock.set(beijing(2026, 11, 27))
+        result.award(w.c_owner, w.trade.lot_code, w.bidders[0].org_id)
+        clock.advance(timedelta(days=2))
+        reaward.record_default(w.c_owner, w.trade.lot_code, "refused_contract", "中选人以材料价格上涨为由书面拒绝签订合同。",
+                               "拒签函（2026年11月29日）")
+        lots.append(w)
+    first, second = lots
+    clock.advance(timedelta(hours=1))
+    reaward.award_next(first.c_owner, first.trade.lot_code)
+    clock.advance(timedelta(days=2))
+    result.record_contract(first.c_owner, first.trade.lot_code, to_beijing(clock.now()).date(), prices[1])
+    reaward.end_for_reprocurement(second.c_owner, second.trade.lot_code, "第二名报价超出预算，重新组织比选")
+
+    releases = all_releases(session, clock.now())
+    one = [r for r in releases if r["ocid"].endswith(first.trade.lot_code)]
+    assert [r["tag"][0] for r in one] == ["tender", "award", "award", "awardUpdate", "award", "contract"]
+    last = one[-1]
+    assert [(a["status"], a["value"]["amount"]) for a in last["awards"]] == [
+        ("cancelled", Decimal("987654.32")), ("active", Decimal("990000.01")), ("unsuccessful", Decimal("1000000.00"))]
+    assert last["contracts"][0]["awardID"] == last["awards"][1]["id"]
+    assert last["contracts"][0]["value"]["amount"] == Decimal("990000.01")
+    two = [r for r in releases if r["ocid"].endswith(second.trade.lot_code)]
+    assert [r["tag"][0] for r in two] == ["tender", "award", "award", "awardUpdate", "tenderUpdate"]
+    assert two[-1]["tender"]["status"] == "unsuccessful" and two[-1]["awards"][0]["status"] == "cancelled"
+    record, _ = record_of(session, first.trade.lot_code, clock.now())
+    assert record["compiledRelease"]["awards"] == last["awards"]

@@ -131,3 +131,20 @@ def test_dumps_writes_decimals_as_numbers_and_refuses_floats():
         rules.dumps({"amount": 812345.67})
     with pytest.raises(ValueError):
         rules.dumps(Decimal("NaN"))
+
+
+def test_versioned_release_keeps_each_fields_changes_with_the_release_that_made_them():
+    r1 = {"ocid": "o", "id": "1-tender", "date": "2026-11-10T01:00:00.000Z", "tag": ["tender"],
+          "tender": {"status": "active", "value": {"amount": Decimal("100.00")}},
+          "awards": [{"id": "a", "status": "pending"}]}
+    r2 = {"ocid": "o", "id": "2-award", "date": "2026-11-12T01:00:00.000Z", "tag": ["award"],
+          "tender": {"status": "complete", "value": {"amount": Decimal("100.00")}},
+          "awards": [{"id": "a", "status": "active"}, {"id": "b", "status": "unsuccessful"}]}
+    v = rules.versioned_release("o", [r2, r1])
+    m1 = {"releaseID": "1-tender", "releaseDate": "2026-11-10T01:00:00.000Z", "releaseTag": ["tender"]}
+    m2 = {"releaseID": "2-award", "releaseDate": "2026-11-12T01:00:00.000Z", "releaseTag": ["award"]}
+    assert v == {"ocid": "o",
+                 "tender": {"status": [{**m1, "value": "active"}, {**m2, "value": "complete"}],
+                            "value": {"amount": [{**m1, "value": Decimal("100.00")}]}},
+                 "awards": [{"id": "a", "status": [{**m1, "value": "pending"}, {**m2, "value": "active"}]},
+                            {"id": "b", "status": [{**m2, "value": "unsuccessful"}]}]}

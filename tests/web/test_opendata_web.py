@@ -53,6 +53,8 @@ def test_the_portal_links_to_the_open_data_page_without_a_login(client, ctx, own
     assert page.status_code == 200
     assert "/opendata/releases.json" in text and "CN-USCC" in text and "ocds-000000" in text
     assert f"/opendata/records/ocds-000000-{trade.lot_code}.json" in text
+    english = client.get("/opendata/?lang=en").get_data(as_text=True)
+    assert "Open data (Open Contracting Data Standard, OCDS 1.1.5)" in english and "Publication policy" in english
 
 
 def test_feed_pages_by_cursor_while_entries_append_without_duplicates_or_gaps(client, ctx, clock, owner, octx):

@@ -8,7 +8,11 @@ change once written.
 Secrecy: the entries that reveal a bidder before the deadline (registration, downloads, deposits,
 submissions) carry an embargo lot and are not among the mapped actions; the query also applies the
 platform's own embargo rule (supervision.embargo.visible_now). Tenderers come only from the opening
-record, which exists only once the lot is opened."""
+record, which exists only once the lot is opened.
+
+The feed is stable under appends: audit seqs are assigned under the audit head lock, held to the
+commit, so entries become visible in seq order and nothing appears later behind a cursor (the mapped
+entries carry no embargo, so the embargo filter never hides one that could surface afterwards)."""
 
 from __future__ import annotations
 
@@ -126,8 +130,12 @@ class _Process:
             self.tender["status"] = "unsuccessful"
         elif action == "award.candidates_publicized":
             self._candidates(p, at)
-        elif action == "award.determined":
+        elif action in ("award.determined", "award.reawarded"):
             self._determined(p, at)
+        elif action == "award.winner_defaulted":
+            self._defaulted(p)
+        elif action == "award.ended_for_reprocurement":
+            self.tender["status"] = "unsuccessful"
         elif action in ("award.contract_recorded", "award.contract_corrected"):
             self._contract(p)
         elif action == "lot.sell":
@@ -224,6 +232,12 @@ class _Process:
             docs = award.setdefault("documents", [])
             if all(d["id"] != doc["id"] for d in docs):
                 docs.append(doc)
+
+    def _defaulted(self, p: dict) -> None:
+        award = self.session.get(Award, p["award_id"])
+        a = self.awards.get(f"{award.list_id}-{award.rank}")
+        if a is not None:
+            a["status"] = "cancelled"
 
     def _contract(self, p: dict) -> None:
         award = self.session.get(Award, p["award_id"])

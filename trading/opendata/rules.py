@@ -92,6 +92,9 @@ TAGS: dict[str, str] = {
     "lot.fail": "tenderUpdate",                  # 流标 in the evaluation or a 流拍
     "award.candidates_publicized": "award",      # 中标/中选候选人公示: pending awards
     "award.determined": "award",                 # 定标/确定成交
+    "award.winner_defaulted": "awardUpdate",     # the winner refused / did not sign / gave up: award cancelled
+    "award.reawarded": "award",                  # the next candidate awarded (结果变更公告)
+    "award.ended_for_reprocurement": "tenderUpdate",  # no next candidate: the attempt is unsuccessful
     "lot.sell": "award",                         # a sale's winning bid (auction outcome hook)
     "award.contract_recorded": "contract",
     "award.contract_corrected": "contractUpdate",
@@ -241,6 +244,37 @@ def compile_release(ocid_value: str, releases: Iterable[Mapping]) -> dict:
             "tag": ["compiled"], **{k: v for k, v in compiled.items() if k != "ocid"}}
 
 
+def _version(target: dict, source: Mapping, meta: dict) -> None:
+    for key, new in source.items():
+        if isinstance(new, Mapping):
+            _version(target.setdefault(key, {}), new, meta)
+        elif isinstance(new, list) and new and all(isinstance(x, Mapping) and "id" in x for x in new):
+            items = target.setdefault(key, [])
+            index = {x["id"]: x for x in items}
+            for item in new:
+                obj = index.get(item["id"])
+                if obj is None:
+                    obj = {"id": item["id"]}
+                    items.append(obj)
+                    index[item["id"]] = obj
+                _version(obj, {k: v for k, v in item.items() if k != "id"}, meta)
+        else:
+            history = target.setdefault(key, [])
+            if not history or history[-1]["value"] != new:
+                history.append({**meta, "value": copy.deepcopy(new)})
+
+
+def versioned_release(ocid_value: str, releases: Iterable[Mapping]) -> dict:
+    """The versionedRelease of an ocid (OCDS 1.1 merge, versioned): every field's history as
+    [{releaseID, releaseDate, releaseTag, value}] with an entry only where the value changed; objects in
+    arrays keep their plain id. The public change log of a process, field by field."""
+    out: dict = {"ocid": ocid_value}
+    for r in sorted(releases, key=lambda r: r["date"]):
+        meta = {"releaseID": r["id"], "releaseDate": r["date"], "releaseTag": list(r["tag"])}
+        _version(out, {k: v for k, v in r.items() if k not in ("ocid", "id", "date", "tag")}, meta)
+    return out
+
+
 # --- writing JSON ------------------------------------------------------------------------------
 
 def _write(v: Any, out: list[str]) -> None:
@@ -326,6 +360,7 @@ def release_package(pub: Publication, uri: str, published: datetime, releases: l
 
 
 def record_package(pub: Publication, uri: str, published: datetime, records: list[tuple[str, list[dict]]]) -> dict:
-    """A record package: per ocid its releases (embedded) and the compiledRelease."""
+    """A record package: per ocid its releases (embedded), the compiledRelease and the versionedRelease."""
     return {**_package_head(pub, uri, published),
-            "records": [{"ocid": o, "releases": rs, "compiledRelease": compile_release(o, rs)} for o, rs in records]}
+            "records": [{"ocid": o, "releases": rs, "compiledRelease": compile_release(o, rs),
+                         "versionedRelease": versioned_release(o, rs)} for o, rs in records]}
