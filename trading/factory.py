@@ -126,6 +126,7 @@ def _register_cli(app: Flask) -> None:
     from trading.audit.cli import audit_cli
     from trading.demo import demo_command
     from trading.opendata.cli import opendata_cli
+    from trading.procedures.auction.cli import auction_cli
     from trading.procedures.common.awards.cli import awards_cli
     from trading.procedures.common.participation.cli import offers_cli
     from trading.reference.cli import calendar_cli
@@ -136,6 +137,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(offers_cli)
     app.cli.add_command(awards_cli)
     app.cli.add_command(opendata_cli)
+    app.cli.add_command(auction_cli)
 
 
 __all__ = ["create_app", "SystemClock"]

@@ -150,3 +150,12 @@ def test_anonymous_is_401(app, room):
     assert anon.get(path(w)).status_code == 401
     assert anon.post(path(w, "/bids"), {"answers_price": START, "amount_fen": START, "client_bid_id": "z"},
                      csrf=False).status_code == 401
+
+
+def test_state_shows_the_parcel(app, ctx):
+    w = auction_lot(ctx, subject_ref="示范县2026-15号", area_m2="13340.02", land_use="城镇住宅用地", term_years=70,
+                    plot_ratio="1.0–2.5")
+    db.session.commit()
+    s = Caller(app, w.buyers[0].user).get(path(w)).json["subject"]
+    assert s == {**s, "kind": "parcel", "ref": "示范县2026-15号", "area_m2": "13340.02", "area_mu": "20.01",
+                 "land_use": "城镇住宅用地", "term_years": 70, "plot_ratio": "1.0–2.5", "appraisal_fen": None}

@@ -18,6 +18,7 @@ from trading.core.errors import Conflict, DomainError, Forbidden, InvalidInput, 
 from trading.core.events import LiveEvent
 from trading.procedures.auction import services
 from trading.procedures.auction.models import AuctionBid
+from trading.procedures.common.deposits.models import DepositAccount
 from trading.procedures.auction.services import _bid_bytes
 from trading.procedures.common.lots import get_trade
 
@@ -246,6 +247,9 @@ def test_listing_goes_to_the_timed_phase_and_the_countdown_restarts(ctx, session
     services.tick(w.c_op, w.code)
     assert (a.phase, a.outcome, a.basis) == ("ended", "sold", "sold_highest")
     assert get_trade(ctx, w.code).status == "awarded"
+    winner = {b.app.participation_id: b for b in w.buyers}
+    flags = dict(session.execute(select(DepositAccount.participation_id, DepositAccount.is_winner)).all())
+    assert flags == {b1.app.participation_id: True, b2.app.participation_id: False} and len(winner) == 2
     sold = session.execute(select(AuditEntry).where(AuditEntry.action == "auction.sold")).scalar_one()
     assert b'"reserve_fen":' + str(START + 2 * INC).encode() in bytes(sold.body)
     assert events(session, w.code)[-1][0] == "auction:ended"
@@ -343,3 +347,25 @@ def test_bid_count(ctx, session):
     started(w)
     place(w, w.buyers[0], START)
     assert services.bid_count(ctx, w.code) == 1 == session.execute(select(func.count()).select_from(AuctionBid)).scalar()
+
+
+# --- the clock's steps (flask auction tick) ----------------------------------------------------------
+def test_tick_command_moves_what_is_due_and_keeps_a_paused_lot(app, ctx, session, clock):
+    from trading.procedures.auction.models import Auction
+
+    listing = auction_lot(ctx)
+    other = auction_lot(ctx)
+    session.commit()
+    clock.set(listing.auction.start_at)
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["auction", "tick"])
+    assert out.exit_code == 0 and "2 auction(s) moved" in out.output and "scheduled → free" in out.output
+    services.pause(other.c_sup, other.code, "系统维护")
+    place(listing, listing.buyers[0], START)
+    session.commit()
+    clock.set(listing.auction.free_until)
+    out = runner.invoke(args=["auction", "tick"])
+    assert "1 auction(s) moved" in out.output and f"{listing.code}: free → ended" in out.output
+    session.expire_all()
+    assert session.get(Auction, other.auction.lot_id).phase == "free"
+    assert session.get(Auction, listing.auction.lot_id).outcome == "sold"

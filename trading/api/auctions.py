@@ -62,6 +62,20 @@ class AuctionJumpSchema(Schema):
     large = fields.Boolean(required=True, metadata={"description": "大额加价，须提示确认 / warn before confirming"})
 
 
+class AuctionSubjectSchema(Schema):
+    kind = fields.String(required=True, metadata={"description": "parcel 宗地 | asset 资产/产权"})
+    ref = fields.String(required=True, metadata={"description": "宗地编号 / 资产编号"})
+    location = fields.String(required=True)
+    area_m2 = fields.String(allow_none=True, metadata={"description": "面积（平方米，两位小数） / area in ㎡"})
+    area_mu = fields.String(allow_none=True, metadata={"description": "面积（亩，由平方米换算） / area in mu, derived"})
+    land_use = fields.String(required=True)
+    term_years = fields.Integer(allow_none=True, metadata={"description": "出让年限 / term (years)"})
+    plot_ratio = fields.String(required=True, metadata={"description": "容积率 / plot ratio"})
+    description = fields.String(required=True)
+    appraisal_fen = Fen(allow_none=True, metadata={"description": "评估值（分） / appraisal"})
+    appraisal_capitals = capitals_of("appraisal_fen")
+
+
 class AuctionStateSchema(Schema):
     class Meta:
         ordered = True
@@ -103,6 +117,7 @@ class AuctionStateSchema(Schema):
     me = fields.Nested(AuctionMeSchema, required=True)
     history = fields.List(fields.Nested(AuctionHistorySchema), required=True)
     jump = fields.Nested(AuctionJumpSchema, allow_none=True)
+    subject = fields.Nested(AuctionSubjectSchema, required=True)
 
 
 class JumpQueryIn(Schema):

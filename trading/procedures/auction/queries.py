@@ -80,6 +80,11 @@ def room_state(ctx: ServiceContext, lot_code: str, *, amount_fen: int | None = N
         "history": [{"seq": r.seq, "bidder": rules.mask_bidder_no(nos.get(r.application_id)), "amount_fen": r.amount_fen,
                      "at": r.received_at, "mine": bool(app and r.application_id == app.id)} for r in rows],
         "jump": None,
+        "subject": {"kind": a.subject, "ref": a.subject_ref, "location": a.location,
+                    "area_m2": str(a.area_m2) if a.area_m2 is not None else None,
+                    "area_mu": str(rules.mu_of(a.area_m2)) if a.area_m2 is not None else None,
+                    "land_use": a.land_use, "term_years": a.term_years, "plot_ratio": a.plot_ratio,
+                    "description": a.description, "appraisal_fen": a.appraisal_fen},
     }
     if amount_fen is not None:
         j = rules.jump(terms, state, amount_fen, settings)

@@ -551,6 +551,12 @@ def _finish(ctx: ServiceContext, a: Auction, now: datetime) -> Auction:
                "reserve_fen": a.reserve_fen, "bids": a.bids}
     if sold:
         payload.update(winner_application=winner.id, capitals=to_capitals(a.price_fen))
+        # the winner's deposit becomes earnest money / part of the price: the result notice's refund
+        # period (deposits.refunds.record_refund_event) then starts for the others only
+        account = ctx.session.execute(select(DepositAccount).where(
+            DepositAccount.participation_id == winner.participation_id)).scalar_one_or_none()
+        if account is not None:
+            account.is_winner = True
     else:
         payload["next_steps"] = [s.code for s in rules.next_steps(a.procedure, a.appraisal_fen, auction_settings(ctx))]
     record(ctx, "auction.sold" if sold else "auction.no_sale", "lot", a.lot_id, project_id=a.project_id,
