@@ -18,8 +18,8 @@ from trading.core.errors import Conflict, DomainError, Forbidden, InvalidInput, 
 from trading.core.events import LiveEvent
 from trading.procedures.auction import services
 from trading.procedures.auction.models import AuctionBid
-from trading.procedures.common.deposits.models import DepositAccount
 from trading.procedures.auction.services import _bid_bytes
+from trading.procedures.common.deposits.models import DepositAccount
 from trading.procedures.common.lots import get_trade
 
 MS = timedelta(milliseconds=1)

@@ -152,7 +152,6 @@ def test_every_machine_lists_the_steps_the_opening_code_takes_itself():
     registered machine lists those steps for the system."""
     import trading.procedures.registry  # noqa: F401  (every kind)
     from trading.procedures.common.flow import registered
-
     from trading.procedures.common.lots import SEALED_PROCEDURES
 
     for procedure, machine in registered().items():

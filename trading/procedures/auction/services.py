@@ -23,7 +23,6 @@ Imports: core, audit, reference, accounts, projects, procedures.common, this pac
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,9 +37,6 @@ from trading.core.context import ServiceContext
 from trading.core.errors import Conflict, Forbidden, InvalidInput, RuleViolation, not_found
 from trading.core.events import publish
 from trading.core.money import check_fen, to_capitals
-from trading.projects.models import Project
-from trading.reference.services import get_calendar
-from trading.reference.settings import catalogue, get_setting
 from trading.procedures.common import stages
 from trading.procedures.common.deposits.models import DepositAccount
 from trading.procedures.common.deposits.rules import AccountStatus
@@ -48,6 +44,9 @@ from trading.procedures.common.deposits.services import open_sub_account, set_lo
 from trading.procedures.common.lots import before_deadline, get_trade
 from trading.procedures.common.models import Notice
 from trading.procedures.common.participation.models import Participation
+from trading.projects.models import Project
+from trading.reference.services import get_calendar
+from trading.reference.settings import catalogue, get_setting
 
 from . import rules
 from .models import Auction, AuctionApplication, AuctionBid
