@@ -369,3 +369,35 @@ def test_tick_command_moves_what_is_due_and_keeps_a_paused_lot(app, ctx, session
     session.expire_all()
     assert session.get(Auction, other.auction.lot_id).phase == "free"
     assert session.get(Auction, listing.auction.lot_id).outcome == "sold"
+
+
+def test_a_restart_loses_no_bid_and_the_countdown_resumes_from_the_stored_deadline(app, ctx, session, clock):
+    """A worker restart: the session and every pooled connection go away; what a new one reads is what
+    was committed — the accepted bids, the price, the stored deadline the countdown runs to."""
+    from trading.extensions import db
+    from trading.procedures.auction.models import Auction
+
+    w = auction_lot(ctx)
+    a = started(w)
+    b1, b2 = w.buyers
+    place(w, b1, START)
+    place(w, b2, START + INC)
+    for b in (b1, b2):
+        services.opt_in(b.ctx, w.code)
+    clock.set(a.free_until)
+    services.end_free_phase(w.c_op, w.code)
+    after(w, minutes=1)
+    place(w, b1, START + 2 * INC)
+    deadline, lot_id = a.deadline, a.lot_id
+    session.commit()
+    db.session.remove()
+    if session.get_bind().dialect.name != "sqlite":  # the tests' SQLite lives in its one connection
+        db.engine.dispose()
+    fresh = db.session
+    again = fresh.get(Auction, lot_id)
+    assert (again.phase, again.price_fen, again.bids, again.deadline) == ("timed", START + 2 * INC, 3, deadline)
+    assert [r.seq for r in bids(fresh, lot_id) if r.accepted] == [1, 2, 3]
+    clock.set(deadline - MS)
+    assert services.tick(w.c_op, w.code).phase == "timed"  # not before the stored deadline
+    clock.set(deadline)
+    assert services.tick(w.c_op, w.code).outcome == "sold"
