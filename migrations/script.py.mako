@@ -13,7 +13,13 @@ from alembic import op
 import sqlalchemy as sa
 ${imports if imports else ""}
 % if creates_audit:
-from trading.audit.models import PG_IMMUTABLE_FUNCTION, PG_IMMUTABLE_TRIGGERS
+from trading.audit.models import (
+    APPEND_ONLY_TABLES,
+    PG_APPEND_ONLY_FUNCTION,
+    PG_APPEND_ONLY_TRIGGERS,
+    PG_IMMUTABLE_FUNCTION,
+    PG_IMMUTABLE_TRIGGERS,
+)
 % endif
 
 # revision identifiers, used by Alembic.
@@ -42,7 +48,8 @@ def downgrade():
 
 def _audit_upgrade():
     """The chain's head row (next seq 0, genesis hash of 32 zero bytes) and, on PostgreSQL, the
-    triggers that refuse UPDATE, DELETE and TRUNCATE of audit_entry."""
+    triggers that refuse UPDATE, DELETE and TRUNCATE of audit_entry, and UPDATE and DELETE of the
+    checkpoints, cosignatures and stored tree nodes."""
     # Literal SQL rather than bulk_insert: `flask db upgrade --sql` cannot print a bytes parameter.
     zero = "00" * 32
     if op.get_context().dialect.name == "postgresql":
@@ -55,6 +62,10 @@ def _audit_upgrade():
         op.execute(PG_IMMUTABLE_FUNCTION)
         for statement in PG_IMMUTABLE_TRIGGERS:
             op.execute(statement)
+        # checkpoints, cosignatures and stored tree nodes: append-only too
+        op.execute(PG_APPEND_ONLY_FUNCTION)
+        for statement in PG_APPEND_ONLY_TRIGGERS:
+            op.execute(statement)
 
 
 def _audit_downgrade():
@@ -62,4 +73,7 @@ def _audit_downgrade():
         op.execute("DROP TRIGGER IF EXISTS audit_entry_no_truncate ON audit_entry")
         op.execute("DROP TRIGGER IF EXISTS audit_entry_no_update ON audit_entry")
         op.execute("DROP FUNCTION IF EXISTS audit_entry_immutable()")
+        for name in APPEND_ONLY_TABLES:
+            op.execute(f"DROP TRIGGER IF EXISTS {name}_append_only ON {name}")
+        op.execute("DROP FUNCTION IF EXISTS audit_append_only()")
 % endif

@@ -95,9 +95,9 @@ def _register_blueprints(app: Flask) -> None:
     from trading.portal.views import bp as portal_bp
     from trading.procedures.common.awards.views import bp as awards_bp
     from trading.procedures.common.deposits.views import bp as deposits_bp
-    from trading.procedures.common.stage_views import bp as stages_bp
     from trading.procedures.common.opening.views import bp as opening_bp
     from trading.procedures.common.participation.views import bp as offers_bp
+    from trading.procedures.common.stage_views import bp as stages_bp
     from trading.procedures.common.views import bp as notices_bp
     from trading.procedures.negotiation.views import bp as negotiation_bp
     from trading.projects.views import bp as projects_bp

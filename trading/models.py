@@ -9,6 +9,7 @@ from trading.evaluation.draw import models as expert_draws  # noqa: F401
 from trading.evaluation.experts import models as experts  # noqa: F401
 from trading.evaluation.reports import models as evaluation_reports  # noqa: F401
 from trading.evaluation.scoring import models as evaluation_scoring  # noqa: F401
+from trading.procedures import registry as procedure_machines  # noqa: F401  (every stage machine registered)
 from trading.procedures.auction import models as auctions  # noqa: F401
 from trading.procedures.common import models as notices  # noqa: F401
 from trading.procedures.common.awards import models as awards  # noqa: F401
@@ -16,6 +17,5 @@ from trading.procedures.common.deposits import models as deposits  # noqa: F401
 from trading.procedures.common.opening import models as opening  # noqa: F401
 from trading.procedures.common.participation import models as participation  # noqa: F401
 from trading.procedures.negotiation import models as negotiation  # noqa: F401
-from trading.procedures import registry as procedure_machines  # noqa: F401  (every stage machine registered)
 from trading.projects import models as projects  # noqa: F401
 from trading.reference import models as reference  # noqa: F401

@@ -22,8 +22,8 @@ from tests.factories.accounts import DEFAULT_PASSWORD, actor_ctx, make_org, make
 from tests.factories.custodians import add_offer, ensure_custodians
 from tests.factories.notices import bj_at, notice_project, published_notice
 from trading.accounts.models import User
-from trading.core.context import ServiceContext
 from trading.core.clock import to_beijing
+from trading.core.context import ServiceContext
 from trading.extensions import db
 from trading.procedures.common.models import LotTrade
 from trading.procedures.common.opening.models import OpeningKey, OpeningRecord

@@ -135,6 +135,25 @@ def test_trigger_refuses_changes_to_entries(mig_app, statement, verb):
     assert verify(db.session).count == 1
 
 
+@pytest.mark.postgres
+@pytest.mark.skipif(not is_postgres(), reason="the append-only triggers exist on PostgreSQL only")
+@pytest.mark.parametrize("statement", ["UPDATE audit_checkpoint SET reason = 'forged'", "DELETE FROM audit_checkpoint"])
+def test_migrated_checkpoints_are_append_only(mig_app, statement):
+    from trading.audit.checkpoints import make_checkpoint
+
+    command.upgrade(_alembic_config(), "head")
+    ctx = ServiceContext(session=db.session, clock=FrozenClock(T0))
+    record(ctx, "test.event", "thing", 1)
+    make_checkpoint(ctx, "manual")
+    db.session.commit()
+    with pytest.raises(sa.exc.DBAPIError, match="audit_checkpoint is append-only"):
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    names = set(db.session.execute(sa.text(
+        "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE '%append_only'")).scalars())
+    assert names == {f"{t}_append_only" for t in ("audit_checkpoint", "audit_cosignature", "audit_merkle_node")}
+
+
 def test_downgrade_removes_everything_and_upgrade_works_again(mig_app):
     cfg = _alembic_config()
     command.upgrade(cfg, "head")

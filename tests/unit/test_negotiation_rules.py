@@ -21,7 +21,7 @@ CAL = from_days([2026], [(d, w) for d, w, _ in builtin_days(2026)])
 M = machine_for("negotiation")
 
 ACTIONS = ["close", "start_opening", "open", "fail", "start_negotiation", "close_round", "call_final_offers",
-           "close_final_offers", "start_evaluation", "submit_report", "publicize", "confirm", "award",
+           "close_final_offers", "start_evaluation", "submit_report", "report_negotiation", "reprocure", "publicize", "confirm", "award",
            "sign_contract", "archive", "reannounce", "switch_method", "cancel", "terminate"]
 STATES = ["accepting", "closed", "opening", "opened", "negotiating", "final_offers", "evaluating", "reported",
           "confirming", "awarded", "contracted", "archived", "failed", "reannounced", "terminated"]
@@ -37,9 +37,10 @@ EXPECTED = {
     ("final_offers", "close_round"): "final_offers", ("final_offers", "close_final_offers"): "evaluating",
     ("final_offers", "terminate"): "terminated", ("final_offers", "cancel"): "terminated",
     ("evaluating", "submit_report"): "reported", ("evaluating", "cancel"): "terminated",
+    ("evaluating", "report_negotiation"): "reported", ("evaluating", "terminate"): "terminated",
     ("reported", "confirm"): "confirming", ("reported", "cancel"): "terminated",
     ("confirming", "award"): "awarded", ("confirming", "cancel"): "terminated",
-    ("awarded", "sign_contract"): "contracted", ("contracted", "archive"): "archived",
+    ("awarded", "sign_contract"): "contracted", ("awarded", "reprocure"): "failed", ("contracted", "archive"): "archived",
     ("failed", "reannounce"): "reannounced", ("failed", "switch_method"): "terminated",
     ("failed", "cancel"): "terminated",
 }
@@ -48,7 +49,7 @@ EXPECTED = {
 GOOD = {"calendar": CAL, "settings": {}, "docs_from": beijing(2026, 11, 2, 9), "deadline_at": beijing(2026, 11, 9, 9),
         "applicants": 3, "min_valid_offers": 3, "valid_offers": 3, "panel_size": 3, "panel_experts": 2,
         "suppliers": 3, "recommended_buyer": 1, "recommended_expert": 1, "round_closes_at": T0,
-        "open_round": False, "final_offers": 3, "final_quotes_opened": True, "reason": "理由",
+        "open_round": False, "final_offers": 3, "responsive": 3, "final_quotes_opened": True, "reason": "理由",
         "approval_ref": "财采〔2026〕1号"}
 
 

@@ -17,8 +17,19 @@ bp.before_request(framework.guard_request)
 bp.register_error_handler(DomainError, framework.error_response)
 
 # Resource modules register their operations on `bp` (imported last: they import `bp` from here).
-from . import audit, deposits, keys, me, meta, notices, offers, opening, organisations, projects  # noqa: E402,F401
-from . import negotiation  # noqa: E402,F401  (after offers: it reuses its schemas)
-from . import criteria  # noqa: E402,F401
-from . import awards  # noqa: E402,F401
-from . import auctions  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    auctions,  # noqa: E402,F401
+    audit,
+    awards,  # noqa: E402,F401
+    criteria,  # noqa: E402,F401
+    deposits,
+    keys,
+    me,
+    meta,
+    negotiation,  # noqa: E402,F401  (after offers: it reuses its schemas)
+    notices,
+    offers,
+    opening,
+    organisations,
+    projects,
+)

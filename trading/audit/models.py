@@ -169,8 +169,12 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql
 """
+APPEND_ONLY_TABLES = ("audit_checkpoint", "audit_cosignature", "audit_merkle_node")
+#: the triggers (the migration creates the same ones: migrations/script.py.mako)
+PG_APPEND_ONLY_TRIGGERS = [
+    f"CREATE TRIGGER {name}_append_only BEFORE UPDATE OR DELETE ON {name} "
+    "FOR EACH ROW EXECUTE FUNCTION audit_append_only()" for name in APPEND_ONLY_TABLES]
 for _table in (AuditCheckpoint.__table__, AuditCosignature.__table__, AuditMerkleNode.__table__):
     event.listen(_table, "after_create", DDL(PG_APPEND_ONLY_FUNCTION.replace("%", "%%")).execute_if(dialect="postgresql"))
     event.listen(_table, "after_create", DDL(
-        f"CREATE TRIGGER {_table.name}_append_only BEFORE UPDATE OR DELETE ON {_table.name} "
-        "FOR EACH ROW EXECUTE FUNCTION audit_append_only()").execute_if(dialect="postgresql"))
+        PG_APPEND_ONLY_TRIGGERS[APPEND_ONLY_TABLES.index(_table.name)]).execute_if(dialect="postgresql"))

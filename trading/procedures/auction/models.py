@@ -69,7 +69,7 @@ class Auction(Base):
     #: rules.Phase: scheduled | free | timed | ended
     phase: Mapped[str] = mapped_column(String(10), nullable=False, default="scheduled")
     price_fen: Mapped[int | None] = mapped_column(Fen)
-    leader_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("auction_application.id", use_alter=True))
+    leader_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("auction_application.id"))
     #: accepted bids so far: the last accepted bid's sequence number
     bids: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     #: end of the running phase (free-phase end, or the countdown); None while paused or not running
@@ -97,7 +97,7 @@ class AuctionApplication(Base):
     __tablename__ = "auction_application"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    lot_id: Mapped[int] = mapped_column(Integer, ForeignKey("auction.lot_id"), nullable=False)
+    lot_id: Mapped[int] = mapped_column(Integer, ForeignKey("lot_trade.lot_id"), nullable=False)
     #: the registration that carries the deposit sub-account (participation / deposits)
     participation_id: Mapped[int] = mapped_column(Integer, ForeignKey("participation.id"), nullable=False)
     bidder_org_id: Mapped[int] = mapped_column(Integer, ForeignKey("organisation.id"), nullable=False)

@@ -1,17 +1,23 @@
 """initial schema
 
-Revision ID: a334a6b7e43c
+Revision ID: ef5ef5696cdb
 Revises: 
-Create Date: 2026-11-27 03:38:29.806139
+Create Date: 2026-11-27 06:22:25.631276
 
 """
 from alembic import op
 import sqlalchemy as sa
 
-from trading.audit.models import PG_IMMUTABLE_FUNCTION, PG_IMMUTABLE_TRIGGERS
+from trading.audit.models import (
+    APPEND_ONLY_TABLES,
+    PG_APPEND_ONLY_FUNCTION,
+    PG_APPEND_ONLY_TRIGGERS,
+    PG_IMMUTABLE_FUNCTION,
+    PG_IMMUTABLE_TRIGGERS,
+)
 
 # revision identifiers, used by Alembic.
-revision = 'a334a6b7e43c'
+revision = 'ef5ef5696cdb'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -31,6 +37,20 @@ def upgrade():
     with op.batch_alter_table('admin_alert', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_admin_alert_key'), ['key'], unique=False)
 
+    op.create_table('audit_checkpoint',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('root', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('frontier', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.String(length=16), nullable=False),
+    sa.Column('milestone_action', sa.String(length=64), nullable=True),
+    sa.Column('milestone_seq', sa.BigInteger(), nullable=True),
+    sa.Column('detail', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_checkpoint')),
+    sa.UniqueConstraint('size', name=op.f('uq_audit_checkpoint_size'))
+    )
     op.create_table('audit_entry',
     sa.Column('seq', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('body', sa.LargeBinary(), nullable=False),
@@ -57,6 +77,12 @@ def upgrade():
     sa.Column('next_seq', sa.BigInteger(), nullable=False),
     sa.Column('last_hash', sa.LargeBinary(length=32), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_head'))
+    )
+    op.create_table('audit_merkle_node',
+    sa.Column('level', sa.SmallInteger(), autoincrement=False, nullable=False),
+    sa.Column('index', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('hash', sa.LargeBinary(length=32), nullable=False),
+    sa.PrimaryKeyConstraint('level', 'index', name=op.f('pk_audit_merkle_node'))
     )
     op.create_table('calendar_day',
     sa.Column('day', sa.Date(), nullable=False),
@@ -117,6 +143,17 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisation')),
     sa.UniqueConstraint('credit_code', name=op.f('uq_organisation_credit_code'))
     )
+    op.create_table('audit_witness',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=128), nullable=False),
+    sa.Column('public_raw', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organisation.id'], name=op.f('fk_audit_witness_org_id_organisation')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_witness')),
+    sa.UniqueConstraint('name', name=op.f('uq_audit_witness_name'))
+    )
     op.create_table('user_account',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=40), nullable=False),
@@ -148,6 +185,18 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_api_token_user_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
     sa.UniqueConstraint('token_sha256', name=op.f('uq_api_token_token_sha256'))
+    )
+    op.create_table('audit_cosignature',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('checkpoint_id', sa.Integer(), nullable=False),
+    sa.Column('witness_id', sa.Integer(), nullable=False),
+    sa.Column('line', sa.Text(), nullable=False),
+    sa.Column('timestamp', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['checkpoint_id'], ['audit_checkpoint.id'], name=op.f('fk_audit_cosignature_checkpoint_id_audit_checkpoint')),
+    sa.ForeignKeyConstraint(['witness_id'], ['audit_witness.id'], name=op.f('fk_audit_cosignature_witness_id_audit_witness')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_cosignature')),
+    sa.UniqueConstraint('checkpoint_id', 'witness_id', name=op.f('uq_audit_cosignature_checkpoint_id'))
     )
     op.create_table('bank_statement',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -497,6 +546,8 @@ def upgrade():
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('created_by', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('carried_from_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['carried_from_id'], ['lot_criteria.id'], name=op.f('fk_lot_criteria_carried_from_id_lot_criteria')),
     sa.ForeignKeyConstraint(['created_by'], ['user_account.id'], name=op.f('fk_lot_criteria_created_by_user_account')),
     sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_lot_criteria_lot_id_lot_trade')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lot_criteria')),
@@ -515,6 +566,21 @@ def upgrade():
     sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_negotiation_case_lot_id_lot_trade')),
     sa.ForeignKeyConstraint(['started_by'], ['user_account.id'], name=op.f('fk_negotiation_case_started_by_user_account')),
     sa.PrimaryKeyConstraint('lot_id', name=op.f('pk_negotiation_case'))
+    )
+    op.create_table('negotiation_report',
+    sa.Column('lot_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('ranking', sa.JSON(), nullable=False),
+    sa.Column('excluded', sa.JSON(), nullable=False),
+    sa.Column('opinion', sa.Text(), nullable=False),
+    sa.Column('dissent', sa.Text(), nullable=False),
+    sa.Column('outcome', sa.String(length=12), nullable=False),
+    sa.Column('candidate_list_id', sa.Integer(), nullable=True),
+    sa.Column('recorded_by', sa.Integer(), nullable=True),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('audit_seq', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_negotiation_report_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['recorded_by'], ['user_account.id'], name=op.f('fk_negotiation_report_recorded_by_user_account')),
+    sa.PrimaryKeyConstraint('lot_id', name=op.f('pk_negotiation_report'))
     )
     op.create_table('negotiation_round',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -640,6 +706,28 @@ def upgrade():
     with op.batch_alter_table('tender_document', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tender_document_lot_id'), ['lot_id'], unique=False)
 
+    op.create_table('auction_application',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('participation_id', sa.Integer(), nullable=False),
+    sa.Column('bidder_org_id', sa.Integer(), nullable=False),
+    sa.Column('applied_by', sa.Integer(), nullable=False),
+    sa.Column('applied_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('decided_by', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decision_note', sa.String(length=500), nullable=False),
+    sa.Column('bidder_no', sa.String(length=8), nullable=True),
+    sa.Column('wants_timed', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['applied_by'], ['user_account.id'], name=op.f('fk_auction_application_applied_by_user_account')),
+    sa.ForeignKeyConstraint(['bidder_org_id'], ['organisation.id'], name=op.f('fk_auction_application_bidder_org_id_organisation')),
+    sa.ForeignKeyConstraint(['decided_by'], ['user_account.id'], name=op.f('fk_auction_application_decided_by_user_account')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_auction_application_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['participation_id'], ['participation.id'], name=op.f('fk_auction_application_participation_id_participation')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_auction_application')),
+    sa.UniqueConstraint('lot_id', 'bidder_no', name='uq_auction_application_lot_no'),
+    sa.UniqueConstraint('lot_id', 'bidder_org_id', name='uq_auction_application_lot_org')
+    )
     op.create_table('award',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('lot_id', sa.Integer(), nullable=False),
@@ -647,6 +735,9 @@ def upgrade():
     sa.Column('bidder_org_id', sa.Integer(), nullable=False),
     sa.Column('rank', sa.Integer(), nullable=False),
     sa.Column('price_fen', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('superseded_by_id', sa.Integer(), nullable=True),
+    sa.Column('superseded_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('determined_by', sa.Integer(), nullable=True),
     sa.Column('determined_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('result_due_at', sa.DateTime(timezone=True), nullable=True),
@@ -659,11 +750,12 @@ def upgrade():
     sa.ForeignKeyConstraint(['list_id'], ['candidate_list.id'], name=op.f('fk_award_list_id_candidate_list')),
     sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_award_lot_id_lot_trade')),
     sa.ForeignKeyConstraint(['result_notice_id'], ['notice.id'], name=op.f('fk_award_result_notice_id_notice')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_award')),
-    sa.UniqueConstraint('list_id', name=op.f('uq_award_list_id'))
+    sa.ForeignKeyConstraint(['superseded_by_id'], ['award.id'], name=op.f('fk_award_superseded_by_id_award')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_award'))
     )
     with op.batch_alter_table('award', schema=None) as batch_op:
         batch_op.create_index('ix_award_contract_due', ['contract_due_at'], unique=False)
+        batch_op.create_index('ix_award_list', ['list_id'], unique=False)
         batch_op.create_index('ix_award_lot', ['lot_id'], unique=False)
 
     op.create_table('candidate',
@@ -922,6 +1014,81 @@ def upgrade():
     with op.batch_alter_table('submission', schema=None) as batch_op:
         batch_op.create_index('ix_submission_lot_bidder_part', ['lot_id', 'bidder_org_id', 'part', 'status'], unique=False)
 
+    op.create_table('auction',
+    sa.Column('lot_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('lot_code', sa.String(length=44), nullable=False),
+    sa.Column('procedure', sa.String(length=30), nullable=False),
+    sa.Column('method', sa.String(length=10), nullable=False),
+    sa.Column('subject', sa.String(length=10), nullable=False),
+    sa.Column('subject_ref', sa.String(length=60), nullable=False),
+    sa.Column('location', sa.String(length=200), nullable=False),
+    sa.Column('area_m2', sa.Numeric(precision=14, scale=2), nullable=True),
+    sa.Column('land_use', sa.String(length=60), nullable=False),
+    sa.Column('term_years', sa.Integer(), nullable=True),
+    sa.Column('plot_ratio', sa.String(length=40), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('appraisal_fen', sa.BigInteger(), nullable=True),
+    sa.Column('starting_fen', sa.BigInteger(), nullable=False),
+    sa.Column('increment_fen', sa.BigInteger(), nullable=False),
+    sa.Column('countdown_s', sa.Integer(), nullable=False),
+    sa.Column('reserve_fen', sa.BigInteger(), nullable=True),
+    sa.Column('reserve_set_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('start_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('free_until', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('phase', sa.String(length=10), nullable=False),
+    sa.Column('price_fen', sa.BigInteger(), nullable=True),
+    sa.Column('leader_id', sa.Integer(), nullable=True),
+    sa.Column('bids', sa.Integer(), nullable=False),
+    sa.Column('deadline', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('paused_left_ms', sa.BigInteger(), nullable=True),
+    sa.Column('paused_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('pause_reason', sa.String(length=500), nullable=False),
+    sa.Column('outcome', sa.String(length=10), nullable=True),
+    sa.Column('basis', sa.String(length=20), nullable=True),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_bid_hash', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['user_account.id'], name=op.f('fk_auction_created_by_user_account')),
+    sa.ForeignKeyConstraint(['leader_id'], ['auction_application.id'], name=op.f('fk_auction_leader_id_auction_application')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_auction_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_auction_project_id_project')),
+    sa.PrimaryKeyConstraint('lot_id', name=op.f('pk_auction')),
+    sa.UniqueConstraint('lot_code', name=op.f('uq_auction_lot_code'))
+    )
+    with op.batch_alter_table('auction', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_auction_project_id'), ['project_id'], unique=False)
+
+    op.create_table('award_default',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('award_id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('bidder_org_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('evidence_note', sa.String(length=500), nullable=False),
+    sa.Column('evidence_sha256', sa.String(length=64), nullable=True),
+    sa.Column('evidence_name', sa.String(length=200), nullable=False),
+    sa.Column('deposit', sa.String(length=8), nullable=False),
+    sa.Column('recorded_by', sa.Integer(), nullable=True),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('outcome', sa.String(length=10), nullable=True),
+    sa.Column('next_award_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decision_note', sa.String(length=500), nullable=False),
+    sa.ForeignKeyConstraint(['award_id'], ['award.id'], name=op.f('fk_award_default_award_id_award')),
+    sa.ForeignKeyConstraint(['bidder_org_id'], ['organisation.id'], name=op.f('fk_award_default_bidder_org_id_organisation')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_award_default_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['next_award_id'], ['award.id'], name=op.f('fk_award_default_next_award_id_award')),
+    sa.ForeignKeyConstraint(['recorded_by'], ['user_account.id'], name=op.f('fk_award_default_recorded_by_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_award_default')),
+    sa.UniqueConstraint('award_id', name=op.f('uq_award_default_award_id'))
+    )
+    with op.batch_alter_table('award_default', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_award_default_lot_id'), ['lot_id'], unique=False)
+
     op.create_table('contract_record',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('award_id', sa.Integer(), nullable=False),
@@ -1077,6 +1244,30 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_upload_chunk')),
     sa.UniqueConstraint('submission_pk', 'index', name='uq_upload_chunk_index')
     )
+    op.create_table('auction_bid',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('client_bid_id', sa.String(length=64), nullable=False),
+    sa.Column('answers_fen', sa.BigInteger(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('phase', sa.String(length=10), nullable=False),
+    sa.Column('accepted', sa.Boolean(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.String(length=40), nullable=True),
+    sa.Column('deadline_after', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('prev_hash', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('entry_hash', sa.LargeBinary(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['auction_application.id'], name=op.f('fk_auction_bid_application_id_auction_application')),
+    sa.ForeignKeyConstraint(['lot_id'], ['auction.lot_id'], name=op.f('fk_auction_bid_lot_id_auction')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_auction_bid')),
+    sa.UniqueConstraint('application_id', 'client_bid_id', name='uq_auction_bid_client'),
+    sa.UniqueConstraint('lot_id', 'seq', name='uq_auction_bid_lot_seq')
+    )
+    with op.batch_alter_table('auction_bid', schema=None) as batch_op:
+        batch_op.create_index('ix_auction_bid_lot_id', ['lot_id', 'id'], unique=False)
+
     op.create_table('conflict_declaration',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('lot_id', sa.Integer(), nullable=False),
@@ -1156,6 +1347,10 @@ def downgrade():
         batch_op.drop_index('ix_conflict_declaration_member')
 
     op.drop_table('conflict_declaration')
+    with op.batch_alter_table('auction_bid', schema=None) as batch_op:
+        batch_op.drop_index('ix_auction_bid_lot_id')
+
+    op.drop_table('auction_bid')
     op.drop_table('upload_chunk')
     with op.batch_alter_table('share_attempt', schema=None) as batch_op:
         batch_op.drop_index('ix_share_attempt_lot')
@@ -1186,6 +1381,14 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_contract_record_award_id'))
 
     op.drop_table('contract_record')
+    with op.batch_alter_table('award_default', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_award_default_lot_id'))
+
+    op.drop_table('award_default')
+    with op.batch_alter_table('auction', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_auction_project_id'))
+
+    op.drop_table('auction')
     with op.batch_alter_table('submission', schema=None) as batch_op:
         batch_op.drop_index('ix_submission_lot_bidder_part')
 
@@ -1222,9 +1425,11 @@ def downgrade():
     op.drop_table('candidate')
     with op.batch_alter_table('award', schema=None) as batch_op:
         batch_op.drop_index('ix_award_lot')
+        batch_op.drop_index('ix_award_list')
         batch_op.drop_index('ix_award_contract_due')
 
     op.drop_table('award')
+    op.drop_table('auction_application')
     with op.batch_alter_table('tender_document', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tender_document_lot_id'))
 
@@ -1238,6 +1443,7 @@ def downgrade():
     op.drop_table('opening_key')
     op.drop_table('negotiation_supplier')
     op.drop_table('negotiation_round')
+    op.drop_table('negotiation_report')
     op.drop_table('negotiation_case')
     op.drop_table('lot_criteria')
     with op.batch_alter_table('expert_draw', schema=None) as batch_op:
@@ -1306,8 +1512,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_bank_statement_sha256'))
 
     op.drop_table('bank_statement')
+    op.drop_table('audit_cosignature')
     op.drop_table('api_token')
     op.drop_table('user_account')
+    op.drop_table('audit_witness')
     op.drop_table('organisation')
     op.drop_table('trade_code_counter')
     op.drop_table('region')
@@ -1321,6 +1529,7 @@ def downgrade():
 
     op.drop_table('live_event')
     op.drop_table('calendar_day')
+    op.drop_table('audit_merkle_node')
     op.drop_table('audit_head')
     with op.batch_alter_table('audit_entry', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_entry_project')
@@ -1330,6 +1539,7 @@ def downgrade():
         batch_op.drop_index('ix_audit_entry_action')
 
     op.drop_table('audit_entry')
+    op.drop_table('audit_checkpoint')
     with op.batch_alter_table('admin_alert', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_admin_alert_key'))
 
@@ -1341,7 +1551,8 @@ def downgrade():
 
 def _audit_upgrade():
     """The chain's head row (next seq 0, genesis hash of 32 zero bytes) and, on PostgreSQL, the
-    triggers that refuse UPDATE, DELETE and TRUNCATE of audit_entry."""
+    triggers that refuse UPDATE, DELETE and TRUNCATE of audit_entry, and UPDATE and DELETE of the
+    checkpoints, cosignatures and stored tree nodes."""
     # Literal SQL rather than bulk_insert: `flask db upgrade --sql` cannot print a bytes parameter.
     zero = "00" * 32
     if op.get_context().dialect.name == "postgresql":
@@ -1354,6 +1565,10 @@ def _audit_upgrade():
         op.execute(PG_IMMUTABLE_FUNCTION)
         for statement in PG_IMMUTABLE_TRIGGERS:
             op.execute(statement)
+        # checkpoints, cosignatures and stored tree nodes: append-only too
+        op.execute(PG_APPEND_ONLY_FUNCTION)
+        for statement in PG_APPEND_ONLY_TRIGGERS:
+            op.execute(statement)
 
 
 def _audit_downgrade():
@@ -1361,3 +1576,6 @@ def _audit_downgrade():
         op.execute("DROP TRIGGER IF EXISTS audit_entry_no_truncate ON audit_entry")
         op.execute("DROP TRIGGER IF EXISTS audit_entry_no_update ON audit_entry")
         op.execute("DROP FUNCTION IF EXISTS audit_entry_immutable()")
+        for name in APPEND_ONLY_TABLES:
+            op.execute(f"DROP TRIGGER IF EXISTS {name}_append_only ON {name}")
+        op.execute("DROP FUNCTION IF EXISTS audit_append_only()")
