@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from trading.evaluation.scoring.views import bp as evaluation_bp
     from trading.opendata.views import bp as opendata_bp
     from trading.portal.views import bp as portal_bp
+    from trading.procedures.auction.views import bp as auctions_bp
     from trading.procedures.common.awards.views import bp as awards_bp
     from trading.procedures.common.deposits.views import bp as deposits_bp
     from trading.procedures.common.opening.views import bp as opening_bp
@@ -101,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from trading.procedures.common.views import bp as notices_bp
     from trading.procedures.negotiation.views import bp as negotiation_bp
     from trading.projects.views import bp as projects_bp
+    from trading.stats.views import bp as stats_bp
     from trading.supervision.views import bp as supervision_bp
 
     app.register_blueprint(portal_bp)
@@ -115,10 +117,12 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(deposits_bp, url_prefix="/deposits")
     app.register_blueprint(stages_bp, url_prefix="/stages")
     app.register_blueprint(awards_bp, url_prefix="/awards")
+    app.register_blueprint(auctions_bp, url_prefix="/auctions")
     app.register_blueprint(evaluation_bp, url_prefix="/evaluation")
     app.register_blueprint(experts_bp, url_prefix="/experts")
     app.register_blueprint(negotiation_bp, url_prefix="/negotiation")
     app.register_blueprint(opendata_bp, url_prefix="/opendata")
+    app.register_blueprint(stats_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
 
 
@@ -130,6 +134,7 @@ def _register_cli(app: Flask) -> None:
     from trading.procedures.common.awards.cli import awards_cli
     from trading.procedures.common.participation.cli import offers_cli
     from trading.reference.cli import calendar_cli
+    from trading.stats.cli import stats_cli
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(calendar_cli)
@@ -138,6 +143,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(awards_cli)
     app.cli.add_command(opendata_cli)
     app.cli.add_command(auction_cli)
+    app.cli.add_command(stats_cli)
 
 
 __all__ = ["create_app", "SystemClock"]
