@@ -101,7 +101,15 @@ def record(ctx: ServiceContext, action: str, object_type: str, object_id: Any, *
         session.execute(_APPEND, params)
     if action in MILESTONE_ACTIONS or action.startswith("complaint."):
         _mark_milestone(session, action, seq, now)
+    if action in WATCHED_ACTIONS:
+        session.info.setdefault(WATCHED_KEY, []).append(seq)
     return Recorded(seq, entry_hash, body)
+
+
+#: Actions a later layer evaluates after the commit (supervision alerts fill it at import): the
+#: append only notes the seq, O(1); the rules run after the commit, outside the head lock.
+WATCHED_ACTIONS: set[str] = set()
+WATCHED_KEY = "audit_watched"
 
 
 #: Actions after which a checkpoint is signed in the same transaction (design/audit.md stage 2): the
