@@ -22,7 +22,6 @@
     largeSteps: num(attr("large-steps")), largeBp: num(attr("large-bp"))
   };
   var offset = 0;     // server time − local time, ms
-  var synced = false;
 
   function yuan(fen) {
     var y = Math.floor(fen / 100), f = fen % 100;
@@ -43,9 +42,9 @@
   function sync(serverMs) {
     if (typeof serverMs !== "number") { return; }
     offset = serverMs - Date.now();
-    synced = true;
-    var secs = (offset / 1000).toFixed(1);
-    setText("[data-room-offset]", text("offset").replace("%(s)s", (offset >= 0 ? "+" : "") + secs));
+    var sign = offset >= 0 ? "+" : "−", abs = Math.abs(offset);
+    setText("[data-room-offset]", abs < 60000 ? text("offset").replace("%(s)s", sign + (abs / 1000).toFixed(1))
+      : text("offset-min").replace("%(m)s", sign + Math.round(abs / 60000).toLocaleString()));
   }
 
   // --- clock and countdown ---------------------------------------------------------------------
