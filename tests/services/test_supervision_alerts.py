@@ -1,0 +1,228 @@
+"""Supervision alerts through the real services: raised by the after-commit hook at the event (once,
+idempotent), held back by a lot's secrecy until its deadline and then announced by the sweep, the
+sweep catching what the hook missed, the supervisor's workflow with its audit entries, bad input
+refused with nothing changed, and who reads which alert."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.factories.accounts import actor_ctx, make_org, make_user
+from tests.factories.custodians import ensure_custodians
+from tests.factories.deposits import deposit_lot, statement_csv
+from tests.factories.journeys import open_by_custodians, submit_price
+from tests.factories.offers import bidder_with_key
+from trading.audit.models import AuditEntry
+from trading.audit.services import record
+from trading.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from trading.core.events import LiveEvent
+from trading.procedures.common.deposits import statements
+from trading.procedures.common.deposits.models import DepositAccount
+from trading.procedures.common.participation.services import register_for_lot
+from trading.projects.models import Lot
+from trading.supervision.alerts import evaluator
+from trading.supervision.alerts import services as alerts
+from trading.supervision.alerts.models import AlertCursor, SupervisionAlert
+from trading.supervision.alerts.rules import Finding
+
+
+@pytest.fixture
+def hooked(app):
+    app.config["ALERTS_ON_COMMIT"] = True
+    return app
+
+
+@pytest.fixture
+def people(ctx, session, clock):
+    sup = make_user(ctx, "supervisor")
+    op = make_user(ctx, "operator")
+    op2 = make_user(ctx, "operator")
+    bidder = make_user(ctx, "bidder")
+    session.commit()
+    return {name: actor_ctx(session, clock, u) for name, u in
+            (("sup", sup), ("op", op), ("op2", op2), ("bidder", bidder))}
+
+
+def all_alerts(session) -> list[SupervisionAlert]:
+    session.expire_all()
+    return list(session.execute(select(SupervisionAlert).order_by(SupervisionAlert.id)).scalars())
+
+
+def register_from(ctx, code: str, ips: list[str]):
+    out = []
+    for ip in ips:
+        b = bidder_with_key(ctx)
+        b.ctx.ip = ip
+        register_for_lot(b.ctx, code)
+        out.append(b)
+    return out
+
+
+def sweep(app, clock):
+    from trading.core.context import ServiceContext
+    from trading.extensions import db
+    return evaluator.sweep(lambda: ServiceContext(session=db.session, clock=clock, ip="cli"))
+
+
+def test_same_ip_is_raised_at_registration_once_and_shown_from_the_deadline(hooked, ctx, session, clock, people):
+    _, trade = deposit_lot(ctx, procedure="selection", deposit_yuan=None)
+    session.commit()
+    bidders = register_from(ctx, trade.lot_code, ["10.9.9.9", "10.9.9.9", "10.1.1.1"])
+    session.commit()                                   # the hook evaluates right after this commit
+    [alert] = all_alerts(session)
+    assert (alert.rule, alert.severity, alert.status) == ("RF-04", "yellow", "open")
+    assert alert.evidence["orgs"] == sorted(b.org.id for b in bidders[:2])
+    assert alert.evidence["facts"] == {"ip": "10.9.9.9"} and len(alert.evidence["seqs"]) == 2
+    assert alert.embargo_lot_id == trade.lot_id and alert.announced_at is None
+    assert alert.raised_at == clock.now()              # raised at the event
+    raised = session.execute(select(AuditEntry).where(AuditEntry.action == "alert.raised")).scalar_one()
+    assert raised.embargo_lot_id == trade.lot_id       # the trail keeps it as secret as the alert
+
+    # before the deadline nobody reads it, supervisors included (rules.md §2.4)
+    assert alerts.list_alerts(people["sup"]) == []
+    with pytest.raises(NotFound):
+        alerts.get_alert(people["sup"], alert.id)
+
+    # more acts, the hook again, a sweep: still one alert
+    submit_price(bidders[0], trade.lot_code, 500_000_00)
+    session.commit()
+    assert sweep(hooked, clock)[1] == 0
+    assert len(all_alerts(session)) == 1
+
+    # after the deadline: visible, and the sweep announces it once on the live channel
+    clock.set(trade.deadline_at + timedelta(minutes=1))
+    assert [a.id for a in alerts.list_alerts(people["sup"])] == [alert.id]
+    assert sweep(hooked, clock) == (0, 0, 1)
+    assert sweep(hooked, clock) == (0, 0, 0)
+    [event] = session.execute(select(LiveEvent).where(LiveEvent.channel == alerts.CHANNEL)).scalars().all()
+    assert event.name == "alert:new" and event.data["id"] == alert.id and event.data["lot_code"] == trade.lot_code
+
+
+def test_the_sweep_catches_what_the_hook_missed(app, ctx, session, clock):
+    app.config["ALERTS_ON_COMMIT"] = False             # as if the process died after the commit
+    _, trade = deposit_lot(ctx, procedure="selection", deposit_yuan=None)
+    register_from(ctx, trade.lot_code, ["10.2.2.2", "10.2.2.2"])
+    session.commit()
+    assert all_alerts(session) == []
+    head = session.execute(select(func.max(AuditEntry.seq))).scalar_one()
+    entries, raised, _ = sweep(app, clock)
+    assert entries >= 2 and raised == 1
+    assert [a.rule for a in all_alerts(session)] == ["RF-04"]
+    assert session.get(AlertCursor, 1).next_seq > head
+    assert sweep(app, clock)[:2] == (0, 0)             # idempotent
+    assert len(all_alerts(session)) == 1
+
+
+def test_deposits_from_one_account_and_a_shared_contact(hooked, ctx, session, clock, people):
+    _, trade = deposit_lot(ctx, procedure="selection", deposit_yuan=10_000)
+    session.commit()
+    users = []
+    for phone in ("0831-1234567", "08311234567", "13800000000"):
+        org = make_org(ctx, "bidder")
+        org.contact_phone = phone
+        users.append(make_user(ctx, "bidder", org=org))
+    accounts = []
+    for i, u in enumerate(users):
+        register_for_lot(actor_ctx(session, clock, u, ip=f"10.4.0.{i}"), trade.lot_code)   # three IPs
+        accounts.append(session.execute(select(DepositAccount).where(DepositAccount.bidder_org_id == u.org_id))
+                        .scalar_one())
+    session.commit()
+    data = statement_csv([(clock.now(), accounts[0].virtual_account, "甲公司", "6222000011112222", "10000.00", "B1"),
+                          (clock.now(), accounts[1].virtual_account, "乙公司", "6222000011112222", "10000.00", "B2"),
+                          (clock.now(), accounts[2].virtual_account, "丙公司", "6222000099990000", "10000.00", "B3")])
+    statements.import_bank_statement(people["op"], "s.csv", data)
+    session.commit()
+    found = {(a.rule, a.severity): a for a in all_alerts(session)}
+    assert set(found) == {("RF-06", "red"), ("RF-07", "red")}
+    assert found[("RF-07", "red")].evidence["orgs"] == sorted(u.org_id for u in users[:2])
+    assert found[("RF-06", "red")].evidence["facts"] == {"phone": "08311234567"}
+    # the operator who imported the statement is not a subject of the alert (a data import)
+    clock.set(trade.deadline_at + timedelta(minutes=1))
+    assert {a.rule for a in alerts.list_alerts(people["op"])} == {"RF-06", "RF-07"}
+
+
+def test_opened_prices_in_progression_just_under_the_ceiling(hooked, ctx, session, clock, people):
+    ensure_custodians(ctx)
+    _, trade = deposit_lot(ctx, procedure="selection", deposit_yuan=None)
+    ceiling = session.get(Lot, trade.lot_id).budget_fen
+    bidders = register_from(ctx, trade.lot_code, ["10.3.0.1", "10.3.0.2", "10.3.0.3"])
+    for b, pct in zip(bidders, (97, 98, 99), strict=True):
+        submit_price(b, trade.lot_code, ceiling * pct // 100)
+    session.commit()
+    assert all_alerts(session) == []
+    clock.set(trade.deadline_at + timedelta(minutes=1))
+    open_by_custodians(ctx, trade.lot_code)
+    session.commit()
+    found = {(a.rule, a.subject.rsplit(":", 1)[-1]): a for a in all_alerts(session)}
+    assert set(found) == {("RF-05", "progression"), ("RF-05C", "cluster"), ("OCP-i171", "ceiling")}
+    prog = found[("RF-05", "progression")]
+    assert prog.severity == "red" and prog.embargo_lot_id is None and prog.announced_at == clock.now()
+    opened_seq = session.execute(select(AuditEntry.seq).where(AuditEntry.action == "opening.opened")).scalar_one()
+    assert prog.evidence["seqs"] == [opened_seq] and prog.trigger_seq == opened_seq
+    assert found[("OCP-i171", "ceiling")].evidence["facts"]["prices_fen"] == [ceiling * 99 // 100]
+    names = session.execute(select(LiveEvent.name).where(LiveEvent.channel == alerts.CHANNEL)).scalars().all()
+    assert names == ["alert:new"] * 3
+
+
+def _finding(subject: str, seqs=()) -> Finding:
+    return Finding("RF-04", "yellow", subject, "测试", "test", tuple(seqs), (), (), {})
+
+
+def test_workflow_transitions_are_audited_and_guarded(ctx, session, clock, people):
+    alert = alerts.raise_finding(ctx, _finding("t:1"), project_id=None, lot_id=None, embargo_lot_id=None,
+                                 trigger_seq=None)
+    assert alerts.raise_finding(ctx, _finding("t:1"), project_id=None, lot_id=None, embargo_lot_id=None,
+                                trigger_seq=None) is None          # unique per rule + subject
+    sup = people["sup"]
+    with pytest.raises(Conflict):
+        alerts.close_alert(sup, alert.id, "unfounded", "无")         # open → closed is not a step
+    with pytest.raises(Forbidden):
+        alerts.acknowledge_alert(people["op"], alert.id)            # operators read, never work
+    with pytest.raises(Forbidden):
+        alerts.list_alerts(people["bidder"])
+    alerts.acknowledge_alert(sup, alert.id)
+    with pytest.raises(Conflict):
+        alerts.acknowledge_alert(sup, alert.id)
+    alerts.investigate_alert(sup, alert.id, "调取两家投标人的网络接入记录")
+    seq_before = session.execute(select(func.max(AuditEntry.seq))).scalar_one()
+    for outcome, finding, err in (("bogus", "结论", InvalidInput), ("confirmed", "  ", InvalidInput),
+                                  ("confirmed", "长" * 2001, InvalidInput)):
+        with pytest.raises(err):
+            alerts.close_alert(sup, alert.id, outcome, finding)
+    assert session.execute(select(func.max(AuditEntry.seq))).scalar_one() == seq_before   # nothing recorded
+    assert alert.status == "investigating"
+    alerts.close_alert(sup, alert.id, "unfounded", "同一写字楼共用出口IP，已核实两家为无关联企业")
+    assert (alert.status, alert.outcome, alert.closed_by) == ("closed", "unfounded", sup.actor.user_id)
+    assert alert.notes[0]["text"] == "调取两家投标人的网络接入记录"
+    actions = session.execute(select(AuditEntry.action).where(AuditEntry.object_type == "supervision_alert")
+                              .order_by(AuditEntry.seq)).scalars().all()
+    assert actions == ["alert.raised", "alert.acknowledged", "alert.investigating", "alert.closed"]
+    with pytest.raises(NotFound):
+        alerts.acknowledge_alert(sup, 999_999)
+    with pytest.raises(InvalidInput):
+        alerts.list_alerts(sup, alerts.AlertFilters(severity="purple"))
+    assert alerts.list_alerts(sup) == []                                    # closed: not open
+    assert [a.id for a in alerts.list_alerts(sup, alerts.AlertFilters(status="closed"))] == [alert.id]
+
+
+def test_operators_never_see_alerts_about_their_own_actions(ctx, session, people):
+    op, op2, sup = people["op"], people["op2"], people["sup"]
+    own = record(op, "lot.redated", "lot", 1, payload={"note": "an operator's own act"})
+    other = record(op2, "lot.redated", "lot", 2, payload={"note": "another operator's act"})
+    a = alerts.raise_finding(ctx, _finding("op:own", [own.seq]), project_id=None, lot_id=None, embargo_lot_id=None,
+                             trigger_seq=own.seq)
+    b = alerts.raise_finding(ctx, _finding("op:other", [other.seq]), project_id=None, lot_id=None,
+                             embargo_lot_id=None, trigger_seq=other.seq)
+    for alert in (a, b):                                    # closed by a supervisor
+        alerts.acknowledge_alert(sup, alert.id)
+        alerts.close_alert(sup, alert.id, "confirmed", "已查实")
+    every = alerts.AlertFilters(status="all")
+    assert [x.id for x in alerts.list_alerts(op, every)] == [b.id]
+    assert [x.id for x in alerts.list_alerts(op2, every)] == [a.id]
+    assert {x.id for x in alerts.list_alerts(sup, every)} == {a.id, b.id}
+    with pytest.raises(NotFound):
+        alerts.get_alert(op, a.id)                           # the same answer as a missing alert
+    assert alerts.get_alert(op, b.id).finding == "已查实"
