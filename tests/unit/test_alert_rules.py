@@ -3,7 +3,7 @@ rule, data that must trigger it and data that must not, with the default thresho
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from trading.supervision.alerts import rules as r
 from trading.supervision.alerts.rules import Contest, EvalRow, Offer, Trace, Win
 
 S = {code: d.default for code, d in catalogue().items() if code.startswith("alerts.")}
-NOW = datetime(2026, 6, 1, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)
 LOT = 7
 
 
