@@ -178,6 +178,57 @@ def _auction_lot(w, step: str = "") -> dict:
     return {"lot_code": a.code}
 
 
+def _reserve_lot(w, step: str = "") -> dict:
+    """A 挂牌 lot of the world's owner in its listing period, custodians enrolled; with step "started"
+    the owner has started sealing its reserve (the context is kept in w for the body)."""
+    from tests.factories.auctions import auction_lot
+    from tests.factories.custodians import ensure_custodians
+    from tests.timeline import T0
+    from trading.accounts.models import User
+    from trading.procedures.auction import reserve
+
+    op = w["as"]["operator"]
+    op.clock.set(T0)
+    ensure_custodians(op)
+    a = auction_lot(op, buyers=0, owner=db.session.get(User, w["as"]["owner"].actor.user_id))
+    if step == "started":
+        w["reserve_info"] = reserve.start_reserve(a.c_owner, a.code)
+    return {"lot_code": a.code}
+
+
+def _reserve_body(w) -> dict:
+    import base64
+
+    from tests.factories.auctions import seal_reserve_envelope
+
+    manifest, payload, signer = seal_reserve_envelope(w["reserve_info"], 90_000_000)
+    return {"submission_id": w["reserve_info"]["submission_id"], "manifest": manifest,
+            "payload": base64.b64encode(payload).decode(), "signer_public": base64.b64encode(signer).decode()}
+
+
+def _auction_scheduled(w, step: str = "") -> dict:
+    """A 挂牌 lot of the world's owner organisation (its agency acting too), configured, not started;
+    one outside buyer has applied (deposit paid, not yet decided). step == "due": the clock at the
+    announced start."""
+    from tests.factories.auctions import add_buyer, auction_lot
+    from tests.timeline import T0
+
+    op = w["as"]["operator"]
+    op.clock.set(T0)
+    a = auction_lot(op, buyers=0)
+    project = db.session.get(Project, a.auction.project_id)
+    project.owner_org_id, project.agency_org_id = w["owner_org"], w["as"]["agency"].actor.org_id
+    b = add_buyer(a, qualify=False)
+    if step == "due":
+        op.clock.set(a.auction.start_at)
+    return {"lot_code": a.code, "application_id": b.app.id}
+
+
+def _listing_body(w) -> dict:
+    return {"starting_fen": 90_000_000, "increment_fen": 1_000_000, "deposit_fen": 18_000_000, "countdown_s": 300,
+            "subject_ref": "城东2026-07号", "area_m2": "6666.67", "land_use": "城镇住宅用地", "term_years": 70}
+
+
 def _award_lot(w, procedure: str = "selection", step: str = "") -> dict:
     """A lot of the owner organisation (its agency registered) with the world's bidder and two others
     registered, reported with the three as candidates (the world's bidder first) — then, by `step`,
@@ -383,6 +434,23 @@ CASES = [
          body={"reason": "系统故障"}, fresh=_auction_lot),
     Case("POST", "/auctions/{lot_code}/resume", row(401, 403, 403, 403, 403, 403, 403, OK, 403),
          body={"reason": "故障排除"}, fresh=lambda w: _auction_lot(w, "paused")),
+    # the sealed reserve (底价): the owner side starts and submits it once; whether one exists is public
+    # (never its amount before the opening); only the lot's custodians submit shares, after bidding ends
+    Case("GET", "/auctions/{lot_code}/reserve", every(OK), fresh=_auction_lot),
+    Case("POST", "/auctions/{lot_code}/reserve/start", row(401, CREATED, 404, 404, 403, 403, 403, 403, 403),
+         body={}, fresh=_reserve_lot),
+    Case("PUT", "/auctions/{lot_code}/reserve", row(401, OK, 404, 404, 403, 403, 403, 403, 403),
+         body=_reserve_body, fresh=lambda w: _reserve_lot(w, "started")),
+    Case("POST", "/auctions/{lot_code}/reserve/shares", row(401, 403, 403, 403, 403, 403, 404, 404, 403),
+         body={"passphrase": "x"}, fresh=_auction_lot),
+    Case("PUT", "/auctions/{lot_code}/listing", row(401, OK, OK, 404, 403, 403, OK, 403, 403), body=_listing_body,
+         fresh=_auction_scheduled),
+    Case("POST", "/auctions/{lot_code}/applications", row(401, 403, 403, 403, CREATED, 403, 403, 403, 403),
+         fresh=_auction_scheduled),
+    Case("POST", "/auction-applications/{application_id}/decision", row(401, 403, 403, 403, 403, 403, OK, 403, 403),
+         body={"decision": "refuse", "note": "营业执照已过期"}, fresh=_auction_scheduled),
+    Case("POST", "/auctions/{lot_code}/start", row(401, 403, 403, 403, 403, 403, OK, 403, 403),
+         fresh=lambda w: _auction_scheduled(w, "due")),
     # award steps: the project side acts; the centre and supervisors read; a participating bidder reads its view
     Case("GET", "/lots/{lot_code}/awards", row(401, OK, OK, 404, OK, 404, OK, OK, 404), fresh=_award_lot),
     Case("POST", "/lots/{lot_code}/awards/publicity", row(401, CREATED, CREATED, 404, 403, 403, 403, 403, 403),

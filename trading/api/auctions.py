@@ -5,6 +5,10 @@
 - POST /auctions/{lot_code}/bids     a bid {answers_price, amount_fen, client_bid_id}
 - POST /auctions/{lot_code}/pause    a supervisor pauses the trade {reason}
 - POST /auctions/{lot_code}/resume   a supervisor resumes it {reason}
+- PUT  /auctions/{lot_code}/listing  the owner side (or the centre) configures the listing terms
+- POST /auctions/{lot_code}/applications          a buyer applies (竞买申请): its deposit sub-account
+- POST /auction-applications/{application_id}/decision   the operator qualifies or refuses (reason)
+- POST /auctions/{lot_code}/start    the operator starts the bidding at the announced time
 
 A refused bid is an attempt the platform keeps (auction_bid, with its reason): the view commits it and
 then answers 409 (the price moved, the time is up, paused) or 422 (the amount breaks the increment
@@ -14,11 +18,15 @@ not an attempt: 422, nothing written."""
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
 
 from trading.core.i18n import current_locale
 from trading.core.money import MAX_FEN
 from trading.extensions import db
 from trading.procedures.auction import queries, services
+from trading.procedures.auction.models import Auction
+from trading.procedures.common.deposits.models import DepositAccount
+from trading.procedures.common.lots import get_trade
 
 from . import bp
 from .fields import BeijingDateTime, Fen, Text, capitals_of
@@ -219,3 +227,116 @@ def auction_pause(lot_code, body):
            description="恢复后按暂停时的剩余时间继续计时。")
 def auction_resume(lot_code, body):
     return _pause_out(services.resume(ctx(), lot_code, body["reason"]))
+
+
+# --- listing, applications, qualification, start -----------------------------------------------------
+
+class ListingIn(Schema):
+    starting_fen = Fen(required=True, validate=validate.Range(min=1), metadata={"description": "起始价（分）"})
+    increment_fen = Fen(required=True, validate=validate.Range(min=1), metadata={"description": "加价幅度（分）"})
+    deposit_fen = Fen(load_default=0, metadata={"description": "竞买保证金（分）；土地不低于起始价的 20%"})
+    countdown_s = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1),
+                                 metadata={"description": "限时竞价倒计时（秒），默认按设置 / countdown seconds"})
+    start_at = BeijingDateTime(load_default=None, allow_none=True, metadata={"description": "竞价开始（默认按公告）"})
+    free_until = BeijingDateTime(load_default=None, allow_none=True,
+                                 metadata={"description": "挂牌（自由报价）截止（默认按公告）"})
+    subject_ref = Text(max_length=60, load_default="")
+    location = Text(max_length=200, load_default="")
+    area_m2 = fields.Decimal(load_default=None, allow_none=True, as_string=True, places=2,
+                             metadata={"description": "面积（平方米） / area in ㎡"})
+    land_use = Text(max_length=60, load_default="")
+    term_years = fields.Integer(strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=100))
+    plot_ratio = Text(max_length=40, load_default="")
+    description = Text(max_length=4000, load_default="")
+    appraisal_fen = Fen(load_default=None, allow_none=True, metadata={"description": "评估值（分） / appraisal"})
+
+
+class ListingOutSchema(Schema):
+    class Meta:
+        ordered = True
+
+    lot_code = fields.String(required=True)
+    method = fields.String(required=True)
+    phase = fields.String(required=True)
+    starting_fen = Fen(required=True)
+    starting_capitals = capitals_of("starting_fen")
+    increment_fen = Fen(required=True)
+    countdown_s = fields.Integer(required=True)
+    start_at = BeijingDateTime(required=True)
+    free_until = BeijingDateTime(required=True)
+    reserve_sealed = fields.Boolean(required=True, metadata={"description": "底价已密封录入（金额从不返回）"})
+    version = fields.Integer(required=True)
+
+
+class ApplicationOutSchema(Schema):
+    class Meta:
+        ordered = True
+
+    id = fields.Integer(required=True)
+    lot_code = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "applied 待审查 | qualified 已确认 | refused 不予确认"})
+    created = fields.Boolean(required=True, metadata={"description": "本次新建（false：已有申请）"})
+    bidder_no = fields.String(allow_none=True, metadata={"description": "竞买号（仅本单位可见，确认后才有）"})
+    decision_note = fields.String(required=True)
+    virtual_account = fields.String(allow_none=True, metadata={"description": "保证金专用子账号"})
+    deposit_fen = Fen(required=True)
+    deposit_capitals = capitals_of("deposit_fen")
+
+
+class DecisionIn(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["qualify", "refuse"]),
+                             metadata={"description": "qualify 确认资格 | refuse 不予确认（须说明理由）"})
+    note = Text(max_length=500, load_default="")
+
+
+def _listing_out(a) -> dict:
+    return ListingOutSchema().dump({"lot_code": a.lot_code, "method": a.method, "phase": a.phase,
+                                    "starting_fen": a.starting_fen, "increment_fen": a.increment_fen,
+                                    "countdown_s": a.countdown_s, "start_at": a.start_at, "free_until": a.free_until,
+                                    "reserve_sealed": a.reserve_set_at is not None, "version": a.version})
+
+
+def _application_out(c, app_row, created: bool, show_no: bool) -> dict:
+    a = c.session.get(Auction, app_row.lot_id)
+    account = c.session.execute(select(DepositAccount).where(
+        DepositAccount.participation_id == app_row.participation_id)).scalar_one_or_none()
+    return ApplicationOutSchema().dump({
+        "id": app_row.id, "lot_code": a.lot_code, "status": app_row.status, "created": created,
+        "bidder_no": app_row.bidder_no if show_no else None, "decision_note": app_row.decision_note,
+        "virtual_account": account.virtual_account if account is not None and show_no else None,
+        "deposit_fen": get_trade(c, a.lot_code).deposit_fen})
+
+
+@operation(bp, "PUT", PREFIX + "/listing", summary="设置竞价条件 / configure the listing", tag=TAG, body=ListingIn,
+           response=ListingOutSchema, errors=(403, 404, 409, 422), roles=("owner", "agency", "operator"),
+           description="项目业主/代理机构（或交易中心）设置标的情况、起始价、加价幅度、保证金、时间安排与限时竞价倒计时；"
+                       "竞价开始前可修改，每次修改审计留痕。底价另行密封录入，从不以明文接收或返回。")
+def auction_listing(lot_code, body):
+    a = services.configure_listing(ctx(), lot_code, **body)
+    return _listing_out(a)
+
+
+@operation(bp, "POST", PREFIX + "/applications", summary="竞买申请 / apply to bid", tag=TAG,
+           response=ApplicationOutSchema, status=201, errors=(403, 404, 422), roles=("bidder",),
+           description="竞买人提交竞买申请，系统生成保证金专用子账号；重复提交返回已有申请（200）。")
+def auction_apply(lot_code):
+    c = ctx()
+    row, created = services.apply(c, lot_code)
+    return _application_out(c, row, created, True), (201 if created else 200)
+
+
+@operation(bp, "POST", "/auction-applications/<int:application_id>/decision", summary="资格审查 / qualify or refuse",
+           tag=TAG, body=DecisionIn, response=ApplicationOutSchema, errors=(403, 404, 409, 422), roles=("operator",),
+           description="交易中心确认竞买资格（保证金须按时足额到账，确认后生成竞买号）或不予确认（须说明理由）。"
+                       "竞买号不在此返回：只有竞买人本单位可见。")
+def auction_decide(application_id, body):
+    c = ctx()
+    row = services.qualify(c, application_id, approve=body["decision"] == "qualify", note=body["note"])
+    return _application_out(c, row, False, False)
+
+
+@operation(bp, "POST", PREFIX + "/start", summary="开始竞价 / start the bidding", tag=TAG,
+           response=ListingOutSchema, errors=(403, 404, 409), roles=("operator",),
+           description="交易中心在公告的开始时间开始竞价；拍卖竞买人不足或无合格竞买人时直接流拍。")
+def auction_start(lot_code):
+    return _listing_out(services.start_bidding(ctx(), lot_code))
