@@ -83,8 +83,8 @@ def add_buyer(w: AuctionWorld, *, qualify: bool = True, pay: bool = True) -> Buy
 
 def auction_lot(ctx: ServiceContext, *, procedure: str = "land_listing", buyers: int = 2, starting_fen: int = START,
                 increment_fen: int = INC, deposit_fen: int | None = None, countdown_s: int | None = None,
-                **terms) -> AuctionWorld:
-    owner = make_user(ctx, "owner")
+                owner=None, **terms) -> AuctionWorld:
+    owner = owner or make_user(ctx, "owner")
     c_owner = actor_ctx(ctx.session, ctx.clock, owner)
     project = notice_project(ctx, owner, category=CATEGORY[procedure], owner_type="gov", procedure=procedure,
                              total_investment_fen=starting_fen, lots=[{"name": "一号标的", "budget_fen": starting_fen}])
@@ -120,3 +120,55 @@ def place(w: AuctionWorld, b: Buyer, amount: int, answers: int | None = None, ci
 
 def after(w: AuctionWorld, **kw):
     return w.clock.advance(timedelta(**kw))
+
+
+# --- the sealed reserve (reserve.py) ---------------------------------------------------------------
+
+def seal_reserve_envelope(info: dict, reserve_fen: int, *, signing_key=None, plaintext: bytes | None = None, **context):
+    """(manifest, payload, signer public raw) of a reserve envelope sealed with the Python envelope code
+    to the lot's opening key; `context` overrides lot_id / bidder_id / part / submission_id."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from trading.procedures.auction.rules import reserve_sheet
+    from trading.sealing import envelope
+
+    key = signing_key or ec.generate_private_key(ec.SECP256R1())
+    fields = {n: info[n] for n in ("lot_id", "bidder_id", "part", "submission_id")} | context
+    opening = envelope.load_public(base64.b64decode(info["opening_key"]["public"]))
+    manifest, payload = envelope.seal(reserve_sheet(reserve_fen) if plaintext is None else plaintext,
+                                      envelope.Context(**fields), opening, key)
+    return manifest, payload, envelope.public_raw(key.public_key())
+
+
+def seal_reserve(w: AuctionWorld, reserve_fen: int):
+    """The owner seals the reserve (custodians enrolled first so the lot's key ceremony can run)."""
+    from tests.factories.custodians import ensure_custodians
+    from trading.procedures.auction import reserve
+
+    ensure_custodians(w.ctx)
+    info = reserve.start_reserve(w.c_owner, w.code)
+    manifest, payload, signer = seal_reserve_envelope(info, reserve_fen)
+    return reserve.put_reserve(w.c_owner, w.code, submission_id=info["submission_id"], manifest_raw=manifest,
+                               payload=payload, signer_public=signer)
+
+
+def open_reserve_by_custodians(w: AuctionWorld) -> list[dict]:
+    """The lot's custodians submit shares until the reserve opens (k of n)."""
+    from sqlalchemy import select
+
+    from tests.factories.custodians import ensure_custodians
+    from trading.procedures.auction import reserve
+    from trading.procedures.common.opening.models import CustodianShare, OpeningKey
+
+    people = {u.id: (u, p) for u, p in ensure_custodians(w.ctx)}
+    key = w.ctx.session.execute(select(OpeningKey).where(OpeningKey.lot_id == w.auction.lot_id)).scalar_one()
+    out = []
+    for share in w.ctx.session.execute(select(CustodianShare).where(CustodianShare.opening_key_id == key.id)
+                                       .order_by(CustodianShare.x)).scalars().all():
+        user, pw = people[share.custodian_user_id]
+        out.append(reserve.submit_reserve_share(actor_ctx(w.ctx.session, w.clock, user), w.code, pw))
+        if out[-1]["opened"]:
+            break
+    return out

@@ -11,7 +11,18 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.factories.accounts import actor_ctx, make_user
-from tests.factories.auctions import INC, START, add_buyer, after, auction_lot, pay_deposit, place, started
+from tests.factories.auctions import (
+    INC,
+    START,
+    add_buyer,
+    after,
+    auction_lot,
+    open_reserve_by_custodians,
+    pay_deposit,
+    place,
+    seal_reserve,
+    started,
+)
 from trading.audit.chain import chain_hash
 from trading.audit.models import AuditEntry
 from trading.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RuleViolation
@@ -230,7 +241,7 @@ def test_listing_goes_to_the_timed_phase_and_the_countdown_restarts(ctx, session
     place(w, b2, START + INC)
     services.opt_in(b1.ctx, w.code)
     services.opt_in(b2.ctx, w.code)
-    services.set_reserve(w.c_owner, w.code, START + 2 * INC)
+    seal_reserve(w, START + 2 * INC)
     clock.set(a.free_until - MS)
     with pytest.raises(Conflict):
         services.end_free_phase(w.c_op, w.code)
@@ -245,6 +256,8 @@ def test_listing_goes_to_the_timed_phase_and_the_countdown_restarts(ctx, session
     r = place(w, b2, START + 3 * INC)
     assert r.reason == "auction.deadline_passed" and a.price_fen == START + 2 * INC
     services.tick(w.c_op, w.code)
+    assert (a.phase, a.outcome, a.basis) == ("ended", None, "awaiting_reserve")  # the sealed reserve opens now
+    open_reserve_by_custodians(w)
     assert (a.phase, a.outcome, a.basis) == ("ended", "sold", "sold_highest")
     assert get_trade(ctx, w.code).status == "awarded"
     winner = {b.app.participation_id: b for b in w.buyers}
@@ -267,17 +280,18 @@ def test_listing_with_one_buyer_continuing_takes_the_highest_listing_bid(ctx, cl
 
 def test_listing_below_the_reserve_is_no_sale_with_next_steps(ctx, session, clock):
     w = auction_lot(ctx)
-    services.set_reserve(w.c_owner, w.code, START + 10 * INC)
+    seal_reserve(w, START + 10 * INC)
     with pytest.raises(Conflict):
-        services.set_reserve(w.c_owner, w.code, START)  # write-once
+        seal_reserve(w, START)  # write-once
     a = started(w)
     place(w, w.buyers[0], START + INC)
     clock.set(a.free_until)
     services.end_free_phase(w.c_op, w.code)
+    open_reserve_by_custodians(w)
     assert (a.outcome, a.basis) == ("no_sale", "below_reserve") and get_trade(ctx, w.code).status == "failed"
     entry = session.execute(select(AuditEntry).where(AuditEntry.action == "auction.no_sale")).scalar_one()
     assert b'"next_steps":["relist","terminate"]' in bytes(entry.body)
-    reserve_set = session.execute(select(AuditEntry).where(AuditEntry.action == "auction.reserve_set")).scalar_one()
+    reserve_set = session.execute(select(AuditEntry).where(AuditEntry.action == "auction.reserve_sealed")).scalar_one()
     assert str(START + 10 * INC).encode() not in bytes(reserve_set.body)
 
 

@@ -47,7 +47,8 @@ KID_LEN = 8
 SIG_LEN = 64
 CHUNK_LOG2_MIN, CHUNK_LOG2_MAX, CHUNK_LOG2_DEFAULT = 10, 24, 22
 MAX_CHUNKS = 2**32
-PARTS = ("price", "documents")
+#: closed list; "reserve" is an owner's sealed 底价 (auction lots, issue 5), never a bidder's part
+PARTS = ("price", "documents", "reserve")
 ROLES = ("opening", "bidder")
 MANIFEST_KEYS = frozenset(
     {"v", "suite", "lot_id", "bidder_id", "part", "submission_id", "recipients", "payload_sha256",
@@ -83,7 +84,7 @@ class Context:
             if not isinstance(value, str) or not _TOKEN.fullmatch(value):
                 raise EnvelopeError(Failure.CONTEXT_FIELD, f"{name} is not an ASCII token [A-Za-z0-9._-]{{1,128}}")
         if self.part not in PARTS:
-            raise EnvelopeError(Failure.CONTEXT_FIELD, "part is neither 'price' nor 'documents'")
+            raise EnvelopeError(Failure.CONTEXT_FIELD, "part is not 'price', 'documents' or 'reserve'")
 
     def encode(self) -> bytes:
         return lp(LABEL) + b"".join(lp(getattr(self, n).encode("ascii")) for n in CONTEXT_FIELDS)

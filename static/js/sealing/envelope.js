@@ -22,7 +22,7 @@ export const DEK_LEN = 32;
 export const WRAP_LEN = 113;
 export const KID_LEN = 8;
 export const CHUNK_LOG2_DEFAULT = 22;
-export const PARTS = ["price", "documents"];
+export const PARTS = ["price", "documents", "reserve"];  // "reserve": an owner's sealed 底价 (auctions)
 const TOKEN = /^[A-Za-z0-9._-]{1,128}$/;
 const CONTEXT_FIELDS = ["lot_id", "bidder_id", "part", "submission_id"];
 
@@ -78,7 +78,7 @@ export function contextBytes(ctx) {
       throw new Error(`${name} is not an ASCII token [A-Za-z0-9._-]{1,128}`);
     }
   }
-  if (!PARTS.includes(ctx.part)) throw new Error("part is neither 'price' nor 'documents'");
+  if (!PARTS.includes(ctx.part)) throw new Error("part is not 'price', 'documents' or 'reserve'");
   return concat(lp(te.encode(LABEL)), ...CONTEXT_FIELDS.map((n) => lp(te.encode(ctx[n]))));
 }
 

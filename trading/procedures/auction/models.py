@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     ForeignKey,
@@ -58,9 +59,10 @@ class Auction(Base):
     increment_fen: Mapped[int] = mapped_column(Fen, nullable=False)
     #: countdown C of the timed phase, seconds (setting auction.countdown_s by default)
     countdown_s: Mapped[int] = mapped_column(Integer, nullable=False)
-    #: 底价 (fen), write-once, entered by the owner before the close; None = no reserve. Never shown
-    #: before the outcome, never in an event or an audit entry before it.
+    #: 底价 (fen) as OPENED by the custodians after bidding ended (reserve.py); None before the opening
+    #: or when there is no reserve. The owner enters it sealed (AuctionReserve): never in plain text.
     reserve_fen: Mapped[int | None] = mapped_column(Fen)
+    #: when the owner's sealed reserve envelope was accepted (None: no reserve entered)
     reserve_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: start of the bidding (拍卖开始 / 挂牌开始) and the end of the free phase (挂牌截止 / 自由报价截止)
     start_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
@@ -88,6 +90,36 @@ class Auction(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     created_by: Mapped[int | None] = mapped_column(Integer, ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+class AuctionReserve(Base):
+    """The owner's sealed 底价 (rules.md G3.4; issue 5 item 1): a ptbid/v1 envelope, part "reserve",
+    context (lot code, owner organisation's credit code, "reserve", the server-issued submission id),
+    encrypted to the lot's opening key (OpeningKey, the k-of-n ceremony). Write-once: one accepted
+    envelope per lot, entered before the free phase ends. No column holds the amount: it exists only
+    inside the envelope until the custodians open it after bidding ends (then Auction.reserve_fen).
+    The envelope is signed by a key the owner presents with it (its raw public point is kept and its
+    kid audited): owners register no bidder signing keys."""
+    __tablename__ = "auction_reserve"
+
+    lot_id: Mapped[int] = mapped_column(Integer, ForeignKey("auction.lot_id"), primary_key=True, autoincrement=False)
+    submission_id: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)
+    #: the owner organisation's 统一社会信用代码: the envelope context's bidder_id
+    sealer_code: Mapped[str] = mapped_column(String(40), nullable=False)
+    #: uploading | sealed | opened | failed
+    status: Mapped[str] = mapped_column(String(10), nullable=False, default="uploading")
+    started_by: Mapped[int] = mapped_column(Integer, ForeignKey("user_account.id"), nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    manifest: Mapped[dict | None] = mapped_column(JSON)
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    payload_sha256: Mapped[str | None] = mapped_column(String(64))
+    #: the signer's raw public point (65 bytes), presented with the envelope
+    signer_public: Mapped[bytes | None] = mapped_column(LargeBinary(65))
+    sealed_by: Mapped[int | None] = mapped_column(Integer, ForeignKey("user_account.id"))
+    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: failed opening: the envelope failure kind or reserve-sheet problem
+    failure_kind: Mapped[str | None] = mapped_column(String(40))
 
 
 class AuctionApplication(Base):

@@ -131,6 +131,7 @@ REASONS: dict[str, tuple[str, str]] = {
     "auction.not_paused": ("交易未暂停", "Trading is not paused"),
     "auction.reason_required": ("须填写理由", "A reason is required"),
     "auction.start_too_early": ("未到公告的竞价开始时间", "The announced start time has not come"),
+    "auction.not_awaiting_reserve": ("竞价结果不待底价开启", "The outcome does not wait for the reserve"),
 }
 
 
@@ -284,9 +285,10 @@ def free_phase_over(state: State, now: datetime) -> bool:
 
 
 def end_free_phase(terms: Terms, state: State, now: datetime, *, qualified: int, continuing: int,
-                   reserve_fen: int | None, settings: Mapping[str, int]) -> State:
+                   reserve_fen: int | None, settings: Mapping[str, int], reserve_sealed: bool = False) -> State:
     """At the end of the free phase: the timed phase (countdown from now) or the outcome.
-    qualified: buyers with bidding rights; continuing: those who asked to continue (挂牌)."""
+    qualified: buyers with bidding rights; continuing: those who asked to continue (挂牌);
+    reserve_sealed: a sealed reserve exists and is not opened yet (see decide)."""
     if state.phase != Phase.FREE:
         raise _step("auction.not_free")
     if state.paused:
@@ -306,14 +308,14 @@ def end_free_phase(terms: Terms, state: State, now: datetime, *, qualified: int,
         if state.price_fen is None:
             return _ended(state, Outcome.NO_SALE, "no_bid")
         return _ended(state, Outcome.SOLD, "sold_one_bidder")
-    return decide(state, reserve_fen)
+    return decide(state, reserve_fen, reserve_sealed=reserve_sealed)
 
 
 def countdown_over(state: State, now: datetime) -> bool:
     return state.phase == Phase.TIMED and not state.paused and state.deadline is not None and now >= state.deadline
 
 
-def close_timed_phase(state: State, now: datetime, *, reserve_fen: int | None) -> State:
+def close_timed_phase(state: State, now: datetime, *, reserve_fen: int | None, reserve_sealed: bool = False) -> State:
     """The countdown ran out without a bid: the outcome."""
     if state.phase != Phase.TIMED:
         raise _step("auction.not_timed")
@@ -321,16 +323,61 @@ def close_timed_phase(state: State, now: datetime, *, reserve_fen: int | None) -
         raise _step("auction.paused")
     if now < state.deadline:
         raise _step("auction.countdown_running")
-    return decide(state, reserve_fen)
+    return decide(state, reserve_fen, reserve_sealed=reserve_sealed)
 
 
-def decide(state: State, reserve_fen: int | None) -> State:
-    """Highest bid ≥ reserve wins (no reserve: any bid); else 流拍 (no_bid / below_reserve)."""
+def decide(state: State, reserve_fen: int | None, *, reserve_sealed: bool = False) -> State:
+    """Highest bid ≥ reserve wins (no reserve: any bid); else 流拍 (no_bid / below_reserve).
+    With a sealed reserve not yet opened and a bid to compare, bidding ends without an outcome
+    (basis awaiting_reserve): the custodians open the reserve, then `settle` decides."""
     if state.price_fen is None:
         return _ended(state, Outcome.NO_SALE, "no_bid")
+    if reserve_sealed:
+        return replace(state, phase=Phase.ENDED, outcome=None, basis="awaiting_reserve", deadline=None,
+                       paused_left=None)
     if reserve_fen is not None and state.price_fen < reserve_fen:
         return _ended(state, Outcome.NO_SALE, "below_reserve")
     return _ended(state, Outcome.SOLD, "sold_highest")
+
+
+def awaiting_reserve(state: State) -> bool:
+    return state.phase == Phase.ENDED and state.outcome is None and state.basis == "awaiting_reserve"
+
+
+def settle(state: State, reserve_fen: int | None) -> State:
+    """Bidding ended awaiting the reserve: the outcome with the opened reserve. None means the sealed
+    reserve could not be read (a bad sheet): the seller's floor is unknown, so no sale (reserve_failed)
+    rather than a sale that may be below it."""
+    if not awaiting_reserve(state):
+        raise _step("auction.not_awaiting_reserve")
+    if reserve_fen is None:
+        return _ended(state, Outcome.NO_SALE, "reserve_failed")
+    return decide(replace(state, basis=None), reserve_fen)
+
+
+def parse_reserve_sheet(plain: bytes) -> int:
+    """The plaintext of a reserve envelope: UTF-8 JSON {"v": 1, "reserve_fen": <positive integer>},
+    exactly these keys. Anything else raises ValueError with a short reason."""
+    import json
+
+    try:
+        data = json.loads(plain.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ValueError("reserve sheet is not UTF-8 JSON") from None
+    if not isinstance(data, dict) or set(data) != {"v", "reserve_fen"}:
+        raise ValueError("reserve sheet needs exactly the keys v and reserve_fen")
+    fen, v = data["reserve_fen"], data["v"]
+    if type(v) is not int or v != 1:
+        raise ValueError("reserve sheet version is not 1")
+    if type(fen) is not int or fen <= 0:
+        raise ValueError("reserve_fen is not a positive integer")
+    return fen
+
+
+def reserve_sheet(reserve_fen: int) -> bytes:
+    import json
+
+    return json.dumps({"v": 1, "reserve_fen": reserve_fen}, separators=(",", ":")).encode("ascii")
 
 
 def _ended(state: State, outcome: Outcome, basis: str) -> State:
@@ -376,6 +423,8 @@ OUTCOME_BASIS = {
     "too_few_bidders": ("竞买人不足，流拍", "Too few buyers: no sale"),
     "no_bidder": ("无合格竞买人，流拍", "No qualified buyer: no sale"),
     "one_bidder": ("仅一名竞买人，按规定流拍", "One buyer only: no sale under the rules"),
+    "awaiting_reserve": ("竞价已结束，待开启密封底价", "Bidding has ended; the sealed reserve is being opened"),
+    "reserve_failed": ("密封底价无法开启，流拍", "The sealed reserve could not be opened: no sale"),
 }
 
 

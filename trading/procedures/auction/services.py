@@ -224,25 +224,8 @@ def _plain(v):
     return str(v) if isinstance(v, Decimal) else v
 
 
-def set_reserve(ctx: ServiceContext, lot_code: str, reserve_fen: object) -> Auction:
-    """The owner's 底价, once, before the free phase ends. The amount is kept out of the audit entry
-    and every event until the outcome, which reveals it."""
-    ctx.require("owner", "agency")
-    reserve = check_fen(reserve_fen, field="reserve_fen")
-    a = _lock(ctx, lot_code)
-    if not _project_party(ctx, ctx.session.get(Project, a.project_id)):
-        raise not_found("标段", "Lot")
-    if a.reserve_fen is not None:
-        raise Conflict("auction.reserve_set", "底价已录入，不能修改", "The reserve is set and cannot change")
-    now = ctx.now()
-    if a.phase == Phase.ENDED or a.phase == Phase.TIMED or now >= a.free_until:
-        raise Conflict("auction.reserve_late", "自由报价（挂牌）期已截止，不能再录入底价",
-                       "The free bidding period is over; the reserve can no longer be entered")
-    a.reserve_fen, a.reserve_set_at = reserve, now
-    a.version += 1
-    record(ctx, "auction.reserve_set", "lot", a.lot_id, project_id=a.project_id, payload={"lot_code": lot_code})
-    ctx.session.flush()
-    return a
+# The 底价 is sealed (reserve.py): start_reserve / put_reserve before the close, submit_reserve_share
+# after bidding ends. No service takes it in plain text.
 
 
 # --- buyers --------------------------------------------------------------------------------------
@@ -504,7 +487,8 @@ def end_free_phase(ctx: ServiceContext, lot_code: str) -> Auction:
     qualified = _qualified(ctx, a)
     continuing = _continuing(ctx, a, qualified, bool(settings["auction.timed_needs_bid"]))
     new = _step(lambda: rules.end_free_phase(terms_of(a), state_of(a), now, qualified=len(qualified),
-                                             continuing=continuing, reserve_fen=a.reserve_fen, settings=settings))
+                                             continuing=continuing, reserve_fen=a.reserve_fen, settings=settings,
+                                             reserve_sealed=_reserve_sealed(ctx, a)))
     _store(a, new)
     if new.phase == Phase.ENDED:
         return _finish(ctx, a, now)
@@ -520,7 +504,8 @@ def close_timed_phase(ctx: ServiceContext, lot_code: str) -> Auction:
     _host(ctx)
     a = _lock(ctx, lot_code)
     now = ctx.now()
-    new = _step(lambda: rules.close_timed_phase(state_of(a), now, reserve_fen=a.reserve_fen))
+    new = _step(lambda: rules.close_timed_phase(state_of(a), now, reserve_fen=a.reserve_fen,
+                                                reserve_sealed=_reserve_sealed(ctx, a)))
     _store(a, new)
     return _finish(ctx, a, now)
 
@@ -540,10 +525,23 @@ def tick(ctx: ServiceContext, lot_code: str) -> Auction:
     return a
 
 
+def _reserve_sealed(ctx: ServiceContext, a: Auction) -> bool:
+    from .reserve import is_sealed
+
+    return is_sealed(ctx, a)
+
+
 def _finish(ctx: ServiceContext, a: Auction, now: datetime) -> Auction:
-    """The outcome: 成交 (the lot is awarded to the leader) or 流拍 with the next steps; the reserve is
-    revealed in the audit entry now that bidding is over."""
+    """The outcome: 成交 (the lot is awarded to the leader) or 流拍 with the next steps; the reserve, once
+    opened (reserve.py), is in the audit entry. Bidding that ended awaiting the sealed reserve is
+    audited (auction.bidding_ended) and announced; the outcome follows the reserve's opening."""
     a.ended_at = now
+    if rules.awaiting_reserve(state_of(a)):
+        record(ctx, "auction.bidding_ended", "lot", a.lot_id, project_id=a.project_id,
+               payload={"lot_code": a.lot_code, "price_fen": a.price_fen, "bids": a.bids, "basis": a.basis})
+        _phase_event(ctx, a, "auction:phase", {"basis": a.basis})
+        ctx.session.flush()
+        return a
     sold = a.outcome == rules.Outcome.SOLD
     winner = ctx.session.get(AuctionApplication, a.leader_id) if sold else None
     payload = {"lot_code": a.lot_code, "outcome": a.outcome, "basis": a.basis, "price_fen": a.price_fen,
@@ -565,6 +563,11 @@ def _finish(ctx: ServiceContext, a: Auction, now: datetime) -> Auction:
                                            "winner": rules.mask_bidder_no(winner.bidder_no) if winner else None})
     ctx.session.flush()
     return a
+
+
+#: for reserve.py: store a settled state and announce the outcome
+store_state = _store
+auction_finished = _finish
 
 
 # --- supervision ---------------------------------------------------------------------------------

@@ -1,0 +1,293 @@
+"""The sealed reserve price (底价) of an auction lot (rules.md G2.6, G3.4; issue 5 item 1;
+design/sealing.md): the owner seals it with the offers' envelope and opening key, it is entered before
+the free phase ends and opened only when bidding has ended, by k of n custodians, and the outcome then
+compares the highest bid with it.
+
+- Key: the lot's OpeningKey from the publication ceremony (opening.ceremony.run_ceremony). Auction
+  lots seal no offers, so their publication makes no key: the first `start_reserve` runs the same
+  ceremony for the lot (custodians from several institutions, never the owner or agency; Q, k, n and
+  the commitments audited; d never stored).
+- Envelope: ptbid/v1, context (lot code, the owner organisation's credit code, part "reserve", a
+  server-issued submission id), plaintext rules.reserve_sheet ({"v": 1, "reserve_fen": N}). Sealed in
+  the browser (static/js/sealing/envelope.js) or with the offline tool (`--part reserve`). Every
+  envelope check runs before anything is stored (context, opening kid, layout, digest, signature). The
+  signer is a key the owner presents with the envelope: its raw point is kept, its kid audited.
+- Write-once: one accepted envelope per lot; no amount is stored, logged or published before opening.
+- Opening: after bidding ended (phase ended), custodians submit shares (opening.shares.
+  unseal_verified: a wrong share refused and attributed, ShareAttempt + audit); at k the key is rebuilt,
+  checked against Q, the envelope opened, the share values wiped, the reserve audited and the outcome
+  settled (rules.settle) when it waited for the reserve.
+
+Imports: core, audit, sealing, accounts, projects, procedures.common (lots, opening), this package."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from trading.accounts.models import Organisation
+from trading.accounts.rules import roles_for
+from trading.accounts.services import current_user_row
+from trading.audit.services import record
+from trading.core.context import SYSTEM, ServiceContext
+from trading.core.errors import Conflict, Forbidden, InvalidInput, Throttled, not_found
+from trading.projects.models import Project
+from trading.sealing import envelope as env
+from trading.sealing import shamir
+from trading.sealing.failures import EnvelopeError, Failure
+
+from ..common.lots import get_trade
+from ..common.opening.ceremony import get_opening_key, run_ceremony
+from ..common.opening.models import CustodianShare, OpeningKey, ShareAttempt
+from ..common.opening.shares import MAX_WRONG_ATTEMPTS, WRONG_WINDOW_MINUTES, ShareRefused, unseal_verified
+from ..common.participation.base import EnvelopeRefused
+from . import rules
+from .models import Auction, AuctionReserve
+from .rules import Phase
+
+PART = "reserve"
+#: a reserve sheet is a few dozen bytes; its envelope (13-byte header, one chunk, tag) stays tiny
+MAX_RESERVE_BYTES = 4096
+
+
+def _owner_side(ctx: ServiceContext, a: Auction) -> Organisation:
+    ctx.require("owner", "agency")
+    project = ctx.session.get(Project, a.project_id)
+    org = ctx.actor.org_id
+    if org is None or org not in (project.owner_org_id, project.agency_org_id):
+        raise not_found("标段", "Lot")
+    return ctx.session.get(Organisation, org)
+
+
+def _open_for_entry(a: Auction, now) -> None:
+    if a.phase in (Phase.ENDED, Phase.TIMED) or now >= a.free_until:
+        raise Conflict("auction.reserve_late", "自由报价（挂牌）期已截止，不能再录入底价",
+                       "The free bidding period is over; the reserve can no longer be entered")
+
+
+def _reserve(ctx: ServiceContext, lot_id: int, *, lock: bool = False) -> AuctionReserve | None:
+    stmt = select(AuctionReserve).where(AuctionReserve.lot_id == lot_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return ctx.session.execute(stmt).scalar_one_or_none()
+
+
+def is_sealed(ctx: ServiceContext, a: Auction) -> bool:
+    """A sealed reserve waits to be opened (bidding cannot decide before it is)."""
+    r = _reserve(ctx, a.lot_id)
+    return r is not None and r.status == "sealed"
+
+
+def start_reserve(ctx: ServiceContext, lot_code: str) -> dict:
+    """The owner (or agency) starts entering the sealed reserve: the lot's opening key (the ceremony
+    runs now if the lot has none), the envelope context with a fresh submission id. Refused once a
+    reserve is sealed (write-once) or after the free phase. Audited (no amount exists yet)."""
+    from .services import _lock  # services imports this module lazily; the lock order is the same
+
+    a = _lock(ctx, lot_code)
+    org = _owner_side(ctx, a)
+    now = ctx.now()
+    r = _reserve(ctx, a.lot_id, lock=True)
+    if r is not None and r.status != "uploading":
+        raise Conflict("auction.reserve_set", "底价已密封录入，不能修改", "The reserve is sealed and cannot change")
+    _open_for_entry(a, now)
+    key = run_ceremony(ctx, get_trade(ctx, lot_code))
+    if r is None:
+        r = AuctionReserve(lot_id=a.lot_id, sealer_code=org.credit_code, status="uploading",
+                           submission_id="", started_by=ctx.actor.user_id, started_at=now)
+        ctx.session.add(r)
+    r.submission_id, r.sealer_code = "rsv-" + secrets.token_urlsafe(18), org.credit_code
+    r.started_by, r.started_at = ctx.actor.user_id, now
+    ctx.session.flush()
+    record(ctx, "auction.reserve_started", "lot", a.lot_id, project_id=a.project_id,
+           payload={"lot_code": lot_code, "submission_id": r.submission_id, "kid": bytes(key.kid).hex()})
+    return sealing_info(a, r, key)
+
+
+def sealing_info(a: Auction, r: AuctionReserve, key: OpeningKey) -> dict:
+    """What the sealer needs (browser or offline tool): the context and the lot's opening public key."""
+    return {"lot_id": a.lot_code, "bidder_id": r.sealer_code, "part": PART, "submission_id": r.submission_id,
+            "opening_key": {"public": env.b64(bytes(key.public_raw)), "kid": env.b64(bytes(key.kid))},
+            "free_until": a.free_until, "max_payload_len": MAX_RESERVE_BYTES}
+
+
+def put_reserve(ctx: ServiceContext, lot_code: str, *, submission_id: str, manifest_raw, payload: bytes,
+                signer_public: bytes) -> AuctionReserve:
+    """The sealed reserve envelope, once, before the free phase ends. Every check before anything is
+    stored: the envelope's context must be this lot, the owner's organisation, part "reserve" and the
+    issued submission id; the first recipient the lot's opening key; sig.kid the presented key's;
+    layout, digest and signature. Audited with digests and the signer's kid, never the amount."""
+    from .services import _lock
+
+    a = _lock(ctx, lot_code)
+    org = _owner_side(ctx, a)
+    now = ctx.now()
+    r = _reserve(ctx, a.lot_id, lock=True)
+    if r is None or r.submission_id != submission_id:
+        raise not_found("底价密封编号", "Reserve submission")
+    if r.status != "uploading":
+        raise Conflict("auction.reserve_set", "底价已密封录入，不能修改", "The reserve is sealed and cannot change")
+    _open_for_entry(a, now)
+    if not isinstance(payload, (bytes, bytearray)) or not isinstance(signer_public, (bytes, bytearray)):
+        raise InvalidInput("auction.reserve_envelope", "须提交密封底价的 manifest、payload 与签名公钥",
+                           "Send the sealed reserve's manifest, payload and signing public key")
+    key = get_opening_key(ctx, a.lot_id)
+    expected = env.Context(lot_code, org.credit_code, PART, r.submission_id)
+    try:
+        try:
+            signer = env.load_public(bytes(signer_public))
+        except ValueError:
+            raise EnvelopeError(Failure.SIGNER_MISMATCH, "the signing public key is not a raw P-256 point") from None
+        m = env.parse_manifest(manifest_raw)
+        env.check(m, payload[:env.HEADER_LEN], expected=expected, opening_kid=bytes(key.kid))
+        if m.sig_kid != env.kid(signer):
+            raise EnvelopeError(Failure.SIGNER_MISMATCH, "sig.kid is not the presented signing key's kid")
+        env.check(m, payload[:env.HEADER_LEN], payload_len=len(payload), expected=expected,
+                  opening_kid=bytes(key.kid), signer_pub=signer, max_payload_len=MAX_RESERVE_BYTES)
+        env.verify_signature(m, env.sha256_of(payload), signer)
+    except EnvelopeError as err:
+        raise EnvelopeRefused(err) from None
+    sha = env.sha256_of(payload).hex()
+    r.manifest, r.payload, r.payload_sha256 = m.to_json(), bytes(payload), sha
+    r.signer_public, r.status, r.sealed_by, r.sealed_at = bytes(signer_public), "sealed", ctx.actor.user_id, now
+    a.reserve_set_at = now
+    a.version += 1
+    record(ctx, "auction.reserve_sealed", "lot", a.lot_id, project_id=a.project_id,
+           payload={"lot_code": lot_code, "submission_id": r.submission_id, "payload_sha256": sha,
+                    "payload_len": len(payload), "signer_kid": env.kid(signer).hex(),
+                    "opening_kid": bytes(key.kid).hex()})
+    ctx.session.flush()
+    return r
+
+
+def reserve_status(ctx: ServiceContext, lot_code: str) -> dict:
+    """Public: whether a sealed reserve exists (拍卖法 Art. 50: its existence is announced), its digest,
+    and after the opening its amount. Never the amount before."""
+    from .services import get_auction
+
+    a = get_auction(ctx, lot_code)
+    r = _reserve(ctx, a.lot_id)
+    sealed = r is not None and r.status in ("sealed", "opened", "failed")
+    return {"lot_code": lot_code, "status": r.status if sealed else "none", "sealed_at": r.sealed_at if sealed else None,
+            "payload_sha256": r.payload_sha256 if sealed else None,
+            "reserve_fen": a.reserve_fen if r is not None and r.status == "opened" else None,
+            "failure_kind": r.failure_kind if sealed else None}
+
+
+# --- custodians open the reserve ------------------------------------------------------------------
+
+def submit_reserve_share(ctx: ServiceContext, lot_code: str, passphrase: str) -> dict:
+    """A custodian of the lot's key submits its share once bidding has ended; refused and attributed
+    when wrong (ShareAttempt + audit, then ShareRefused: the caller commits before answering); at k
+    shares the reserve opens and, when the outcome waited for it, the outcome is settled."""
+    from .services import _lock
+
+    ctx.require(*roles_for("opening.submit_share"))
+    user = current_user_row(ctx)
+    if not user.totp_enabled:
+        raise Forbidden("opening.two_factor_required", "提交密钥份额须先启用双因素认证",
+                        "Enable two-factor authentication before submitting a share")
+    if not isinstance(passphrase, str) or not passphrase:
+        raise InvalidInput("opening.passphrase_required", "请输入保管口令", "Enter your custodian passphrase",
+                           field="passphrase")
+    a = _lock(ctx, lot_code)
+    r = _reserve(ctx, a.lot_id, lock=True)
+    if r is None or r.status == "uploading":
+        raise not_found("密封底价", "Sealed reserve")
+    key = get_opening_key(ctx, a.lot_id)
+    share = ctx.session.execute(select(CustodianShare).where(
+        CustodianShare.opening_key_id == key.id, CustodianShare.custodian_user_id == user.id)).scalar_one_or_none()
+    if share is None:
+        raise Forbidden("opening.not_custodian", f"您不是标的 {lot_code} 的开标密钥保管人",
+                        f"You are not a custodian of lot {lot_code}")
+    now = ctx.now()
+    if a.phase != Phase.ENDED:
+        _attempt(ctx, a, share, "too_early", "submitted before bidding ended")
+        raise ShareRefused("opening.too_early", "竞价结束前不能提交密钥份额开启底价",
+                           "Shares cannot open the reserve before bidding ends (server time)")
+    if r.status != "sealed":
+        raise Conflict("opening.not_open", "底价已开启", "The reserve is already opened")
+    if share.status == "accepted":
+        raise Conflict("opening.share_already_accepted", "您的密钥份额已被接受，无需重复提交",
+                       "Your share was already accepted")
+    refused = ctx.session.execute(select(func.count()).select_from(ShareAttempt).where(
+        ShareAttempt.custodian_share_id == share.id, ShareAttempt.outcome.in_(("wrong_passphrase", "bad_share")),
+        ShareAttempt.at > now - timedelta(minutes=WRONG_WINDOW_MINUTES))).scalar_one()
+    if refused >= MAX_WRONG_ATTEMPTS:
+        raise Throttled("opening.share_throttled",
+                        f"保管口令连续错误 {refused} 次，请 {WRONG_WINDOW_MINUTES} 分钟后再试",
+                        f"{refused} wrong attempts in a row; try again in {WRONG_WINDOW_MINUTES} minutes",
+                        details={"x": share.x})
+    unsealed = unseal_verified(ctx, share, lot_code, passphrase, user.display_name)
+    if unsealed.error is not None:
+        _attempt(ctx, a, share, unsealed.outcome, unsealed.detail)
+        raise unsealed.error
+    share.status, share.accepted_at = "accepted", now
+    share.accepted_y = unsealed.value.y.to_bytes(32, "big")
+    _attempt(ctx, a, share, "accepted", "share matches its commitment")
+    accepted = ctx.session.execute(select(func.count()).select_from(CustodianShare).where(
+        CustodianShare.opening_key_id == key.id, CustodianShare.status == "accepted")).scalar_one()
+    opened = accepted >= key.k
+    if opened:
+        open_reserve(ctx, a, r, key)
+    ctx.session.flush()
+    return {"lot_code": lot_code, "x": share.x, "accepted": accepted, "k": key.k, "n": key.n, "opened": opened,
+            "lot_status": get_trade(ctx, lot_code).status}
+
+
+def _attempt(ctx: ServiceContext, a: Auction, share: CustodianShare, outcome: str, detail: str) -> None:
+    ctx.session.add(ShareAttempt(lot_id=a.lot_id, custodian_share_id=share.id, user_id=ctx.actor.user_id,
+                                 at=ctx.now(), ip=(ctx.ip or "")[:45], outcome=outcome, detail=detail[:200]))
+    record(ctx, "auction.reserve_share_accepted" if outcome == "accepted" else "auction.reserve_share_refused",
+           "lot", a.lot_id, project_id=a.project_id,
+           payload={"lot_code": a.lot_code, "x": share.x, "custodian_user_id": share.custodian_user_id,
+                    "custodian_org_id": share.custodian_org_id, "outcome": outcome, "detail": detail,
+                    "commitment": bytes(share.commitment).hex()})
+    ctx.session.flush()
+
+
+def open_reserve(ctx: ServiceContext, a: Auction, r: AuctionReserve, key: OpeningKey) -> None:
+    """Rebuild d from k accepted shares, open the reserve envelope, wipe the share values, audit the
+    opened reserve (or the failure kind), and settle the outcome if it waited for the reserve."""
+    from .services import auction_finished, state_of, store_state
+
+    shares = list(ctx.session.execute(select(CustodianShare).where(CustodianShare.opening_key_id == key.id)
+                                      .order_by(CustodianShare.x)).scalars())
+    accepted = sorted((s for s in shares if s.status == "accepted" and s.accepted_y),
+                      key=lambda s: (s.accepted_at, s.x))[:key.k]
+    try:
+        private = shamir.rebuild_private_key(
+            [(s.x, shamir.Share(s.x, int.from_bytes(s.accepted_y, "big"))) for s in accepted],
+            [bytes(s.commitment) for s in shares], key.k, bytes(key.public_raw))
+    except shamir.ShamirError as exc:  # pragma: no cover - accepted shares were checked one by one
+        raise Conflict("opening.key_mismatch", "重建的开标密钥与公布的公钥不符", "The rebuilt key is not the lot's key") from exc
+    now = ctx.now()
+    fen, kind = None, None
+    try:
+        plain = env.open_envelope(r.manifest, bytes(r.payload), private, signer_pub=env.load_public(bytes(r.signer_public)),
+                                  opening_kid=bytes(key.kid),
+                                  expected=env.Context(a.lot_code, r.sealer_code, PART, r.submission_id),
+                                  max_payload_len=MAX_RESERVE_BYTES)
+        fen = rules.parse_reserve_sheet(plain)
+    except EnvelopeError as exc:
+        kind = exc.kind.value
+    except ValueError:
+        kind = "reserve.bad_sheet"
+    del private
+    ctx.session.execute(update(CustodianShare).where(CustodianShare.opening_key_id == key.id).values(accepted_y=None))
+    r.status, r.opened_at, r.failure_kind = ("failed" if kind else "opened"), now, kind
+    a.reserve_fen = fen
+    a.version += 1
+    record(ctx, "auction.reserve_opened", "lot", a.lot_id, project_id=a.project_id,
+           payload={"lot_code": a.lot_code, "shares": [s.x for s in accepted],
+                    "custodians": [s.custodian_user_id for s in accepted], "payload_sha256": r.payload_sha256,
+                    "outcome": r.status, "failure_kind": kind, "reserve_fen": fen})
+    state = state_of(a)
+    if rules.awaiting_reserve(state):
+        # the outcome follows from the opening, as the clock's steps do: the system takes it (a
+        # custodian is no host of the trade)
+        store_state(a, rules.settle(state, fen))
+        auction_finished(dataclasses.replace(ctx, actor=SYSTEM), a, now)
