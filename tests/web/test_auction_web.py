@@ -358,3 +358,21 @@ def test_an_added_buyer_without_deposit_sees_its_account(app, world):
     db.session.commit()
     page = client_for(app, b.user).get(f"/auctions/{world.code}")
     assert "待审查" in page.text and "已到账" in page.text
+
+
+def test_pages_in_english(app, running):
+    w = running
+    b1 = client_for(app, w.buyers[0].user)
+    room = b1.get(f"/auctions/{w.code}/room?lang=en").text
+    assert "Bidding room" in room and "Current highest bid" in room and "Or type a bid (yuan)" in room
+    assert "Until the listing closes" in room and "竞价大厅" not in room
+    lot = b1.get(f"/auctions/{w.code}?lang=en").text
+    assert "Qualified to bid" in lot and "Download the qualification letter" in lot
+
+
+def test_the_seller_does_not_see_who_applied(app, world):
+    from trading.accounts.models import Organisation
+    names = [db.session.get(Organisation, b.user.org_id).name for b in world.buyers]
+    owner_page = client_for(app, world.owner).get(f"/auctions/{world.code}").text
+    op_page = client_for(app, user_of(world.c_op)).get(f"/auctions/{world.code}").text
+    assert all(n not in owner_page for n in names) and all(n in op_page for n in names)

@@ -123,7 +123,8 @@ def _lot_context(ctx: ServiceContext, lot_code: str) -> dict:
         if acc is not None:
             account = {"row": acc, "totals": totals(ctx, acc)}
     apps = []
-    if a is not None and (ctx.actor.has("operator", "supervisor") or side):
+    # who applied is the centre's (and supervisors') to know, not the seller's, until the outcome
+    if a is not None and ctx.actor.has("operator", "supervisor"):
         rows = ctx.session.execute(select(AuctionApplication, Organisation.name)
                                    .join(Organisation, Organisation.id == AuctionApplication.bidder_org_id)
                                    .where(AuctionApplication.lot_id == a.lot_id)
