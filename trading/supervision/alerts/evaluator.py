@@ -21,7 +21,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable
 
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import event, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -46,8 +46,8 @@ log = logging.getLogger(__name__)
 
 #: audit action → the check it calls for
 WATCH: dict[str, str] = {
-    "participation.registered": "bidders", "offer.upload_started": "bidders", "offer.submitted": "bidders",
-    "opening.checked_in": "bidders", "deposit.statement_imported": "deposits",
+    "participation.registered": "registration", "offer.upload_started": "acts", "offer.submitted": "offer",
+    "opening.checked_in": "acts", "deposit.statement_imported": "deposits",
     "deposit.unmatched_assigned": "deposits", "opening.opened": "opened", "evaluation.report_final": "evaluation",
     "award.determined": "award", "award.reawarded": "award",
 }
@@ -64,22 +64,33 @@ def _settings(ctx: ServiceContext) -> dict[str, int]:
     return {code: get_setting(ctx, code) for code in catalogue() if code.startswith("alerts.")}
 
 
-def _lock_cursor(session) -> AlertCursor:
+def _lock_cursor(session) -> tuple[AlertCursor, int]:
+    """The cursor row, locked until the commit (evaluators take turns), and the audit head's next seq,
+    in one round trip; the row is made on first use."""
     dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_CURSOR)
-    session.execute(ins.values(id=1, next_seq=0).on_conflict_do_nothing())
-    if dialect == "sqlite":
+    if dialect == "postgresql":
+        # The commit need not wait for its WAL flush: a crash may lose the last evaluation's cursor
+        # move and alerts together, and the sweep then evaluates those entries again (idempotent).
+        session.execute(text("SET LOCAL synchronous_commit TO off"))
+    if dialect == "sqlite":  # the writer lock first, as the audit append does
         session.execute(update(_CURSOR).where(_CURSOR.c.id == 1).values(next_seq=_CURSOR.c.next_seq))
-        return session.get(AlertCursor, 1)
-    return session.execute(select(AlertCursor).where(AlertCursor.id == 1).with_for_update()).scalar_one()
+    stmt = (select(AlertCursor, select(AuditHead.next_seq).where(AuditHead.id == 1).scalar_subquery())
+            .where(AlertCursor.id == 1))
+    if dialect != "sqlite":
+        stmt = stmt.with_for_update(of=AlertCursor)
+    row = session.execute(stmt).one_or_none()
+    if row is None:
+        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_CURSOR)
+        session.execute(ins.values(id=1, next_seq=0).on_conflict_do_nothing())
+        row = session.execute(stmt).one()
+    return row[0], row[1] or 0
 
 
 def evaluate(ctx: ServiceContext, *, limit: int = BATCH) -> tuple[int, int]:
     """Evaluate the watched entries after the cursor (up to `limit` seqs); (entries evaluated,
     alerts raised). The caller commits."""
     session = ctx.session
-    cursor = _lock_cursor(session)
-    head = session.execute(select(AuditHead.next_seq).where(AuditHead.id == 1)).scalar_one_or_none() or 0
+    cursor, head = _lock_cursor(session)
     start, stop = cursor.next_seq, min(head, cursor.next_seq + limit)
     if start >= stop:
         return 0, 0
@@ -93,6 +104,9 @@ def evaluate(ctx: ServiceContext, *, limit: int = BATCH) -> tuple[int, int]:
         kind = WATCH[action]
         for lot_id in _lots_of(session, action, object_id, embargo_lot, body):
             checks[(kind, lot_id)] = seq
+    for kind, lot_id in list(checks):  # a registration or an offer covers the acts' IP check of its lot
+        if kind in ("registration", "offer"):
+            checks.pop(("acts", lot_id), None)
     settings = _settings(ctx) if checks else {}
     raised = 0
     for (kind, lot_id), seq in checks.items():
@@ -114,8 +128,8 @@ def sweep(ctx_factory, *, limit: int = BATCH) -> tuple[int, int, int]:
     while True:
         ctx = ctx_factory()
         n_entries, n_raised = evaluate(ctx, limit=limit)
-        before = ctx.session.execute(select(AlertCursor.next_seq).where(AlertCursor.id == 1)).scalar_one()
-        head = ctx.session.execute(select(AuditHead.next_seq).where(AuditHead.id == 1)).scalar_one_or_none() or 0
+        cursor, head = _lock_cursor(ctx.session)
+        before = cursor.next_seq
         ctx.session.commit()
         entries, raised = entries + n_entries, raised + n_raised
         if before >= head:
@@ -161,8 +175,8 @@ def _lots_of(session, action: str, object_id: str, embargo_lot: int | None, body
 
 def _run(ctx: ServiceContext, kind: str, trade: LotTrade, seq: int, settings: dict[str, int]) -> int:
     session = ctx.session
-    if kind == "bidders":
-        findings, embargo = _bidder_findings(session, trade, settings), trade.lot_id
+    if kind in ("acts", "registration", "offer"):
+        findings, embargo = _bidder_findings(session, trade, settings, kind), trade.lot_id
     elif kind == "deposits":
         findings, embargo = rules.same_payer(trade.lot_id, _payer_traces(session, trade)), trade.lot_id
     elif kind == "opened":
@@ -196,7 +210,9 @@ def _lot_entries(session, trade: LotTrade) -> list[tuple[int, str, int | None, d
     return out
 
 
-def _bidder_findings(session, trade: LotTrade, settings) -> list[rules.Finding]:
+def _bidder_findings(session, trade: LotTrade, settings, kind: str) -> list[rules.Finding]:
+    """Same IP after any bidder act; shared contacts after a registration (contacts are the
+    registry's: they join a lot with the bidder); identical sealed files after an offer."""
     entries = _lot_entries(session, trade)
     ips = [rules.Trace(org, e.get("ip") or "", seq) for seq, _, org, e in entries
            if org is not None and _is_client_ip(e.get("ip"))]
@@ -204,18 +220,24 @@ def _bidder_findings(session, trade: LotTrade, settings) -> list[rules.Finding]:
         select(DocumentDownload.org_id, DocumentDownload.ip).where(DocumentDownload.lot_id == trade.lot_id)).all()
         if org is not None and _is_client_ip(ip)]
     findings = rules.same_ip(trade.lot_id, ips, settings)
+    if kind == "registration":
+        findings += _contact_findings(session, trade, entries)
+    if kind == "offer":
+        submitted = {e["object"]["id"]: seq for seq, action, _, e in entries if action == "offer.submitted"}
+        subs = session.execute(select(Submission.bidder_org_id, Submission.payload_sha256, Submission.submission_id)
+                               .where(Submission.lot_id == trade.lot_id, Submission.status == "accepted")).all()
+        findings += rules.identical_files(trade.lot_id, [rules.Trace(org, sha or "", submitted.get(sid))
+                                                         for org, sha, sid in subs], stage="sealed")
+    return findings
+
+
+def _contact_findings(session, trade: LotTrade, entries) -> list[rules.Finding]:
     registered = {org: seq for seq, action, org, _ in entries if action == "participation.registered"}
     orgs = session.execute(select(Organisation).join(Participation, Participation.bidder_org_id == Organisation.id)
                            .where(Participation.lot_id == trade.lot_id, Participation.status == "registered")).scalars().all()
-    findings += rules.shared_contact(
+    return rules.shared_contact(
         trade.lot_id, [rules.Trace(o.id, o.contact_name.strip(), registered.get(o.id)) for o in orgs],
         [rules.Trace(o.id, rules.normalise_phone(o.contact_phone), registered.get(o.id)) for o in orgs])
-    submitted = {e["object"]["id"]: seq for seq, action, _, e in entries if action == "offer.submitted"}
-    subs = session.execute(select(Submission.bidder_org_id, Submission.payload_sha256, Submission.submission_id)
-                           .where(Submission.lot_id == trade.lot_id, Submission.status == "accepted")).all()
-    findings += rules.identical_files(trade.lot_id, [rules.Trace(org, sha or "", submitted.get(sid))
-                                                     for org, sha, sid in subs], stage="sealed")
-    return findings
 
 
 def _is_client_ip(ip) -> bool:
