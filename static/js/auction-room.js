@@ -121,7 +121,7 @@
     setText("[data-room-phase]", en ? s.phase : s.phase_label);
     var title = q("[data-room-countdown-title]");
     if (title) { title.textContent = title.getAttribute("data-text-" + s.phase) || ""; }
-    setText("[data-room-deadline]", s.deadline_ms ? beijing(s.deadline_ms) : "—");
+    setText("[data-room-deadline]", s.paused ? text("paused") : (s.deadline_ms ? beijing(s.deadline_ms) : "—"));
     var status = q("[data-room-status]");
     if (status && s.me) {
       status.textContent = text(s.me.status);

@@ -41,10 +41,12 @@ def listing(live_server):
             pay_deposit(w, b)
             services.qualify(w.c_op, b.app.id)
             w.buyers.append(b)
+        sup = make_user(ctx, "supervisor", username="sup_a", totp=True, display_name="监督员")
         live_server.clock.set(w.auction.start_at)
         services.start_bidding(w.c_op, w.code)
         world = {"code": w.code, "lot_id": w.auction.lot_id, "free_until": w.auction.free_until,
-                 "op": w.c_op.actor, "nos": [b.app.bidder_no for b in w.buyers]}
+                 "op": w.c_op.actor, "nos": [b.app.bidder_no for b in w.buyers],
+                 "sup_secret": sup.totp_secret}
         db.session.commit()
         db.session.remove()
     return world
@@ -81,6 +83,8 @@ def test_two_buyers_bid_through_the_timed_phase(browser, live_server, listing, r
     b = _new_page(browser, live_server, DESKTOP, request, problems)
     login(a, live_server, "buyer_a", password=DEFAULT_PASSWORD)
     login(b, live_server, "buyer_b", password=DEFAULT_PASSWORD)
+    sup = _new_page(browser, live_server, DESKTOP, request, problems)
+    login(sup, live_server, "sup_a", password=DEFAULT_PASSWORD, totp_secret=listing["sup_secret"])
 
     # both opt in to the timed phase from the lot page (the 挂牌 is open)
     a.goto(f"/auctions/{code}")
@@ -152,6 +156,31 @@ def test_two_buyers_bid_through_the_timed_phase(browser, live_server, listing, r
         assert page.evaluate("window.__noReload") is True  # everything arrived live
     shot(a, "auction-04-timed-leading")
     shot(b, "auction-05-timed-outbid")
+
+    # a supervisor pauses the trade with a reason: both rooms show it live, the countdown freezes
+    sup.goto(f"/auctions/{code}/room")
+    expect(sup.get_by_test_id("bid-form")).to_have_count(0)
+    sup.get_by_label("理由（审计留痕）").fill("竞买人反映网络异常，暂停核查")
+    sup.get_by_test_id("pause-button").click()
+    expect(sup.get_by_test_id("paused-banner")).to_be_visible()
+    shot(sup, "auction-05b-supervisor-paused")
+    for page in (a, b):
+        expect(page.get_by_test_id("paused-banner")).to_be_visible(timeout=10_000)
+        expect(page.get_by_test_id("paused-banner")).to_contain_text("竞买人反映网络异常")
+        expect(page.get_by_test_id("quick-1")).to_be_disabled()
+    frozen = a.get_by_test_id("room-countdown").inner_text()
+    live_server.clock.advance(minutes=10)  # paused: the time left does not run
+    expect(a.get_by_test_id("room-countdown")).to_have_text(frozen)
+    expect(a.locator("[data-room-deadline]")).to_have_text("暂停中，恢复后按剩余时间继续")
+    shot(b, "auction-05c-buyer-paused")
+    sup.get_by_label("理由（审计留痕）").fill("核查完毕，恢复交易")
+    sup.get_by_test_id("resume-button").click()
+    for page in (a, b):
+        expect(page.get_by_test_id("paused-banner")).to_be_hidden(timeout=10_000)
+        expect(page.get_by_test_id("quick-1")).to_be_enabled()
+        expect(page.get_by_test_id("room-countdown")).to_have_text(re.compile(r"00:0(5:00|4:5\d)"), timeout=10_000)
+    for page in (a, b):
+        assert page.evaluate("window.__noReload") is True
 
     phone = _new_page(browser, live_server, PHONE, request, problems)
     login(phone, live_server, "buyer_b", password=DEFAULT_PASSWORD)

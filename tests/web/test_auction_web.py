@@ -376,3 +376,11 @@ def test_the_seller_does_not_see_who_applied(app, world):
     owner_page = client_for(app, world.owner).get(f"/auctions/{world.code}").text
     op_page = client_for(app, user_of(world.c_op)).get(f"/auctions/{world.code}").text
     assert all(n not in owner_page for n in names) and all(n in op_page for n in names)
+
+
+def test_the_list_of_sales(app, running):
+    w = running
+    page = client_for(app, w.buyers[0].user).get("/auctions/")
+    assert page.status_code == 200 and w.code in page.text and "已确认竞买资格" in page.text and "自由报价" in page.text
+    assert client_for(app, w.owner).get("/auctions/").status_code == 200
+    assert app.test_client().get("/auctions/").status_code in (302, 401)

@@ -160,7 +160,25 @@ def _refused(err: DomainError, page):
     return page(err.status)
 
 
-# --- the lot -------------------------------------------------------------------------------------
+# --- the list and the lot -------------------------------------------------------------------------
+
+@bp.route("/")
+@login_required
+def index():
+    """Every land / mining / asset sale (their grant notices are public): phase, price, schedule; a
+    buyer's own application status beside each."""
+    ctx = service_context()
+    rows = ctx.session.execute(select(Auction, Project.name, Lot.name)
+                               .join(Project, Project.id == Auction.project_id).join(Lot, Lot.id == Auction.lot_id)
+                               .order_by(Auction.free_until.desc(), Auction.lot_code)).all()
+    mine = {}
+    if ctx.actor.has("bidder") and ctx.actor.org_id is not None:
+        mine = dict(ctx.session.execute(select(AuctionApplication.lot_id, AuctionApplication.status).where(
+            AuctionApplication.bidder_org_id == ctx.actor.org_id)).all())
+    return render_template("auctions/index.html", rows=rows, mine=mine,
+                           methods=rules.METHOD_LABELS, phases=rules.PHASE_LABELS)
+
+
 
 @bp.route("/<lot_code>")
 @login_required
