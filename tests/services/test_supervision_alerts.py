@@ -226,3 +226,79 @@ def test_operators_never_see_alerts_about_their_own_actions(ctx, session, people
     with pytest.raises(NotFound):
         alerts.get_alert(op, a.id)                           # the same answer as a missing alert
     assert alerts.get_alert(op, b.id).finding == "已查实"
+
+
+def test_one_group_rotating_wins_with_one_buyer(hooked, ctx, session, clock, people):
+    """Four lots of one buyer, the same three bidders in each; A, B, A, A win. The fourth award
+    makes A's third win with this buyer within 365 days (OCP i077); from the third award on, the
+    group has bid together three times with two different winners (RF-11). Each raised once."""
+    from tests.factories.accounts import make_user as new_user
+    from trading.core.clock import beijing
+    from trading.procedures.common.awards import result
+    from trading.procedures.common.awards import services as award_services
+    from trading.procedures.common.awards.rules import CandidateIn
+
+    clock.set(beijing(2026, 6, 1, 9, 0))        # every period of the four lots ends within 2026's calendar
+    owner = new_user(ctx, "owner")
+    c_owner = actor_ctx(session, clock, owner)
+    group = [new_user(ctx, "bidder") for _ in range(3)]
+    trades = []
+    for _ in range(4):
+        _, trade = deposit_lot(ctx, owner=owner, procedure="selection", deposit_yuan=None)
+        for i, b in enumerate(group):
+            register_for_lot(actor_ctx(session, clock, b, ip=f"10.6.{len(trades)}.{i}"), trade.lot_code)
+        trades.append(trade)
+    session.commit()
+    clock.set(max(t.deadline_at for t in trades) + timedelta(days=1))
+    winners = [group[0], group[1], group[0], group[0]]
+    for n, (trade, winner) in enumerate(zip(trades, winners, strict=True), start=1):
+        trade.status, trade.status_changed_at = "reported", clock.now()   # opening and scoring: other tests
+        others = [b for b in group if b is not winner]
+        award_services.propose_candidates(c_owner, trade.lot_code, [
+            CandidateIn(winner.org_id, 1, 900_000_00), CandidateIn(others[0].org_id, 2, 950_000_00),
+            CandidateIn(others[1].org_id, 3, 980_000_00)], report_id=n)
+        notice = award_services.publish_candidates(c_owner, trade.lot_code)
+        clock.set(notice.publicity_until)
+        result.award(c_owner, trade.lot_code, winner.org_id)
+        session.commit()
+        rules_raised = sorted(a.rule for a in all_alerts(session) if a.rule in ("OCP-i077", "RF-11"))
+        assert rules_raised == {1: [], 2: [], 3: ["RF-11"], 4: ["OCP-i077", "RF-11"]}[n], n
+    found = {a.rule: a for a in all_alerts(session)}
+    repeat, rotation = found["OCP-i077"], found["RF-11"]
+    assert repeat.evidence["facts"] == {"buyer_org_id": owner.org_id, "supplier_org_id": group[0].org_id, "wins": 3}
+    assert repeat.evidence["lots"] == sorted(t.lot_id for t, w in zip(trades, winners, strict=True) if w is group[0])
+    assert rotation.severity == "red" and rotation.evidence["orgs"] == sorted(b.org_id for b in group)
+    assert rotation.evidence["facts"]["winners"] == sorted({group[0].org_id, group[1].org_id})
+    award_seqs = session.execute(select(AuditEntry.seq).where(AuditEntry.action == "award.determined")
+                                 .order_by(AuditEntry.seq)).scalars().all()
+    assert rotation.evidence["seqs"] == award_seqs[:3] and repeat.trigger_seq == award_seqs[3]
+    assert {a.rule for a in alerts.list_alerts(people["sup"])} >= {"OCP-i077", "RF-11"}
+
+
+def test_final_report_with_the_lowest_offer_rejected_and_an_outlying_expert(hooked, ctx, session, clock, people):
+    """The cheapest offer (700,000.00) is rejected by the committee while dearer ones stay valid
+    (OCP R036), and one member's total for a bidder is far from the others' (RF-13, flagged by the
+    evaluation summary): both raised when the report becomes final, with its audit entry as evidence."""
+    from tests.factories.accounts import totp_code
+    from tests.factories.evaluation import evaluation_lot, fill_and_submit
+    from trading.evaluation.reports import services as reports
+
+    ev = evaluation_lot(ctx, prices=(800_000_00, 900_000_00, 850_000_00, 700_000_00))
+    b1, b2, b3, b4 = ev.bidders
+    reject = {"decision": "reject", "reject_code": "R1", "reject_note": "资格证书缺失"}
+    fill_and_submit(ev, {b1.id: {0: ("40", "20"), 1: ("40", "20"), 2: ("10", "5")}, b2.id: ("36", "18"),
+                         b3.id: ("30", "10"), b4.id: {0: reject, 1: reject, 2: ("30", "10")}})
+    session.commit()
+    assert all_alerts(session) == []
+    report = reports.generate_report(ev.members[0].ctx, ev.code)
+    for m in ev.members:
+        reports.sign_report(m.ctx, ev.code, "agree", code=totp_code(m.user, clock), report_sha256=report.sha256)
+    session.commit()
+    found = {a.rule: a for a in all_alerts(session)}
+    assert set(found) == {"OCP-R036", "RF-13"}
+    final_seq = session.execute(select(AuditEntry.seq).where(AuditEntry.action == "evaluation.report_final")).scalar_one()
+    lowest = found["OCP-R036"]
+    assert lowest.severity == "yellow" and lowest.evidence["orgs"] == [b4.id]
+    assert lowest.evidence["facts"]["lowest_fen"] == 700_000_00 and lowest.evidence["seqs"] == [final_seq]
+    outlier = found["RF-13"]
+    assert b1.id in outlier.evidence["orgs"] and len(outlier.evidence["facts"]["members"]) == 1
