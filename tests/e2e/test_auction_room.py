@@ -211,3 +211,63 @@ def test_two_buyers_bid_through_the_timed_phase(browser, live_server, listing, r
     assert "成交确认书" in text and "人民币捌拾叁万元整" in text and "830,000.00" in text
     assert "城东2026-07号" in text and "6666.67" in text
     shot(phone, "auction-08-phone-after")
+
+
+def test_the_owner_seals_the_reserve_in_the_browser(browser, live_server, request, problems):
+    """The seller enters the 底价 on the setup page: sealed in Chromium to the lot's opening key, never
+    sent in plain text; write-once; after bidding ends the custodians open it and it decides (流拍 here:
+    the only bid is below it); the page then shows the opened amount."""
+    from types import SimpleNamespace
+
+    from tests.factories.auctions import START, open_reserve_by_custodians
+    from tests.factories.custodians import ensure_custodians
+    from trading.accounts.models import User
+    from trading.procedures.auction import reserve
+
+    with live_server.app.app_context():
+        ctx = ServiceContext(session=db.session, clock=live_server.clock, ip="127.0.0.1")
+        ensure_custodians(ctx)
+        seller = make_user(ctx, "owner", username="seller_a")
+        w = auction_lot(ctx, buyers=1, owner=seller)
+        code, lot_id, op, buyer = w.code, w.auction.lot_id, w.c_op.actor, w.buyers[0].user.id
+        db.session.commit()
+        db.session.remove()
+
+    page = _new_page(browser, live_server, DESKTOP, request, problems)
+    login(page, live_server, "seller_a", password=DEFAULT_PASSWORD)
+    page.goto(f"/auctions/{code}/setup")
+    page.get_by_test_id("reserve-amount").fill("850000")
+    expect(page.get_by_test_id("reserve-capitals")).to_have_text("人民币捌拾伍万元整")
+    page.get_by_test_id("reserve-check").check()
+    shot(page, "auction-09-reserve-entry")
+    page.get_by_test_id("save-reserve").click()
+    expect(page.get_by_test_id("reserve-set")).to_be_visible(timeout=15_000)
+    expect(page.get_by_test_id("reserve-form")).to_have_count(0)  # write-once
+    assert "850" not in page.get_by_test_id("reserve-card").inner_text()
+    shot(page, "auction-10-reserve-sealed")
+
+    with live_server.app.app_context():
+        ctx = ServiceContext(session=db.session, clock=live_server.clock, ip="127.0.0.1")
+        assert reserve.reserve_status(ctx, code)["status"] == "sealed"
+        a = db.session.get(Auction, lot_id)
+        assert a.reserve_fen is None  # nothing in plain text before the opening
+        c_op = ServiceContext(session=db.session, actor=op, clock=live_server.clock)
+        live_server.clock.set(a.start_at)
+        services.start_bidding(c_op, code)
+        c_buyer = actor_ctx(db.session, live_server.clock, db.session.get(User, buyer))
+        assert services.place_bid(c_buyer, code, answers_price=START, amount_fen=START, client_bid_id="r1").accepted
+        live_server.clock.set(a.free_until)
+        services.end_free_phase(c_op, code)
+        open_reserve_by_custodians(SimpleNamespace(ctx=ctx, clock=live_server.clock, code=code,
+                                                   auction=SimpleNamespace(lot_id=lot_id)))
+        db.session.expire_all()
+        a = db.session.get(Auction, lot_id)
+        assert (a.reserve_fen, a.outcome, a.basis) == (85_000_000, "no_sale", "below_reserve")
+        db.session.commit()
+        db.session.remove()
+    page.reload()
+    expect(page.get_by_test_id("reserve-card")).to_contain_text("850,000.00")
+    page.goto(f"/auctions/{code}")
+    expect(page.get_by_test_id("no-sale")).to_contain_text("重新公告挂牌")
+    expect(page.get_by_test_id("no-sale")).to_contain_text("最高报价低于底价")
+    shot(page, "auction-11-no-sale-owner")

@@ -384,3 +384,17 @@ def test_the_list_of_sales(app, running):
     assert page.status_code == 200 and w.code in page.text and "已确认竞买资格" in page.text and "自由报价" in page.text
     assert client_for(app, w.owner).get("/auctions/").status_code == 200
     assert app.test_client().get("/auctions/").status_code in (302, 401)
+
+
+def test_setup_shows_the_reserve_form_until_sealed_and_never_the_amount(app, world):
+    from tests.factories.auctions import seal_reserve
+    w = world
+    owner = client_for(app, w.owner)
+    page = owner.get(f"/auctions/{w.code}/setup").text
+    assert 'data-testid="reserve-form"' in page and "auction-reserve.js" in page
+    assert 'data-testid="reserve-form"' not in client_for(app, user_of(w.c_op)).get(f"/auctions/{w.code}/setup").text
+    seal_reserve(w, 88_000_000)
+    db.session.commit()
+    page = owner.get(f"/auctions/{w.code}/setup").text
+    assert "密封录入，不能修改" in page and 'data-testid="reserve-form"' not in page
+    assert "880,000" not in page and "捌拾捌万" not in page

@@ -136,6 +136,7 @@ def _lot_context(ctx: ServiceContext, lot_code: str) -> dict:
             "account": account, "applications": apps,
             "method_label": rules.METHOD_LABELS[rules.METHOD_OF[trade.procedure]],
             "winner": _is_winner(a, app_row), "now": ctx.now(),
+            "basis_label": rules.OUTCOME_BASIS[a.basis] if a is not None and a.basis in rules.OUTCOME_BASIS else None,
             "next_steps": rules.next_steps(a.procedure, a.appraisal_fen, services.auction_settings(ctx))
             if a is not None and a.outcome == rules.Outcome.NO_SALE else []}
 
