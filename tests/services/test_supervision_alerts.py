@@ -302,3 +302,52 @@ def test_final_report_with_the_lowest_offer_rejected_and_an_outlying_expert(hook
     assert lowest.evidence["facts"]["lowest_fen"] == 700_000_00 and lowest.evidence["seqs"] == [final_seq]
     outlier = found["RF-13"]
     assert b1.id in outlier.evidence["orgs"] and len(outlier.evidence["facts"]["members"]) == 1
+
+
+def test_a_change_notice_that_brings_the_deadline_forward(hooked, ctx, session, clock, people):
+    """A tender announced with 40 days; a change notice (still lawful: ≥ 15 days before the new
+    deadline) moves the deadline 10 days earlier → RF-15S at the change's publication; the lawful
+    periods raise no RF-15."""
+    from tests.factories.notices import bj_at, make_notice, notice_project, published_notice
+    from trading.procedures.common import services as notices
+
+    owner = make_user(ctx, "owner")
+    octx = actor_ctx(session, clock, owner)
+    project = notice_project(ctx, owner, procedure="tender")
+    far = bj_at(clock.now(), 40)
+    original = published_notice(octx, project, deadline_at=far, opening_at=far)
+    session.commit()
+    assert all_alerts(session) == []
+    clock.advance(timedelta(days=1))
+    near = bj_at(clock.now(), 29)
+    change = make_notice(octx, project, kind="change", previous_id=original.id, title="变更公告", body="投标截止时间调整",
+                         deadline_at=near, opening_at=near)
+    notices.publish_notice(octx, change.id)
+    session.commit()
+    [alert] = all_alerts(session)
+    redated = session.execute(select(AuditEntry.seq).where(AuditEntry.action == "lot.redated")).scalar_one()
+    assert (alert.rule, alert.severity, alert.evidence["seqs"]) == ("RF-15S", "yellow", [redated])
+    assert alert.evidence["facts"]["notice_id"] == change.id and alert.embargo_lot_id is None
+    assert [a.id for a in alerts.list_alerts(people["sup"])] == [alert.id]     # public facts: no embargo
+
+
+def test_a_published_notice_whose_period_breaks_the_minimum(app, ctx, session, clock, people):
+    """The publish service refuses a short period; a notice that reached the record with one anyway
+    (here: its deadline edited behind the services before the sweep evaluated its publication) is
+    raised by the sweep as RF-15, red, naming the rule and its source."""
+    from tests.factories.notices import bj_at, notice_project, published_notice
+    from trading.procedures.common.models import Notice
+
+    app.config["ALERTS_ON_COMMIT"] = False
+    owner = make_user(ctx, "owner")
+    project = notice_project(ctx, owner, procedure="tender")
+    notice = published_notice(actor_ctx(session, clock, owner), project)
+    session.commit()
+    short = bj_at(notice.published_at, 10)
+    session.get(Notice, notice.id).deadline_at = short           # behind the services
+    session.commit()
+    assert sweep(app, clock)[1] >= 1
+    found = [a for a in all_alerts(session) if a.rule == "RF-15"]
+    assert found and all(a.severity == "red" for a in found)
+    facts = {a.evidence["facts"]["rule"]: a.evidence["facts"] for a in found}
+    assert any("第二十四条" in f["source"] and f["needed"] == 20 and f["actual"] == 10 for f in facts.values()), facts

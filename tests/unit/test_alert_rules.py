@@ -194,3 +194,20 @@ def test_rotation(contests, expected):
 def test_every_rule_has_a_basis():
     for code, basis in r.RULES.items():
         assert basis.code == code and basis.zh and basis.en and basis.legal
+
+
+def test_period_breaches_one_red_alert_per_broken_rule():
+    b = r.Breach("period.tender_docs_to_deadline", "招标文件发出至投标截止", "《招标投标法》第二十四条", 20, 12, "CD")
+    found = r.period_breaches(LOT, 3, [b], seq=5)
+    assert codes(found) == [("RF-15", "red")] and found[0].facts["needed"] == 20 and found[0].seqs == (5,)
+    assert r.period_breaches(LOT, 3, []) == []
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    (NOW, NOW - timedelta(days=3), [("RF-15S", "yellow")]),
+    (NOW, NOW + timedelta(days=3), []),          # extended: fine
+    (NOW, NOW, []),
+    (None, NOW, []),
+])
+def test_shortened_deadline(old, new, expected):
+    assert codes(r.shortened_deadline(LOT, 9, old, new)) == expected

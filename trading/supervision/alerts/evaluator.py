@@ -32,7 +32,7 @@ from trading.core.context import ServiceContext
 from trading.evaluation.reports.models import EvaluationReport
 from trading.procedures.common.awards.models import Award
 from trading.procedures.common.deposits.models import DepositAccount, DepositEntry
-from trading.procedures.common.models import LotTrade
+from trading.procedures.common.models import LotTrade, Notice
 from trading.procedures.common.opening.models import OpeningResult
 from trading.procedures.common.participation.models import DocumentDownload, Participation, Submission
 from trading.projects.models import Lot, Project
@@ -49,7 +49,7 @@ WATCH: dict[str, str] = {
     "participation.registered": "registration", "offer.upload_started": "acts", "offer.submitted": "offer",
     "opening.checked_in": "acts", "deposit.statement_imported": "deposits",
     "deposit.unmatched_assigned": "deposits", "opening.opened": "opened", "evaluation.report_final": "evaluation",
-    "award.determined": "award", "award.reawarded": "award",
+    "award.determined": "award", "award.reawarded": "award", "notice.published": "notice", "lot.redated": "redated",
 }
 #: bidder acts (in the lot's audit entries) whose client IP counts for RF-04
 BIDDER_ACTS = ("participation.registered", "offer.upload_started", "offer.submitted", "offer.withdrawn",
@@ -166,8 +166,10 @@ def _lots_of(session, action: str, object_id: str, embargo_lot: int | None, body
     if action == "evaluation.report_final":
         report = session.get(EvaluationReport, int(object_id))
         return [report.lot_id] if report else []
-    if action in ("opening.opened", "award.determined", "award.reawarded") and object_id.isdigit():
+    if action in ("opening.opened", "award.determined", "award.reawarded", "lot.redated") and object_id.isdigit():
         return [int(object_id)]
+    if action == "notice.published":
+        return list(session.execute(select(LotTrade.lot_id).where(LotTrade.notice_id == int(object_id))).scalars())
     return _lot_by_code(session, _payload(body).get("lot_code"))
 
 
@@ -183,6 +185,10 @@ def _run(ctx: ServiceContext, kind: str, trade: LotTrade, seq: int, settings: di
         findings, embargo = _opened_findings(session, trade, seq, settings), None
     elif kind == "evaluation":
         findings, embargo = _evaluation_findings(session, trade, seq), None
+    elif kind == "notice":
+        findings, embargo = _notice_findings(ctx, trade, seq), None
+    elif kind == "redated":
+        findings, embargo = _redated_findings(session, trade, seq), None
     else:
         findings, embargo = _award_findings(session, trade, ctx.now(), settings), None
     raised = 0
@@ -266,6 +272,40 @@ def _opened_findings(session, trade: LotTrade, seq: int, settings) -> list[rules
     findings += rules.identical_files(trade.lot_id, [rules.Trace(r.bidder_org_id, r.plaintext_sha256 or "", seq)
                                                      for r in opened if r.part == "documents"], stage="opened")
     return findings
+
+
+def _notice_findings(ctx: ServiceContext, trade: LotTrade, seq: int) -> list[rules.Finding]:
+    from trading.procedures.common import rules as notice_rules
+    from trading.procedures.common.services import notice_dates
+    from trading.reference.services import get_calendar
+    from trading.reference.workdays import CalendarYearMissing
+
+    notice = ctx.session.get(Notice, trade.notice_id)
+    if notice is None or notice.published_at is None:
+        return []
+    project = ctx.session.get(Project, notice.project_id)
+    family = notice_rules.procedure_family(project.procedure)
+    settings = {r.setting: get_setting(ctx, r.setting) for r in notice_rules.rules_for(family, notice.kind)}
+    try:
+        violations = notice_rules.check_periods(family, notice.kind, notice_dates(notice, notice.published_at),
+                                                get_calendar(ctx), settings)
+    except CalendarYearMissing:  # publishing fails closed on it; nothing to compare here
+        return []
+    breaches = [rules.Breach(v.code, v.rule, v.source, v.needed, v.actual, v.unit) for v in violations
+                if v.code.startswith("period.")]
+    return rules.period_breaches(trade.lot_id, notice.id, breaches, seq=seq)
+
+
+def _redated_findings(session, trade: LotTrade, seq: int) -> list[rules.Finding]:
+    from datetime import datetime
+
+    body = session.execute(select(AuditEntry.body).where(AuditEntry.seq == seq)).scalar_one()
+    payload = _payload(body)
+    old, new = (payload.get("old") or {}).get("deadline_at"), (payload.get("new") or {}).get("deadline_at")
+    if not old or not new:
+        return []
+    parse = lambda v: datetime.fromisoformat(v.replace("Z", "+00:00"))  # noqa: E731
+    return rules.shortened_deadline(trade.lot_id, payload.get("notice_id"), parse(old), parse(new), seq=seq)
 
 
 def _evaluation_findings(session, trade: LotTrade, seq: int) -> list[rules.Finding]:

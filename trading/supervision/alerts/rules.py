@@ -77,6 +77,10 @@ RULES: dict[str, Basis] = {b.code: b for b in (
           "OCP red flag i077；1117号文（十一）“标王”"),
     Basis("RF-11", "疑似陪标轮换", "Suspected bid rotation (陪标)",
           "《招标投标法实施条例》第三十九条；1117号文（十一）；OCP i083"),
+    Basis("RF-15", "公告时间违反法定最短期限", "Notice dates break a statutory minimum period",
+          "rules.md §5.2 RF-15, §5.3；《招标投标法》第二十三、二十四条"),
+    Basis("RF-15S", "投标截止时间被提前", "The offer deadline was brought forward",
+          "rules.md §5.3（变更已发布公告）；OCP R003"),
 )}
 
 
@@ -356,3 +360,42 @@ def rotation(contests: Sequence[Contest], settings: Mapping[str, int]) -> list[F
                                 seqs=[d.seq for d in together if d.seq is not None], lots=[d.lot_id for d in together],
                                 orgs=sorted(group), facts={"winners": sorted(winners), "lots": len(together)}))
     return out
+
+
+# --- notices and periods ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Breach:
+    """A statutory period a published notice does not meet (procedures.common.periods.Violation)."""
+    code: str
+    rule: str
+    source: str
+    needed: int | None
+    actual: int | None
+    unit: str | None
+
+
+def period_breaches(lot_id: int, notice_id: int, breaches: Sequence[Breach], *, seq: int | None = None) -> list[Finding]:
+    """RF-15: a published notice whose dates break a minimum period → red, one per broken rule. The
+    publish service refuses such a notice; this catches one that reached the record another way
+    (an edit behind the services, an import, a service that forgot the check)."""
+    return [_finding("RF-15", RED, f"lot:{lot_id}:notice:{notice_id}:{b.code}",
+                     f"公告{b.rule}不足法定期限（需 {b.needed}，实际 {b.actual} {b.unit or ''}）",
+                     f"Notice period '{b.rule}' is below the minimum (needs {b.needed}, has {b.actual} {b.unit or ''})",
+                     seqs=[seq] if seq is not None else [], lots=[lot_id],
+                     facts={"notice_id": notice_id, "rule": b.rule, "source": b.source, "needed": b.needed,
+                            "actual": b.actual, "unit": b.unit})
+            for b in breaches]
+
+
+def shortened_deadline(lot_id: int, notice_id: int | None, old: datetime | None, new: datetime | None, *,
+                       seq: int | None = None) -> list[Finding]:
+    """RF-15S: a change notice that brings a lot's offer deadline forward → yellow (legal when the
+    minimum period still holds, but bidders who planned for the old date lose time)."""
+    if old is None or new is None or new >= old:
+        return []
+    hours = int((old - new).total_seconds() // 3600)
+    return [_finding("RF-15S", YELLOW, f"lot:{lot_id}:deadline:{new.isoformat()}",
+                     f"变更公告将投标截止时间提前了 {hours} 小时", f"A change brought the deadline forward by {hours} h",
+                     seqs=[seq] if seq is not None else [], lots=[lot_id],
+                     facts={"notice_id": notice_id, "old": old.isoformat(), "new": new.isoformat()})]
