@@ -117,3 +117,12 @@ def test_operator_list_leaves_out_alerts_about_itself(client, world):
     page = client.get("/supervise/alerts?status=all").get_data(as_text=True)
     assert "2 家投标人从同一IP地址" in page and "关于操作员本人的预警" not in page
     assert "data-alerts-stream" not in page and "alert-acknowledge" not in page
+
+
+def test_the_alert_pages_in_english(client, world):
+    login_as(client, world["users"]["supervisor"])
+    page = client.get("/supervise/?lang=en").get_data(as_text=True)
+    assert "Supervision alerts" in page and "2 bidders acted from IP 10.7.7.7" in page and "Warning" in page
+    detail = client.get(f"/supervise/alerts/{world['alert']}?lang=en").get_data(as_text=True)
+    assert "Bidders acting from the same IP address" in detail and "Evidence (audit entries)" in detail
+    assert "Acknowledge" in detail
