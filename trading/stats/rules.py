@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 from trading.core.clock import beijing, to_beijing
 from trading.core.errors import InvalidInput
@@ -281,7 +282,7 @@ def _grouped(rows: list[LotRow], month: Month, key, label, order) -> list[Group]
 
 def _durations(deals: list[LotRow]) -> list[StageDuration]:
     out = []
-    for start, end in zip(STAGES, STAGES[1:]):
+    for start, end in pairwise(STAGES):
         spans = [(r.stage_at(end) - r.stage_at(start)) for r in deals
                  if r.stage_at(start) is not None and r.stage_at(end) is not None]
         seconds = sum(int(s.total_seconds()) for s in spans)
