@@ -351,3 +351,36 @@ def test_a_published_notice_whose_period_breaks_the_minimum(app, ctx, session, c
     assert found and all(a.severity == "red" for a in found)
     facts = {a.evidence["facts"]["rule"]: a.evidence["facts"] for a in found}
     assert any("第二十四条" in f["source"] and f["needed"] == 20 and f["actual"] == 10 for f in facts.values()), facts
+
+
+def test_late_withdrawals_and_a_first_rank_waiver(hooked, ctx, session, clock, people):
+    """Two bidders withdraw their offers three hours before the deadline (RF-10W, hidden until the
+    deadline like every participation fact); on another lot the first-ranked candidate gives up the
+    award (RF-10R, red, at once)."""
+    from tests.factories.awards import propose, reported_lot
+    from trading.procedures.common.awards import services as award_services
+    from trading.procedures.common.participation.completion import withdraw_submission
+
+    ensure_custodians(ctx)
+    _, trade = deposit_lot(ctx, procedure="selection", deposit_yuan=None)
+    bidders = register_from(ctx, trade.lot_code, ["10.5.0.1", "10.5.0.2", "10.5.0.3"])
+    receipts = [submit_price(b, trade.lot_code, 500_000_00 + i * 37_000_00) for i, b in enumerate(bidders)]
+    session.commit()
+    clock.set(trade.deadline_at - timedelta(hours=3))
+    for b, receipt in zip(bidders[:2], receipts[:2], strict=True):
+        withdraw_submission(b.ctx, receipt.submission.submission_id)
+    session.commit()
+    [late] = [a for a in all_alerts(session) if a.rule == "RF-10W"]
+    assert late.evidence["orgs"] == sorted(b.org.id for b in bidders[:2]) and late.embargo_lot_id == trade.lot_id
+    assert alerts.list_alerts(people["sup"]) == []
+    clock.set(trade.deadline_at + timedelta(minutes=1))
+    assert [a.rule for a in alerts.list_alerts(people["sup"])] == ["RF-10W"]
+
+    w = reported_lot(ctx, bidders=3, deposit_yuan=None)
+    propose(w, [900_000_00, 950_000_00, 980_000_00])
+    award_services.publish_candidates(w.c_owner, w.trade.lot_code)
+    award_services.pass_candidate(w.c_owner, w.trade.lot_code, w.bidders[0].org_id, "waived", "第一名书面放弃中选")
+    session.commit()
+    [waiver] = [a for a in all_alerts(session) if a.rule == "RF-10R"]
+    assert waiver.severity == "red" and waiver.evidence["orgs"] == [w.bidders[0].org_id]
+    assert waiver.evidence["facts"] == {"reason": "waived"} and waiver.announced_at is not None

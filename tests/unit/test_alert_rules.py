@@ -211,3 +211,35 @@ def test_period_breaches_one_red_alert_per_broken_rule():
 ])
 def test_shortened_deadline(old, new, expected):
     assert codes(r.shortened_deadline(LOT, 9, old, new)) == expected
+
+
+DEADLINE = NOW
+
+
+@pytest.mark.parametrize("withdrawals, expected", [
+    ([(1, DEADLINE - timedelta(hours=2), 1), (2, DEADLINE - timedelta(hours=5), 2)], [("RF-10W", "yellow")]),
+    ([(1, DEADLINE - timedelta(hours=2), 1), (2, DEADLINE - timedelta(days=3), 2)], []),   # one is early
+    ([(1, DEADLINE - timedelta(hours=2), 1), (1, DEADLINE - timedelta(hours=1), 2)], []),  # one bidder twice
+])
+def test_late_withdrawals(withdrawals, expected):
+    assert codes(r.late_withdrawals(LOT, DEADLINE, withdrawals, S)) == expected
+
+
+@pytest.mark.parametrize("rank, reason, expected", [
+    (1, "waived", [("RF-10R", "red")]), (1, "refused_contract", [("RF-10R", "red")]),
+    (1, "cannot_perform", []), (1, "illegal", []), (2, "waived", []),
+])
+def test_first_rank_gives_up(rank, reason, expected):
+    assert codes(r.first_rank_gives_up(LOT, 4, rank, reason)) == expected
+
+
+@pytest.mark.parametrize("record, expected", [
+    (r.Record(4, 6, 3), [("RF-11H", "yellow")]),      # 50 % over 6
+    (r.Record(4, 5, 5), []),                          # too few bids to judge
+    (r.Record(4, 10, 4), []),
+    (r.Record(4, 10, 0), [("RF-11L", "yellow")]),     # 0 % over 10
+    (r.Record(4, 20, 1), [("RF-11L", "yellow")]),     # 5 %
+    (r.Record(4, 9, 0), []),
+])
+def test_win_rates(record, expected):
+    assert codes(r.win_rates([record], S)) == expected

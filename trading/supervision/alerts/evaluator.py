@@ -20,8 +20,9 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import event, or_, select, text, update
+from sqlalchemy import event, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -50,6 +51,7 @@ WATCH: dict[str, str] = {
     "opening.checked_in": "acts", "deposit.statement_imported": "deposits",
     "deposit.unmatched_assigned": "deposits", "opening.opened": "opened", "evaluation.report_final": "evaluation",
     "award.determined": "award", "award.reawarded": "award", "notice.published": "notice", "lot.redated": "redated",
+    "offer.withdrawn": "withdrawal", "award.candidate_passed": "passed",
 }
 #: bidder acts (in the lot's audit entries) whose client IP counts for RF-04
 BIDDER_ACTS = ("participation.registered", "offer.upload_started", "offer.submitted", "offer.withdrawn",
@@ -104,8 +106,8 @@ def evaluate(ctx: ServiceContext, *, limit: int = BATCH) -> tuple[int, int]:
         kind = WATCH[action]
         for lot_id in _lots_of(session, action, object_id, embargo_lot, body):
             checks[(kind, lot_id)] = seq
-    for kind, lot_id in list(checks):  # a registration or an offer covers the acts' IP check of its lot
-        if kind in ("registration", "offer"):
+    for kind, lot_id in list(checks):  # a registration, an offer or a withdrawal covers the acts' IP check
+        if kind in ("registration", "offer", "withdrawal"):
             checks.pop(("acts", lot_id), None)
     settings = _settings(ctx) if checks else {}
     raised = 0
@@ -166,7 +168,8 @@ def _lots_of(session, action: str, object_id: str, embargo_lot: int | None, body
     if action == "evaluation.report_final":
         report = session.get(EvaluationReport, int(object_id))
         return [report.lot_id] if report else []
-    if action in ("opening.opened", "award.determined", "award.reawarded", "lot.redated") and object_id.isdigit():
+    if action in ("opening.opened", "award.determined", "award.reawarded", "lot.redated",
+                  "award.candidate_passed") and object_id.isdigit():
         return [int(object_id)]
     if action == "notice.published":
         return list(session.execute(select(LotTrade.lot_id).where(LotTrade.notice_id == int(object_id))).scalars())
@@ -177,8 +180,13 @@ def _lots_of(session, action: str, object_id: str, embargo_lot: int | None, body
 
 def _run(ctx: ServiceContext, kind: str, trade: LotTrade, seq: int, settings: dict[str, int]) -> int:
     session = ctx.session
-    if kind in ("acts", "registration", "offer"):
+    if kind in ("acts", "registration", "offer", "withdrawal"):
         findings, embargo = _bidder_findings(session, trade, settings, kind), trade.lot_id
+    elif kind == "passed":
+        p = _payload(session.execute(select(AuditEntry.body).where(AuditEntry.seq == seq)).scalar_one())
+        findings = rules.first_rank_gives_up(trade.lot_id, int(p.get("bidder_org_id") or 0), int(p.get("rank") or 0),
+                                             str(p.get("reason") or ""), seq=seq)
+        embargo = None
     elif kind == "deposits":
         findings, embargo = rules.same_payer(trade.lot_id, _payer_traces(session, trade)), trade.lot_id
     elif kind == "opened":
@@ -228,6 +236,10 @@ def _bidder_findings(session, trade: LotTrade, settings, kind: str) -> list[rule
     findings = rules.same_ip(trade.lot_id, ips, settings)
     if kind == "registration":
         findings += _contact_findings(session, trade, entries)
+    if kind == "withdrawal":
+        withdrawals = [(org, datetime.fromisoformat(e["at"].replace("Z", "+00:00")), seq)
+                       for seq, action, org, e in entries if action == "offer.withdrawn" and org is not None]
+        findings += rules.late_withdrawals(trade.lot_id, trade.deadline_at, withdrawals, settings)
     if kind == "offer":
         submitted = {e["object"]["id"]: seq for seq, action, _, e in entries if action == "offer.submitted"}
         subs = session.execute(select(Submission.bidder_org_id, Submission.payload_sha256, Submission.submission_id)
@@ -297,8 +309,6 @@ def _notice_findings(ctx: ServiceContext, trade: LotTrade, seq: int) -> list[rul
 
 
 def _redated_findings(session, trade: LotTrade, seq: int) -> list[rules.Finding]:
-    from datetime import datetime
-
     body = session.execute(select(AuditEntry.body).where(AuditEntry.seq == seq)).scalar_one()
     payload = _payload(body)
     old, new = (payload.get("old") or {}).get("deadline_at"), (payload.get("new") or {}).get("deadline_at")
@@ -330,7 +340,26 @@ def _award_findings(session, trade: LotTrade, now, settings) -> list[rules.Findi
                                   Project.owner_org_id == project.owner_org_id)).all()
     findings = rules.repeat_winner([rules.Win(lot, buyer, supplier, at, award_seqs.get(lot))
                                     for lot, buyer, supplier, at in wins], now, settings)
-    return findings + rules.rotation(_contests(session, trade, award_seqs), settings)
+    contests = _contests(session, trade, award_seqs)
+    return (findings + rules.rotation(contests, settings)
+            + rules.win_rates(_records(session, trade), settings, lot_id=trade.lot_id, seq=award_seqs.get(trade.lot_id)))
+
+
+def _records(session, trade: LotTrade) -> list[rules.Record]:
+    """Each bidder of this lot: its decided bids (lots it registered for that have an active award)
+    and its wins among them."""
+    mine = _bidders(session, [trade.lot_id]).get(trade.lot_id, frozenset())
+    if not mine:
+        return []
+    decided = select(Award.lot_id).where(Award.status == "active")
+    bids = dict(session.execute(select(Participation.bidder_org_id, func.count(Participation.lot_id.distinct()))
+                                .where(Participation.bidder_org_id.in_(mine), Participation.status == "registered",
+                                       Participation.lot_id.in_(decided))
+                                .group_by(Participation.bidder_org_id)).all())
+    wins = dict(session.execute(select(Award.bidder_org_id, func.count(Award.lot_id.distinct()))
+                                .where(Award.bidder_org_id.in_(mine), Award.status == "active")
+                                .group_by(Award.bidder_org_id)).all())
+    return [rules.Record(org, bids.get(org, 0), wins.get(org, 0)) for org in sorted(mine)]
 
 
 def _award_seqs(session) -> dict[int, int]:

@@ -43,6 +43,18 @@ define(
                "陪标轮换：同一组投标人共同出现的最少标段数", "Rotation: fewest lots one group bid together", 2, 100),
     SettingDef("alerts.rotation_min_group", 3, "count", "rules.md §5.2 RF-11 [P]", "陪标轮换：投标人组最少家数",
                "Rotation: fewest bidders in the group", 2, 20),
+    SettingDef("alerts.withdrawal_window_h", 24, "count", "rules.md §5.2 RF-10 [P]（截止前 24 小时内）",
+               "异常撤回：截止前小时数", "Abnormal withdrawals: hours before the deadline", 1, 720),
+    SettingDef("alerts.withdrawal_min", 2, "count", "rules.md §5.2 RF-10 [P]", "异常撤回：最少撤回家数",
+               "Abnormal withdrawals: fewest bidders withdrawing", 2, 50),
+    SettingDef("alerts.high_win_bp", 5000, "bp", "rules.md §5.2 RF-11 [P]（“标王”中标率 ≥ 50 %）",
+               "“标王”：中标率下限", "Habitual winner: win rate at least", 1, 10_000),
+    SettingDef("alerts.high_win_min_bids", 6, "count", "rules.md §5.2 RF-11 [P]", "“标王”：最少投标次数",
+               "Habitual winner: fewest decided bids", 2, 1000),
+    SettingDef("alerts.low_win_bp", 500, "bp", "rules.md §5.2 RF-11 [P]（“陪标专业户”中标率 ≤ 5 %）",
+               "“陪标专业户”：中标率上限", "Habitual cover bidder: win rate at most", 0, 10_000),
+    SettingDef("alerts.low_win_min_bids", 10, "count", "rules.md §5.2 RF-11 [P]", "“陪标专业户”：最少投标次数",
+               "Habitual cover bidder: fewest decided bids", 2, 1000),
 )
 
 
@@ -77,6 +89,13 @@ RULES: dict[str, Basis] = {b.code: b for b in (
           "OCP red flag i077；1117号文（十一）“标王”"),
     Basis("RF-11", "疑似陪标轮换", "Suspected bid rotation (陪标)",
           "《招标投标法实施条例》第三十九条；1117号文（十一）；OCP i083"),
+    Basis("RF-10W", "截止前多家投标人撤回投标", "Several bidders withdrew shortly before the deadline",
+          "rules.md §5.2 RF-10；《招标投标法实施条例》第三十九条（约定部分投标人放弃投标）"),
+    Basis("RF-10R", "排名第一的候选人放弃中标", "The first-ranked candidate gave up the award",
+          "rules.md §5.2 RF-10；《招标投标法实施条例》第五十五条"),
+    Basis("RF-11H", "中标率异常偏高（“标王”）", "Abnormally high win rate (标王)", "1117号文（十一）；rules.md §5.2 RF-11"),
+    Basis("RF-11L", "中标率异常偏低（“陪标专业户”）", "Abnormally low win rate (陪标专业户)",
+          "1117号文（十一）；rules.md §5.2 RF-11"),
     Basis("RF-15", "公告时间违反法定最短期限", "Notice dates break a statutory minimum period",
           "rules.md §5.2 RF-15, §5.3；《招标投标法》第二十三、二十四条"),
     Basis("RF-15S", "投标截止时间被提前", "The offer deadline was brought forward",
@@ -399,3 +418,64 @@ def shortened_deadline(lot_id: int, notice_id: int | None, old: datetime | None,
                      f"变更公告将投标截止时间提前了 {hours} 小时", f"A change brought the deadline forward by {hours} h",
                      seqs=[seq] if seq is not None else [], lots=[lot_id],
                      facts={"notice_id": notice_id, "old": old.isoformat(), "new": new.isoformat()})]
+
+
+# --- behaviour around the deadline and the award ----------------------------------------------------
+
+def late_withdrawals(lot_id: int, deadline: datetime | None, withdrawals: Sequence[tuple[int, datetime, int | None]],
+                     settings: Mapping[str, int]) -> list[Finding]:
+    """RF-10: ≥ `withdrawal_min` bidders withdrew their offers within `withdrawal_window_h` hours
+    before the deadline → yellow. withdrawals: (org, instant, audit seq)."""
+    if deadline is None:
+        return []
+    since = deadline - timedelta(hours=settings["alerts.withdrawal_window_h"])
+    late = [(o, at, seq) for o, at, seq in withdrawals if since <= at < deadline]
+    orgs = sorted({o for o, _, _ in late})
+    if len(orgs) < settings["alerts.withdrawal_min"]:
+        return []
+    return [_finding("RF-10W", YELLOW, f"lot:{lot_id}:withdrawals",
+                     f"截止前 {settings['alerts.withdrawal_window_h']} 小时内有 {len(orgs)} 家投标人撤回投标",
+                     f"{len(orgs)} bidders withdrew within {settings['alerts.withdrawal_window_h']} h of the deadline",
+                     seqs=[seq for _, _, seq in late if seq is not None], lots=[lot_id], orgs=orgs,
+                     facts={"withdrawn": len(orgs)})]
+
+
+def first_rank_gives_up(lot_id: int, org_id: int, rank: int, reason: str, *, seq: int | None = None) -> list[Finding]:
+    """RF-10: the first-ranked candidate waives the award (放弃中标, no lawful cause recorded) → red;
+    force majeure, a missing bond or a finding of illegality are lawful causes and raise nothing."""
+    if rank != 1 or reason not in ("waived", "refused_contract", "not_signed"):
+        return []
+    return [_finding("RF-10R", RED, f"lot:{lot_id}:passed:{org_id}", "排名第一的中标候选人放弃中标或拒签合同",
+                     "The first-ranked candidate gave up the award or refused the contract",
+                     seqs=[seq] if seq is not None else [], lots=[lot_id], orgs=[org_id], facts={"reason": reason})]
+
+
+@dataclass(frozen=True)
+class Record:
+    """A supplier's decided bids (lots it bid in that were awarded) and its wins among them."""
+    org_id: int
+    bids: int
+    wins: int
+
+
+def win_rates(records: Sequence[Record], settings: Mapping[str, int], *, lot_id: int | None = None,
+              seq: int | None = None) -> list[Finding]:
+    """RF-11: a win rate ≥ `high_win_bp` over ≥ `high_win_min_bids` decided bids ("标王") → yellow;
+    ≤ `low_win_bp` over ≥ `low_win_min_bids` ("陪标专业户", bidding without meaning to win) → yellow."""
+    out = []
+    for rec in records:
+        if rec.bids <= 0:
+            continue
+        rate_bp = rec.wins * 10_000 // rec.bids
+        facts = {"bids": rec.bids, "wins": rec.wins, "rate_bp": rate_bp}
+        common = {"seqs": [seq] if seq is not None else [], "lots": [lot_id] if lot_id else [], "orgs": [rec.org_id],
+                  "facts": facts}
+        if rec.bids >= settings["alerts.high_win_min_bids"] and rate_bp >= settings["alerts.high_win_bp"]:
+            out.append(_finding("RF-11H", YELLOW, f"supplier:{rec.org_id}:high",
+                                f"该投标人 {rec.bids} 次投标中标 {rec.wins} 次，中标率异常偏高",
+                                f"This bidder won {rec.wins} of {rec.bids} bids", **common))
+        if rec.bids >= settings["alerts.low_win_min_bids"] and rate_bp <= settings["alerts.low_win_bp"]:
+            out.append(_finding("RF-11L", YELLOW, f"supplier:{rec.org_id}:low",
+                                f"该投标人 {rec.bids} 次投标仅中标 {rec.wins} 次，疑似陪标",
+                                f"This bidder won only {rec.wins} of {rec.bids} bids", **common))
+    return out
