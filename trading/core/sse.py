@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -134,6 +135,58 @@ def live_stream(channel: str, after_id: int, *,
             if tick is not None:
                 yield format_event(tick(), event="tick")
             next_beat = monotonic() + heartbeat
+
+
+class SharedReads:
+    """One query for many streams of a channel in one process (a room with hundreds of watchers).
+
+    Every stream of a channel is woken by the same commit and asks for the same events: without this
+    each runs its own query, so one bid costs as many queries (and pooled connections) as the worker
+    has watchers, and the last watcher waits for all the others' queries. `wrap` gives a `read` whose
+    concurrent calls for the same (channel, after_id) while the broker knows the same latest id share
+    one call of the underlying read: the first caller queries, the others wait for its answer. Live
+    events are append-only, so a shared answer is the answer each would have got; an entry lives at
+    most `ttl` seconds, so a missed broker wake-up still costs at most one poll, as without it.
+    Only for reads whose answer does not depend on the viewer (filter per viewer with `visible`)."""
+
+    def __init__(self, ttl: float = 1.0, max_entries: int = 512) -> None:
+        self.ttl, self.max_entries = ttl, max_entries
+        self._lock = threading.Lock()
+        self._entries: dict[tuple, tuple[float, list[Event]]] = {}
+        self._gates: dict[tuple, threading.Lock] = {}
+        self.queries = 0  # underlying reads run (for tests and benchmarks)
+
+    def _hit(self, key: tuple) -> list[Event] | None:
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None and entry[0] > time.monotonic() else None
+
+    def wrap(self, channel: str, read: Callable[[int], list[Event]], broker: Broker) -> Callable[[int], list[Event]]:
+        def shared(after_id: int) -> list[Event]:
+            key = (channel, after_id, broker.latest(channel))
+            with self._lock:
+                hit = self._hit(key)
+                if hit is not None:
+                    return hit
+                gate = self._gates.setdefault(key, threading.Lock())
+            with gate:
+                with self._lock:
+                    hit = self._hit(key)
+                    if hit is not None:
+                        return hit
+                events = read(after_id)
+                with self._lock:
+                    self.queries += 1
+                    if len(self._entries) >= self.max_entries:
+                        now = time.monotonic()
+                        self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+                    self._entries[key] = (time.monotonic() + self.ttl, events)
+                    self._gates.pop(key, None)
+                return events
+        return shared
+
+
+#: the process's shared reads (streams whose read is the same for every viewer of a channel)
+SHARED_READS = SharedReads()
 
 
 def _drain(read: Callable[[int], list[Event]], after_id: int) -> Iterator[Event]:

@@ -36,7 +36,7 @@ from trading.core.context import ServiceContext
 from trading.core.errors import DomainError, InvalidInput, NotFound
 from trading.core.events import events_since
 from trading.core.money import parse_yuan
-from trading.core.sse import Event, live_stream, requested_last_id, sse_response
+from trading.core.sse import SHARED_READS, Event, live_stream, requested_last_id, sse_response
 from trading.core.web import flash_error, service_context, wants_json
 from trading.extensions import db
 from trading.procedures.common.deposits.models import DepositAccount
@@ -438,7 +438,8 @@ def stream(lot_code: str):
         return {**data, "server_now_ms": int(clock.now().timestamp() * 1000)}
 
     return sse_response(live_stream(
-        channel, after_id, read=read, snapshot=snapshot, broker=current_app.extensions["broker"],
+        channel, after_id, read=SHARED_READS.wrap(channel, read, current_app.extensions["broker"]),
+        snapshot=snapshot, broker=current_app.extensions["broker"],
         visible=lambda e: e.audience == "all", decorate=decorate,
         tick=lambda: {"server_now_ms": int(clock.now().timestamp() * 1000)},
         heartbeat=float(cfg.get("SSE_HEARTBEAT_SECONDS", SSE_HEARTBEAT_SECONDS)),
