@@ -82,6 +82,6 @@ def confirmation_pdf(ctx: ServiceContext, lot_code: str) -> tuple[str, bytes]:
     org = ctx.session.get(Organisation, winner.bidder_org_id)
     data = _render("auctions/confirmation_pdf.html", buyer=org.name, bidder_no=winner.bidder_no,
                    amount=format_yuan(a.price_fen), capitals=to_capitals(a.price_fen),
-                   basis=rules.OUTCOME_BASIS[a.basis][0] if a.basis else "", 
+                   basis=rules.OUTCOME_BASIS[a.basis][0] if a.basis else "",
                    number=f"{a.lot_code}-CJ", **_base(ctx, a))
     return f"成交确认书-{a.lot_code}.pdf", data
