@@ -21,14 +21,16 @@
   draw("by_trade_type", {
     animation: false,
     tooltip: { trigger: "axis" },
-    legend: { top: 0 },
-    grid: { left: 48, right: 56, top: 36, bottom: 56 },
-    xAxis: { type: "category", data: types.map(function (g) { return g.name; }), axisLabel: { interval: 0, rotate: types.length > 3 ? 20 : 0 } },
-    yAxis: [{ type: "value", name: labels.deals, minInterval: 1 }, { type: "value", name: labels.deal }],
+    legend: { bottom: 0 },
+    grid: { left: 56, right: 64, top: 40, bottom: 84 },
+    xAxis: { type: "category", data: types.map(function (g) { return g.name; }),
+             axisLabel: { interval: 0, width: 84, overflow: "break", lineHeight: 14 } },
+    yAxis: [{ type: "value", name: labels.deals, minInterval: 1, nameTextStyle: { align: "left" } },
+            { type: "value", name: labels.deal, nameTextStyle: { align: "right" }, splitLine: { show: false } }],
     series: [
-      { name: labels.deals, type: "bar", data: types.map(function (g) { return g.deals; }) },
-      { name: labels.failed, type: "bar", data: types.map(function (g) { return g.failed; }) },
-      { name: labels.deal, type: "line", yAxisIndex: 1, data: types.map(function (g) { return Number(g.deal_wan); }) }
+      { name: labels.deals, type: "bar", barMaxWidth: 28, data: types.map(function (g) { return g.deals; }) },
+      { name: labels.failed, type: "bar", barMaxWidth: 28, data: types.map(function (g) { return g.failed; }) },
+      { name: labels.deal, type: "bar", barMaxWidth: 28, yAxisIndex: 1, data: types.map(function (g) { return Number(g.deal_wan); }) }
     ]
   });
 
@@ -43,14 +45,17 @@
                data: regions.map(function (g) { return { name: g.name, value: Number(g.deal_wan) }; }) }]
   });
 
+  // a stage no lot of the month went through has no bar (and "—"), not a bar of 0 days
   draw("durations", {
     animation: false,
     tooltip: { trigger: "axis" },
-    grid: { left: 48, right: 24, top: 24, bottom: 32 },
-    xAxis: { type: "category", data: data.durations.map(function (d) { return d.name; }) },
+    grid: { left: 48, right: 24, top: 32, bottom: 48 },
+    xAxis: { type: "category", data: data.durations.map(function (d) { return d.name; }),
+             axisLabel: { interval: 0, lineHeight: 14 } },
     yAxis: { type: "value", name: labels.avg_days },
-    series: [{ name: labels.avg_days, type: "bar", label: { show: true, position: "top" },
-               data: data.durations.map(function (d) { return d.days === null ? 0 : Number(d.days); }) }]
+    series: [{ name: labels.avg_days, type: "bar", barMaxWidth: 48,
+               label: { show: true, position: "top", formatter: function (p) { return p.value === null ? "—" : p.value; } },
+               data: data.durations.map(function (d) { return d.days === null ? null : Number(d.days); }) }]
   });
 
   window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });

@@ -90,6 +90,6 @@ def chart_data(r: MonthlyReport, locale: str) -> dict:
                            "failed": g.failed} for g in r.by_trade_type],
         "by_region": [{"name": g.label(locale), "deals": g.deals, "deal_wan": format_wan(g.deal_fen).replace(",", "")}
                       for g in r.by_region],
-        "durations": [{"name": f"{stage_label(d.start, locale)}→{stage_label(d.end, locale)}",
+        "durations": [{"name": f"{stage_label(d.start, locale)}\n→ {stage_label(d.end, locale)}",
                        "days": None if d.average_days is None else str(d.average_days)} for d in r.durations],
     }
