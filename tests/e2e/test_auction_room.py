@@ -271,3 +271,35 @@ def test_the_owner_seals_the_reserve_in_the_browser(browser, live_server, reques
     expect(page.get_by_test_id("no-sale")).to_contain_text("重新公告挂牌")
     expect(page.get_by_test_id("no-sale")).to_contain_text("最高报价低于底价")
     shot(page, "auction-11-no-sale-owner")
+
+
+def test_a_reconnect_misses_no_bid(browser, live_server, listing, request, problems):
+    """The server ends each stream after 2 s; bids accepted while the browser is reconnecting reach the
+    page after the reconnect (Last-Event-ID), in order, without a reload."""
+    live_server.app.config["SSE_MAX_SECONDS"] = 2
+    code = listing["code"]
+    a = _new_page(browser, live_server, DESKTOP, request, problems)
+    login(a, live_server, "buyer_a", password=DEFAULT_PASSWORD)
+    a.goto(f"/auctions/{code}/room")
+    conn = a.get_by_test_id("room-conn")
+    expect(conn).to_have_attribute("data-state", "live")
+    a.evaluate("window.__noReload = true")
+    expect(conn).to_have_attribute("data-state", "retry", timeout=10_000)  # the stream ended; reconnecting
+    with live_server.app.app_context():
+        from trading.accounts.models import User
+        ctxs = {n: actor_ctx(db.session, live_server.clock, db.session.execute(
+            db.select(User).where(User.username == n)).scalar_one()) for n in ("buyer_a", "buyer_b")}
+        price = 80_000_000
+        for i, (who, amount) in enumerate((("buyer_b", 80_000_000), ("buyer_a", 81_000_000), ("buyer_b", 83_000_000))):
+            r = services.place_bid(ctxs[who], code, answers_price=price, amount_fen=amount, client_bid_id=f"rc{i}")
+            assert r.accepted, r.reason
+            price = amount
+            db.session.commit()
+        db.session.remove()
+    _rows(a, 3)
+    expect(a.get_by_test_id("room-price")).to_have_text("¥830,000.00", timeout=15_000)
+    expect(a.get_by_test_id("my-status")).to_have_text("已被超越")
+    mine = a.get_by_test_id("room-history").locator('tr[data-seq="2"]')
+    expect(mine).to_contain_text("本单位")
+    expect(conn).to_have_attribute("data-state", "live", timeout=15_000)
+    assert a.evaluate("window.__noReload") is True
