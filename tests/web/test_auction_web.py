@@ -398,3 +398,21 @@ def test_setup_shows_the_reserve_form_until_sealed_and_never_the_amount(app, wor
     page = owner.get(f"/auctions/{w.code}/setup").text
     assert "密封录入，不能修改" in page and 'data-testid="reserve-form"' not in page
     assert "880,000" not in page and "捌拾捌万" not in page
+
+
+def test_online_bidding_of_an_asset_with_one_buyer(app, ctx, clock):
+    w = auction_lot(ctx, procedure="online_bidding", buyers=1, starting_fen=500 * 1_000_000,
+                    increment_fen=5 * 1_000_000, subject_ref="ZC-2026-031", appraisal_fen=520 * 1_000_000,
+                    description="县粮食局闲置办公楼一栋（建筑面积1,250平方米）及附属设施")
+    started(w)
+    place(w, w.buyers[0], 500 * 1_000_000)
+    clock.set(w.auction.free_until)
+    services.end_free_phase(w.c_op, w.code)
+    db.session.commit()
+    buyer = client_for(app, w.buyers[0].user)
+    lot = buyer.get(f"/auctions/{w.code}").text
+    assert "县粮食局闲置办公楼" in lot and "评估值" in lot and "人民币伍佰贰拾万元整" in lot and "网络竞价" in lot
+    text = pdf_text(buyer.get(f"/auctions/{w.code}/confirmation.pdf").data)
+    assert "ZC-2026-031" in text and "人民币伍佰万元整" in text and "宗地编号" not in text
+    setup = client_for(app, w.owner).get(f"/auctions/{w.code}/setup").text
+    assert "资产情况" in setup and "出让年限" not in setup
