@@ -384,3 +384,23 @@ def test_late_withdrawals_and_a_first_rank_waiver(hooked, ctx, session, clock, p
     [waiver] = [a for a in all_alerts(session) if a.rule == "RF-10R"]
     assert waiver.severity == "red" and waiver.evidence["orgs"] == [w.bidders[0].org_id]
     assert waiver.evidence["facts"] == {"reason": "waived"} and waiver.announced_at is not None
+
+
+def test_a_check_that_fails_is_reported_and_does_not_stop_the_cursor(app, ctx, session, clock):
+    """An entry whose facts make a check fail (here a lot.redated entry with a deadline that is not
+    a date) raises an administrator's alert naming the check and the entry; the same batch's other
+    checks still raise their alerts and the cursor moves past it."""
+    from trading.reference.models import AdminAlert
+
+    app.config["ALERTS_ON_COMMIT"] = False
+    _, trade = deposit_lot(ctx, procedure="selection", deposit_yuan=None)
+    bad = record(ctx, "lot.redated", "lot", trade.lot_id, project_id=trade.project_id,
+                 payload={"old": {"deadline_at": "下周一"}, "new": {"deadline_at": "明天"}})
+    register_from(ctx, trade.lot_code, ["10.8.0.1", "10.8.0.1"])
+    session.commit()
+    entries, raised, _ = sweep(app, clock)
+    assert raised == 1 and [a.rule for a in all_alerts(session)] == ["RF-04"]
+    [admin] = session.execute(select(AdminAlert)).scalars().all()
+    assert admin.key == f"supervision.check_failed:redated:{trade.lot_id}" and f"#{bad.seq}" in admin.message
+    assert session.get(AlertCursor, 1).next_seq > bad.seq
+    assert sweep(app, clock)[:2] == (0, 0)
