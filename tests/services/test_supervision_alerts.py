@@ -61,10 +61,10 @@ def register_from(ctx, code: str, ips: list[str]):
     return out
 
 
-def sweep(app, clock):
+def sweep(app, clock, limit: int = evaluator.BATCH):
     from trading.core.context import ServiceContext
     from trading.extensions import db
-    return evaluator.sweep(lambda: ServiceContext(session=db.session, clock=clock, ip="cli"))
+    return evaluator.sweep(lambda: ServiceContext(session=db.session, clock=clock, ip="cli"), limit=limit)
 
 
 def test_same_ip_is_raised_at_registration_once_and_shown_from_the_deadline(hooked, ctx, session, clock, people):
@@ -404,3 +404,15 @@ def test_a_check_that_fails_is_reported_and_does_not_stop_the_cursor(app, ctx, s
     assert admin.key == f"supervision.check_failed:redated:{trade.lot_id}" and f"#{bad.seq}" in admin.message
     assert session.get(AlertCursor, 1).next_seq > bad.seq
     assert sweep(app, clock)[:2] == (0, 0)
+
+
+def test_the_hook_leaves_a_backlog_to_the_sweep(hooked, ctx, session, clock):
+    """With more entries waiting than one batch (here a batch of 5), the after-commit hook does
+    nothing (a request never pays for a backlog) and the sweep works through it in batches."""
+    hooked.config["ALERTS_BATCH"] = 5
+    _, trade = deposit_lot(ctx, procedure="selection", deposit_yuan=None)   # dozens of entries
+    register_from(ctx, trade.lot_code, ["10.9.0.1", "10.9.0.1"])
+    session.commit()
+    assert all_alerts(session) == [] and session.get(AlertCursor, 1).next_seq == 0
+    assert sweep(hooked, clock, limit=5)[1] == 1
+    assert [a.rule for a in all_alerts(session)] == ["RF-04"]

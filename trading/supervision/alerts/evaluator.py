@@ -77,13 +77,14 @@ def _lock_cursor(session) -> tuple[AlertCursor, int]:
     return row[0], row[1] or 0
 
 
-def evaluate(ctx: ServiceContext, *, limit: int = BATCH) -> tuple[int, int]:
+def evaluate(ctx: ServiceContext, *, limit: int = BATCH, backlog_to_sweep: bool = False) -> tuple[int, int]:
     """Evaluate the watched entries after the cursor (up to `limit` seqs); (entries evaluated,
-    alerts raised). The caller commits."""
+    alerts raised). The caller commits. backlog_to_sweep (the hook): when more than `limit` entries
+    wait, do nothing — a request never pays for a backlog; the sweep works through it."""
     session = ctx.session
     cursor, head = _lock_cursor(session)
     start, stop = cursor.next_seq, min(head, cursor.next_seq + limit)
-    if start >= stop:
+    if start >= stop or (backlog_to_sweep and head - start > limit):
         return 0, 0
     rows = session.execute(
         select(AuditEntry.seq, AuditEntry.action, AuditEntry.object_id, AuditEntry.project_id,
@@ -214,15 +215,15 @@ def _evaluate_after_commit(session) -> None:
     enabled, app = _hook_enabled()
     if not enabled:
         return
-    evaluate_now(session.get_bind(), app.extensions["clock"])
+    evaluate_now(session.get_bind(), app.extensions["clock"], limit=int(app.config.get("ALERTS_BATCH", BATCH)))
 
 
-def evaluate_now(bind, clock) -> None:
+def evaluate_now(bind, clock, *, limit: int = BATCH) -> None:
     """One evaluation in a fresh session and transaction. A failure is logged, never raised: the
     triggering transaction has committed, and the sweep evaluates what was left."""
     fresh = Session(bind=bind)
     try:
-        evaluate(ServiceContext(session=fresh, clock=clock, ip=None))
+        evaluate(ServiceContext(session=fresh, clock=clock, ip=None), limit=limit, backlog_to_sweep=True)
         fresh.commit()
     except Exception:  # noqa: BLE001 - the request already succeeded; the sweep retries
         fresh.rollback()
