@@ -416,3 +416,16 @@ def test_the_hook_leaves_a_backlog_to_the_sweep(hooked, ctx, session, clock):
     assert all_alerts(session) == [] and session.get(AlertCursor, 1).next_seq == 0
     assert sweep(hooked, clock, limit=5)[1] == 1
     assert [a.rule for a in all_alerts(session)] == ["RF-04"]
+
+
+def test_flask_alerts_sweep_command(app, ctx, session):
+    app.config["ALERTS_ON_COMMIT"] = False
+    _, trade = deposit_lot(ctx, procedure="selection", deposit_yuan=None)
+    register_from(ctx, trade.lot_code, ["10.10.0.1", "10.10.0.1"])
+    session.commit()
+    result = app.test_cli_runner().invoke(args=["alerts", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert "raised 1 alerts" in result.output
+    assert [a.rule for a in all_alerts(session)] == ["RF-04"]
+    again = app.test_cli_runner().invoke(args=["alerts", "sweep"])
+    assert "evaluated 0 entries, raised 0 alerts" in again.output
