@@ -118,7 +118,7 @@
     root.setAttribute("data-phase", s.phase);
     showPrice();
     setText("[data-room-bids]", s.bids);
-    setText("[data-room-phase]", en ? s.phase : s.phase_label);
+    setText("[data-room-phase]", s.phase_label);
     var title = q("[data-room-countdown-title]");
     if (title) { title.textContent = title.getAttribute("data-text-" + s.phase) || ""; }
     setText("[data-room-deadline]", s.paused ? text("paused") : (s.deadline_ms ? beijing(s.deadline_ms) : "—"));

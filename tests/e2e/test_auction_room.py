@@ -211,6 +211,12 @@ def test_two_buyers_bid_through_the_timed_phase(browser, live_server, listing, r
     assert "成交确认书" in text and "人民币捌拾叁万元整" in text and "830,000.00" in text
     assert "城东2026-07号" in text and "6666.67" in text
     shot(phone, "auction-08-phone-after")
+    phone.goto(f"/auctions/{code}/room?lang=en")
+    expect(phone.get_by_test_id("outcome")).to_contain_text("Outcome")
+    expect(phone.get_by_test_id("my-status")).to_have_text("Not won")
+    expect(phone.get_by_test_id("room-phase")).to_have_text("Ended")
+    expect(phone.get_by_test_id("outcome")).not_to_contain_text("成交")
+    shot(phone, "auction-08b-phone-after-en")
 
 
 def test_the_owner_seals_the_reserve_in_the_browser(browser, live_server, request, problems):

@@ -365,7 +365,7 @@ def test_pages_in_english(app, running):
     b1 = client_for(app, w.buyers[0].user)
     room = b1.get(f"/auctions/{w.code}/room?lang=en").text
     assert "Bidding room" in room and "Current highest bid" in room and "Or type a bid (yuan)" in room
-    assert "Until the listing closes" in room and "竞价大厅" not in room
+    assert "Until the listing closes" in room and "竞价大厅" not in room and "Free bidding" in room
     lot = b1.get(f"/auctions/{w.code}?lang=en").text
     assert "Qualified to bid" in lot and "Download the qualification letter" in lot
 

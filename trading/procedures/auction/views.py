@@ -309,11 +309,24 @@ def _room_context(ctx: ServiceContext, lot_code: str, amount_fen: int | None = N
     c = _lot_context(ctx, lot_code)
     if c["auction"] is None:
         abort(404)
-    state = _jsonable(queries.room_state(ctx, c["trade"].lot_code, amount_fen=amount_fen))
+    state = _localized(ctx, _jsonable(queries.room_state(ctx, c["trade"].lot_code, amount_fen=amount_fen)))
     state["last_event_id"] = _last_id(ctx, c["trade"].lot_code)
     can_bid = state["me"]["status"] in ("no_bid", "leading", "outbid")
     return {**c, "state": state, "can_bid": can_bid, "supervisor": ctx.actor.has("supervisor"),
             "client_bid_id": secrets.token_hex(12)}
+
+
+def _localized(ctx: ServiceContext, state: dict) -> dict:
+    """The room's state with its labels in the reader's language (the query gives Chinese)."""
+    if ctx.locale == "en":
+        state["phase_label"] = rules.PHASE_LABELS[rules.Phase(state["phase"])][1]
+        state["method_label"] = rules.METHOD_LABELS[rules.Method(state["method"])][1]
+        basis = rules.OUTCOME_BASIS.get(state.get("basis") or "")
+        if state.get("outcome_label") and basis is None:
+            basis = next((v for v in rules.OUTCOME_BASIS.values() if v[0] == state["outcome_label"]), None)
+        if basis is not None:
+            state["outcome_label"] = basis[1]
+    return state
 
 
 def _last_id(ctx: ServiceContext, lot_code: str) -> int:
@@ -336,7 +349,7 @@ def room(lot_code: str):
 @login_required
 def room_state(lot_code: str):
     ctx = service_context()
-    state = _jsonable(queries.room_state(ctx, get_trade(ctx, lot_code).lot_code))
+    state = _localized(ctx, _jsonable(queries.room_state(ctx, get_trade(ctx, lot_code).lot_code)))
     return jsonify(state)
 
 
@@ -442,7 +455,7 @@ def stream(lot_code: str):
     def snapshot():
         with short_context() as c:
             at = _last_id(c, code)
-            state = _jsonable(queries.room_state(c, code))
+            state = _localized(c, _jsonable(queries.room_state(c, code)))
         return at, "auction:state", state
 
     def decorate(data: dict) -> dict:
