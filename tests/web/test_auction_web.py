@@ -383,6 +383,7 @@ def test_the_list_of_sales(app, running):
     page = client_for(app, w.buyers[0].user).get("/auctions/")
     assert page.status_code == 200 and w.code in page.text and "已确认竞买资格" in page.text and "自由报价" in page.text
     assert client_for(app, w.owner).get("/auctions/").status_code == 200
+    assert 'href="/auctions/"' in client_for(app, w.owner).get("/").text  # the navigation links the list
     assert app.test_client().get("/auctions/").status_code in (302, 401)
 
 
