@@ -21,6 +21,7 @@ from collections import OrderedDict
 
 from sqlalchemy import event, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from trading.audit import services as audit_services
@@ -110,11 +111,18 @@ def evaluate(ctx: ServiceContext, *, limit: int = BATCH, backlog_to_sweep: bool 
         trade = session.get(LotTrade, lot_id)
         if trade is None:
             continue
+        # No SAVEPOINT here: SQLAlchemy fires after_commit when one is released, which would wake
+        # the live streams before this transaction commits. Gathering facts only reads, so a check
+        # that fails on bad data (a Python error) leaves nothing half-written; a database error
+        # propagates (the transaction is lost anyway) and the sweep retries.
         try:
-            with session.begin_nested():  # a failing check undoes only itself
-                raised += _run(ctx, kind, trade, seq, settings)
+            found, embargo = facts.findings_for(ctx, kind, trade, seq, settings)
+        except DBAPIError:
+            raise
         except Exception as exc:  # noqa: BLE001 - one bad fact must not stop the cursor for every lot
             _failed(ctx, kind, lot_id, seq, exc)
+            continue
+        raised += _raise(ctx, found, embargo, trade, seq)
     cursor.next_seq = stop
     cursor.updated_at = ctx.now()
     session.flush()
@@ -185,8 +193,7 @@ def _lots_of(session, action: str, object_id: str, embargo_lot: int | None, body
 
 # --- the checks: facts from the tables, then the pure rules -----------------------------------------
 
-def _run(ctx: ServiceContext, kind: str, trade: LotTrade, seq: int, settings: dict[str, int]) -> int:
-    findings, embargo = facts.findings_for(ctx, kind, trade, seq, settings)
+def _raise(ctx: ServiceContext, findings, embargo: int | None, trade: LotTrade, seq: int) -> int:
     raised = 0
     for f in findings:
         if raise_finding(ctx, f, project_id=trade.project_id, lot_id=trade.lot_id if f.subject.startswith("lot:")
@@ -209,6 +216,10 @@ def _hook_enabled() -> tuple[bool, object]:
 
 @event.listens_for(Session, "after_commit")
 def _evaluate_after_commit(session) -> None:
+    if session.get_nested_transaction() is not None:
+        # SQLAlchemy fires after_commit for a released SAVEPOINT too: the outer transaction is still
+        # open (holding the writer lock / the audit head), so wait for its own commit.
+        return
     noted = session.info.pop(audit_services.WATCHED_KEY, None)
     if not noted:
         return
