@@ -429,3 +429,15 @@ def test_flask_alerts_sweep_command(app, ctx, session):
     assert [a.rule for a in all_alerts(session)] == ["RF-04"]
     again = app.test_cli_runner().invoke(args=["alerts", "sweep"])
     assert "evaluated 0 entries, raised 0 alerts" in again.output
+
+
+def test_a_savepoint_inside_the_request_does_not_trigger_the_hook(hooked, ctx, session, clock):
+    """Registration releases SAVEPOINTs (SQLAlchemy then fires after_commit); the evaluation must
+    wait for the request's own commit: nothing is raised before it, the alert right after it."""
+    _, trade = deposit_lot(ctx, procedure="selection", deposit_yuan=None)
+    session.commit()
+    with session.begin_nested():
+        register_from(ctx, trade.lot_code, ["10.11.0.1", "10.11.0.1"])
+    assert session.execute(select(func.count()).select_from(SupervisionAlert)).scalar_one() == 0
+    session.commit()
+    assert [a.rule for a in all_alerts(session)] == ["RF-04"]
