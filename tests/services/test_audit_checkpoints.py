@@ -92,6 +92,23 @@ def test_milestone_signs_in_the_same_transaction_ordinary_appends_do_not(ctx):
     assert bytes(cp.root) == merkle.tree_head(_bodies())[1]
 
 
+def test_a_savepoint_neither_signs_nor_forgets_the_milestone(ctx):
+    """The commit events of a SAVEPOINT are not the transaction's: the milestone signs once, at the
+    outer commit, even after a savepoint was released and another rolled back."""
+    entry = record(ctx, "award.determined", "lot", 9, payload={})
+    with db.session.begin_nested():
+        _write(ctx, 1)
+    assert _count() == 0
+    try:
+        with db.session.begin_nested():
+            raise ValueError("a refused step")
+    except ValueError:
+        pass
+    db.session.commit()
+    cp = db.session.execute(select(AuditCheckpoint)).scalar_one()
+    assert (cp.size, cp.milestone_seq) == (entry.seq + 2, entry.seq)
+
+
 def test_rolled_back_milestone_signs_nothing(ctx):
     record(ctx, "opening.opened", "lot", 1, payload={})
     db.session.rollback()

@@ -73,6 +73,24 @@ def test_rollback_wakes_nobody(ctx, session, local_broker):
     assert session.query(LiveEvent).count() == 0
 
 
+def test_a_savepoint_is_not_the_commit(ctx, session, local_broker):
+    """SQLAlchemy fires the commit and rollback events for a SAVEPOINT too: a released savepoint
+    wakes nobody (the outer transaction is not visible yet) and a rolled-back one forgets nothing
+    of the outer transaction; the outer commit wakes the streams."""
+    eid = publish(ctx, CH, "hall:message", {"text": "before the savepoint"})
+    with session.begin_nested():
+        publish(ctx, "hall:OTHER", "hall:message", {"text": "inside"})
+    assert local_broker.wait(CH, 0, timeout=0) is False
+    try:
+        with session.begin_nested():
+            raise ValueError("a refused step inside the request")
+    except ValueError:
+        pass
+    session.commit()
+    assert local_broker.latest(CH) == eid
+    assert local_broker.wait("hall:OTHER", 0, timeout=0) is True
+
+
 def test_waiting_thread_is_woken(ctx, session, local_broker):
     results = []
     waiter = threading.Thread(target=lambda: results.append(local_broker.wait(CH, 0, timeout=10)))

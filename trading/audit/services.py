@@ -134,6 +134,8 @@ def _mark_milestone(session, action: str, seq: int, now) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _checkpoint_before_commit(session) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a SAVEPOINT's release (SQLAlchemy fires the commit events for it too): not the commit
     pending = session.info.pop(_PENDING, None)
     if pending:
         from .checkpoints import checkpoint_milestones
@@ -142,7 +144,8 @@ def _checkpoint_before_commit(session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_milestones(session) -> None:
-    session.info.pop(_PENDING, None)
+    if session.get_nested_transaction() is None:  # a SAVEPOINT's rollback keeps the outer's milestones
+        session.info.pop(_PENDING, None)
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list]:

@@ -237,6 +237,10 @@ def _broker_for_session(session: Session) -> Broker:
 
 
 def _after_commit(session: Session) -> None:
+    if session.get_nested_transaction() is not None:
+        # SQLAlchemy fires after_commit when a SAVEPOINT is released too: the outer transaction is
+        # still open, so its events are not visible yet; wake the streams at its own commit
+        return
     ids = session.info.pop("live_event_ids", None)
     channels = session.info.pop("live_channels", None)
     if not ids and not channels:
@@ -248,6 +252,8 @@ def _after_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a SAVEPOINT rolled back: the outer transaction's events still stand
     session.info.pop("live_event_ids", None)
     session.info.pop("live_channels", None)
 
