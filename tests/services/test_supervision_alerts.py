@@ -101,6 +101,45 @@ def test_same_ip_is_raised_at_registration_once_and_shown_from_the_deadline(hook
     assert event.name == "alert:new" and event.data["id"] == alert.id and event.data["lot_code"] == trade.lot_code
 
 
+def test_the_background_evaluator_raises_the_alert_after_the_commit(app, ctx, session, clock):
+    """Production's mode: the commit wakes the process's evaluator thread; the alert follows."""
+    app.config["ALERTS_ON_COMMIT"] = False
+    _, trade = deposit_lot(ctx, procedure="selection", deposit_yuan=None)
+    register_from(ctx, trade.lot_code, ["10.7.7.7"])
+    late = bidder_with_key(ctx)
+    session.commit()
+    # switched on only now: the tests' in-memory SQLite is one connection, which the evaluator thread
+    # may use only while this thread waits for it
+    app.config["ALERTS_ON_COMMIT"] = "background"
+    late.ctx.ip = "10.7.7.7"
+    register_for_lot(late.ctx, trade.lot_code)
+    session.commit()
+    assert evaluator.BACKGROUND.drain(timeout=20)
+    [alert] = all_alerts(session)
+    assert (alert.rule, alert.evidence["facts"]) == ("RF-04", {"ip": "10.7.7.7"})
+    registered = session.execute(select(func.max(AuditEntry.seq))
+                                 .where(AuditEntry.action == "participation.registered")).scalar_one()
+    assert session.get(AlertCursor, 1).next_seq > registered
+
+
+@pytest.mark.parametrize("value, testing, mode", [
+    (None, False, "background"), (None, True, "off"), (True, True, "inline"), ("inline", False, "inline"),
+    ("background", True, "background"), (False, False, "off"), (0, False, "off"), ("off", False, "off"),
+])
+def test_hook_modes(app, value, testing, mode):
+    app.config.pop("ALERTS_ON_COMMIT", None)
+    if value is not None:
+        app.config["ALERTS_ON_COMMIT"] = value
+    app.testing = testing
+    assert evaluator.hook_mode(app) == mode
+
+
+def test_an_unknown_hook_mode_is_refused(app):
+    app.config["ALERTS_ON_COMMIT"] = "sometimes"
+    with pytest.raises(ValueError, match="inline, background or off"):
+        evaluator.hook_mode(app)
+
+
 def test_the_sweep_catches_what_the_hook_missed(app, ctx, session, clock):
     app.config["ALERTS_ON_COMMIT"] = False             # as if the process died after the commit
     _, trade = deposit_lot(ctx, procedure="selection", deposit_yuan=None)
