@@ -40,7 +40,8 @@ from trading.sealing import envelope as env
 
 ROLES = ("anonymous", "owner", "other_owner", "operator", "supervisor", "expert", "admin", "other_bidder")
 #: endpoints that stream forever or download a file whose refusal is checked elsewhere
-SKIP_ENDPOINTS = {"opening.hall_stream", "static"}
+SKIP_ENDPOINTS = {"opening.hall_stream", "auctions.stream", "evaluation.progress_stream", "supervision.alert_stream",
+                  "static"}
 #: pages whose content legitimately moves with any activity on the platform (they show no bidder):
 #: the integrity check prints the chain length (see the README's note on stage-1 audit counts)
 CHANGES_WITH_ANY_ACTIVITY = {"supervision.audit_verify", "api.audit_verify"}

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ef5ef5696cdb
+Revision ID: ba303b120c8a
 Revises: 
-Create Date: 2026-11-27 06:22:25.631276
+Create Date: 2026-11-27 07:37:05.067374
 
 """
 from alembic import op
@@ -17,7 +17,7 @@ from trading.audit.models import (
 )
 
 # revision identifiers, used by Alembic.
-revision = 'ef5ef5696cdb'
+revision = 'ba303b120c8a'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -122,6 +122,12 @@ def upgrade():
     sa.Column('sort', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_region')),
     sa.UniqueConstraint('code', name=op.f('uq_region_code'))
+    )
+    op.create_table('supervision_alert_cursor',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('next_seq', sa.BigInteger(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_supervision_alert_cursor'))
     )
     op.create_table('trade_code_counter',
     sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
@@ -688,6 +694,42 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_participation')),
     sa.UniqueConstraint('lot_id', 'bidder_org_id', name='uq_participation_lot_bidder')
     )
+    op.create_table('supervision_alert',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('rule', sa.String(length=16), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('severity', sa.String(length=8), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=True),
+    sa.Column('lot_id', sa.Integer(), nullable=True),
+    sa.Column('embargo_lot_id', sa.Integer(), nullable=True),
+    sa.Column('summary_zh', sa.String(length=400), nullable=False),
+    sa.Column('summary_en', sa.String(length=400), nullable=False),
+    sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('raised_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('trigger_seq', sa.BigInteger(), nullable=True),
+    sa.Column('announced_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_by', sa.Integer(), nullable=True),
+    sa.Column('investigating_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('investigating_by', sa.Integer(), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_by', sa.Integer(), nullable=True),
+    sa.Column('outcome', sa.String(length=12), nullable=True),
+    sa.Column('finding', sa.Text(), nullable=False),
+    sa.Column('notes', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['acknowledged_by'], ['user_account.id'], name=op.f('fk_supervision_alert_acknowledged_by_user_account')),
+    sa.ForeignKeyConstraint(['closed_by'], ['user_account.id'], name=op.f('fk_supervision_alert_closed_by_user_account')),
+    sa.ForeignKeyConstraint(['investigating_by'], ['user_account.id'], name=op.f('fk_supervision_alert_investigating_by_user_account')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_supervision_alert_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_supervision_alert_project_id_project')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_supervision_alert')),
+    sa.UniqueConstraint('rule', 'subject', name='uq_supervision_alert_rule_subject')
+    )
+    with op.batch_alter_table('supervision_alert', schema=None) as batch_op:
+        batch_op.create_index('ix_supervision_alert_lot', ['lot_id'], unique=False)
+        batch_op.create_index('ix_supervision_alert_status', ['status', 'id'], unique=False)
+
     op.create_table('tender_document',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('lot_id', sa.Integer(), nullable=False),
@@ -1014,6 +1056,13 @@ def upgrade():
     with op.batch_alter_table('submission', schema=None) as batch_op:
         batch_op.create_index('ix_submission_lot_bidder_part', ['lot_id', 'bidder_org_id', 'part', 'status'], unique=False)
 
+    op.create_table('supervision_alert_user',
+    sa.Column('alert_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['alert_id'], ['supervision_alert.id'], name=op.f('fk_supervision_alert_user_alert_id_supervision_alert')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_supervision_alert_user_user_id_user_account')),
+    sa.PrimaryKeyConstraint('alert_id', 'user_id', name=op.f('pk_supervision_alert_user'))
+    )
     op.create_table('auction',
     sa.Column('lot_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
@@ -1268,6 +1317,27 @@ def upgrade():
     with op.batch_alter_table('auction_bid', schema=None) as batch_op:
         batch_op.create_index('ix_auction_bid_lot_id', ['lot_id', 'id'], unique=False)
 
+    op.create_table('auction_reserve',
+    sa.Column('lot_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('submission_id', sa.String(length=40), nullable=False),
+    sa.Column('sealer_code', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('started_by', sa.Integer(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('manifest', sa.JSON(), nullable=True),
+    sa.Column('payload', sa.LargeBinary(), nullable=True),
+    sa.Column('payload_sha256', sa.String(length=64), nullable=True),
+    sa.Column('signer_public', sa.LargeBinary(length=65), nullable=True),
+    sa.Column('sealed_by', sa.Integer(), nullable=True),
+    sa.Column('sealed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('failure_kind', sa.String(length=40), nullable=True),
+    sa.ForeignKeyConstraint(['lot_id'], ['auction.lot_id'], name=op.f('fk_auction_reserve_lot_id_auction')),
+    sa.ForeignKeyConstraint(['sealed_by'], ['user_account.id'], name=op.f('fk_auction_reserve_sealed_by_user_account')),
+    sa.ForeignKeyConstraint(['started_by'], ['user_account.id'], name=op.f('fk_auction_reserve_started_by_user_account')),
+    sa.PrimaryKeyConstraint('lot_id', name=op.f('pk_auction_reserve')),
+    sa.UniqueConstraint('submission_id', name=op.f('uq_auction_reserve_submission_id'))
+    )
     op.create_table('conflict_declaration',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('lot_id', sa.Integer(), nullable=False),
@@ -1347,6 +1417,7 @@ def downgrade():
         batch_op.drop_index('ix_conflict_declaration_member')
 
     op.drop_table('conflict_declaration')
+    op.drop_table('auction_reserve')
     with op.batch_alter_table('auction_bid', schema=None) as batch_op:
         batch_op.drop_index('ix_auction_bid_lot_id')
 
@@ -1389,6 +1460,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_auction_project_id'))
 
     op.drop_table('auction')
+    op.drop_table('supervision_alert_user')
     with op.batch_alter_table('submission', schema=None) as batch_op:
         batch_op.drop_index('ix_submission_lot_bidder_part')
 
@@ -1434,6 +1506,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_tender_document_lot_id'))
 
     op.drop_table('tender_document')
+    with op.batch_alter_table('supervision_alert', schema=None) as batch_op:
+        batch_op.drop_index('ix_supervision_alert_status')
+        batch_op.drop_index('ix_supervision_alert_lot')
+
+    op.drop_table('supervision_alert')
     op.drop_table('participation')
     with op.batch_alter_table('opening_result', schema=None) as batch_op:
         batch_op.drop_index('ix_opening_result_lot')
@@ -1518,6 +1595,7 @@ def downgrade():
     op.drop_table('audit_witness')
     op.drop_table('organisation')
     op.drop_table('trade_code_counter')
+    op.drop_table('supervision_alert_cursor')
     op.drop_table('region')
     with op.batch_alter_table('login_failure', schema=None) as batch_op:
         batch_op.drop_index('ix_login_failure_username_at')
