@@ -54,79 +54,27 @@ import os
 import random
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from bench import _offers as offers
+from bench._auction import INC, START, started_sale
 from bench.common import Figure, database_url
 
 SCHEMA = "bench_auction"
 #: the racing bidders (BENCH_AUCTION_BIDDERS; the smoke test uses a few)
 BIDDERS = int(os.environ.get("BENCH_AUCTION_BIDDERS", 100))
-START = 50 * 1_000_000      # 50万元 in fen
-INC = 100_000                # 1,000 yuan
 TARGET_RATIO = 0.3
 HERE = Path(__file__).resolve().parent
 
 
 def _setup(schema: str) -> tuple[str, list[str]]:
     """The lot code and one bearer token per bidder."""
-    from trading.accounts import services as accounts
-    from trading.core.clock import FrozenClock, SystemClock
-    from trading.extensions import db
-    from trading.procedures.auction import services as auctions
-    from trading.procedures.common import services as notices
-    from trading.projects import services as projects
-    from trading.reference.models import CalendarYear, Region
-    from trading.reference.services import builtin_years, load_builtin_years
-
-    real_now = datetime.now(UTC)
-    clock = FrozenClock(real_now - timedelta(days=8))
-    app = offers.make_app(schema, offers.blob_dir("auction"), clock=clock)
-    with app.app_context():
-        s = db.session
-        ctx = offers.system_ctx(s, clock)
-        years = [y for y in {clock.now().year, real_now.year, (real_now + timedelta(days=20)).year}
-                 if y in builtin_years() and s.get(CalendarYear, y) is None]
-        if years:
-            load_builtin_years(ctx, years)
-        region = s.execute(select(Region).where(Region.code == "511000")).scalar_one_or_none()
-        if region is None:
-            region = Region(code="511000", name="城区", name_en="County seat", sort=0)
-            s.add(region)
-            s.flush()
-        owner = offers.make_user(ctx, "owner", "owner")
-        operator = offers.make_user(ctx, "operator", "centre", totp=True)
-        octx, opctx = offers.acting(s, clock, owner), offers.acting(s, clock, operator)
-        project = projects.register_project(
-            octx, name="示范县基准测试闲置设备网络竞价", approval_number="示国资〔2026〕999号",
-            approval_department="示范县国有资产管理局", funding_source="fiscal_county", fiscal_share_bp=10_000,
-            category="state_asset", owner_type="gov", total_investment_fen=START, procedure="online_bidding",
-            lots=[{"name": "一批闲置设备", "budget_fen": START}], combined_total_fen=None, description="基准测试",
-            contact_name="张工", contact_phone="0838-1234567", region_id=region.id)
-        projects.submit_project(octx, project.id)
-        projects.accept_project(opctx, project.id, "材料齐全，予以受理")
-        notice = notices.create_notice(
-            octx, project.id, kind="disclosure", title=f"{project.name}信息披露公告",
-            body="一、标的概况\n基准测试。\n\n二、竞买条件\n无。", deadline_at=real_now - timedelta(hours=1),
-            opening_at=real_now - timedelta(minutes=10), closing_at=real_now + timedelta(days=12))
-        notices.publish_notice(octx, notice.id)
-        code = project.lots[0].code
-        auctions.configure_listing(octx, code, starting_fen=START, increment_fen=INC, deposit_fen=0)
-        tokens = []
-        for _ in range(int(os.environ.get("BENCH_AUCTION_BIDDERS", BIDDERS))):
-            user = offers.make_user(ctx, "bidder", "bidder")
-            bctx = offers.acting(s, clock, user)
-            app_row, _ = auctions.apply(bctx, code)
-            auctions.qualify(opctx, app_row.id)
-            tokens.append(accounts.create_api_token(bctx, name="bench bidder")[1])
-        s.commit()
-        auctions.start_bidding(offers.acting(s, SystemClock(), operator), code)
-        s.commit()
-    return code, tokens
+    sale = started_sale(schema, "auction", title="示范县基准测试闲置设备网络竞价", approval_number="示国资〔2026〕999号",
+                        lot_name="一批闲置设备", bidders=int(os.environ.get("BENCH_AUCTION_BIDDERS", BIDDERS)))
+    return sale.code, sale.tokens
 
 
 # --- the measured phase -------------------------------------------------------------------------------

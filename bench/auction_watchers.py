@@ -32,19 +32,17 @@ import http.client
 import json
 import math
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import select
 
 from bench import _offers as offers
+from bench._auction import INC, START, started_sale
 from bench.common import Figure, database_url, percentile
+from bench.upload import Server
 
 SCHEMA = "bench_auction_watch"
 WATCHERS = int(os.environ.get("BENCH_AUCTION_WATCHERS", 500))
@@ -53,8 +51,6 @@ PACE = float(os.environ.get("BENCH_AUCTION_WATCHER_PACE", 0.2))
 WORKERS = int(os.environ.get("BENCH_WATCH_WORKERS", 3))
 POOL = 5
 VIEWERS = 10
-START = 50 * 1_000_000
-INC = 100_000
 TARGET_P99_MS = 500
 UA = "bench-auction-watcher/1"
 HERE = Path(__file__).resolve().parent
@@ -65,69 +61,22 @@ def _setup(schema: str, viewers: int) -> tuple[str, list[str], list[str], str]:
     """The lot code, two bidders' API tokens, the viewers' session cookies (name=value) and the DSN."""
     import flask_login.utils
 
-    from trading.accounts import services as accounts
-    from trading.core.clock import FrozenClock, SystemClock
     from trading.extensions import db
-    from trading.procedures.auction import services as auctions
-    from trading.procedures.common import services as notices
-    from trading.projects import services as projects
-    from trading.reference.models import CalendarYear, Region
-    from trading.reference.services import builtin_years, load_builtin_years
 
-    real_now = datetime.now(UTC)
-    clock = FrozenClock(real_now - timedelta(days=8))
-    app = offers.make_app(schema, offers.blob_dir("auction-watch"), clock=clock, pool_size=2)
+    sale = started_sale(schema, "auction-watch", title="示范县基准测试车辆网络竞价（围观）", approval_number="示国资〔2026〕998号",
+                        lot_name="一批公务车辆", bidders=2, viewers=viewers, pool_size=2)
+    app, code, tokens = sale.app, sale.code, sale.tokens
     with app.app_context():
-        s = db.session
-        ctx = offers.system_ctx(s, clock)
-        years = [y for y in {clock.now().year, real_now.year, (real_now + timedelta(days=20)).year}
-                 if y in builtin_years() and s.get(CalendarYear, y) is None]
-        if years:
-            load_builtin_years(ctx, years)
-        region = s.execute(select(Region).where(Region.code == "511000")).scalar_one_or_none()
-        if region is None:
-            region = Region(code="511000", name="城区", name_en="County seat", sort=0)
-            s.add(region)
-            s.flush()
-        owner = offers.make_user(ctx, "owner", "owner")
-        operator = offers.make_user(ctx, "operator", "centre", totp=True)
-        octx, opctx = offers.acting(s, clock, owner), offers.acting(s, clock, operator)
-        project = projects.register_project(
-            octx, name="示范县基准测试车辆网络竞价（围观）", approval_number="示国资〔2026〕998号",
-            approval_department="示范县国有资产管理局", funding_source="fiscal_county", fiscal_share_bp=10_000,
-            category="state_asset", owner_type="gov", total_investment_fen=START, procedure="online_bidding",
-            lots=[{"name": "一批公务车辆", "budget_fen": START}], combined_total_fen=None, description="基准测试",
-            contact_name="张工", contact_phone="0838-1234567", region_id=region.id)
-        projects.submit_project(octx, project.id)
-        projects.accept_project(opctx, project.id, "材料齐全，予以受理")
-        notice = notices.create_notice(
-            octx, project.id, kind="disclosure", title=f"{project.name}信息披露公告",
-            body="一、标的概况\n基准测试。\n\n二、竞买条件\n无。", deadline_at=real_now - timedelta(hours=1),
-            opening_at=real_now - timedelta(minutes=10), closing_at=real_now + timedelta(days=12))
-        notices.publish_notice(octx, notice.id)
-        code = project.lots[0].code
-        auctions.configure_listing(octx, code, starting_fen=START, increment_fen=INC, deposit_fen=0)
-        tokens = []
-        for _ in range(2):
-            user = offers.make_user(ctx, "bidder", "bidder")
-            bctx = offers.acting(s, clock, user)
-            app_row, _ = auctions.apply(bctx, code)
-            auctions.qualify(opctx, app_row.id)
-            tokens.append(accounts.create_api_token(bctx, name="bench bidder")[1])
-        people = [offers.make_user(ctx, "bidder", "bidder") for _ in range(viewers)]
-        s.commit()
-        auctions.start_bidding(offers.acting(s, SystemClock(), operator), code)
-        s.commit()
         cookies = []
         serializer = app.session_interface.get_signing_serializer(app)
         name = app.config["SESSION_COOKIE_NAME"]
-        for user in people:
+        for user_id, version in sale.viewers:
             # the session a browser holds after logging in (Flask-Login "strong" protection: the
             # identifier binds it to the client's address and user agent, which the watchers send)
             with app.test_request_context("/", environ_base={"REMOTE_ADDR": "127.0.0.1"},
                                           headers={"User-Agent": UA}):
                 ident = flask_login.utils._create_identifier()
-            value = serializer.dumps({"_user_id": f"{user.id}:{user.session_version}", "_fresh": True, "_id": ident})
+            value = serializer.dumps({"_user_id": f"{user_id}:{version}", "_fresh": True, "_id": ident})
             cookies.append(f"{name}={value}")
         db.session.remove()
         db.engine.dispose()  # no idle set-up connections while the server runs
@@ -135,47 +84,6 @@ def _setup(schema: str, viewers: int) -> tuple[str, list[str], list[str], str]:
 
 
 # --- the server ---------------------------------------------------------------------------------------
-
-class Server:
-    """gunicorn on bench.wsgi:app with the PostgreSQL broker and enough threads for every stream."""
-
-    def __init__(self, schema: str, blob_root: Path, log: Path, threads: int):
-        from bench.upload import _free_port, request
-
-        self.port = _free_port()
-        env = {**os.environ, "BENCH_SCHEMA": schema, "BENCH_BLOB_ROOT": str(blob_root),
-               "BENCH_POOL_SIZE": str(POOL), "PYTHONPATH": str(ROOT), "TRADING_BROKER": "postgres"}
-        gunicorn = Path(sys.executable).parent / "gunicorn"
-        self.log = open(log, "w")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [str(gunicorn), "-k", "gthread", "-w", str(WORKERS), "--threads", str(threads),
-             "--worker-connections", str(threads), "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
-             "--backlog", "2048", "--keep-alive", "30", "--no-control-socket", "bench.wsgi:app"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited ({self.proc.returncode}); see {log}")
-            try:
-                status, _ = request(self.port, "GET", "/api/v1/receipt-key")
-                if status < 500:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"gunicorn did not answer in 60 s; see {log}")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
-
 
 class ConnectionSampler:
     """The largest number of backends on the benchmark's database, sampled every 0.5 s (one connection)."""
@@ -348,7 +256,8 @@ def run(scale: float = 1.0) -> list[Figure]:
     log = HERE / "results" / "auction_watchers-gunicorn.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     sampler = ConnectionSampler(dsn)
-    server = Server(SCHEMA, blob_root, log, threads)
+    server = Server(SCHEMA, blob_root, log, workers=WORKERS, threads=threads, pool=POOL, env={"TRADING_BROKER": "postgres"},
+                    args=("--worker-connections", str(threads)))
     try:
         res = asyncio.run(_run_watchers(server.port, code, tokens, cookies, watchers, bids, PACE))
     finally:

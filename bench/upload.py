@@ -84,14 +84,17 @@ def _free_port() -> int:
 class Server:
     """gunicorn on bench.wsgi:app, in its own process group (stopped by its pid at the end)."""
 
-    def __init__(self, schema: str, blob_root: Path, log: Path):
+    def __init__(self, schema: str, blob_root: Path, log: Path, *, workers: int = WORKERS, threads: int = THREADS,
+                 pool: int | None = None, env: dict[str, str] | None = None, args: tuple[str, ...] = ()):
+        """`pool`: database connections per worker (default: one per thread); `env`, `args`: more
+        environment (e.g. TRADING_BROKER) and gunicorn options for one benchmark."""
         self.port = _free_port()
         env = {**os.environ, "BENCH_SCHEMA": schema, "BENCH_BLOB_ROOT": str(blob_root),
-               "BENCH_POOL_SIZE": str(THREADS), "PYTHONPATH": str(ROOT)}
+               "BENCH_POOL_SIZE": str(pool or threads), "PYTHONPATH": str(ROOT), **(env or {})}
         gunicorn = Path(sys.executable).parent / "gunicorn"
         self.log = open(log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [str(gunicorn), "-k", "gthread", "-w", str(WORKERS), "--threads", str(THREADS),
+            [str(gunicorn), "-k", "gthread", "-w", str(workers), "--threads", str(threads), *args,
              "-b", f"127.0.0.1:{self.port}", "--timeout", "120", "--backlog", "2048",
              "--keep-alive", "30", "--no-control-socket", "bench.wsgi:app"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
