@@ -94,7 +94,7 @@ def test_the_sealed_reserve_cannot_be_read_before_bidding_ends(ctx, session, clo
 
 @pytest.mark.parametrize("override", [
     {"lot_id": "OTHER-LOT-01"}, {"part": "price"}, {"submission_id": "rsv-not-issued"},
-    {"bidder_id": "91350100MA2XXXXX1X"}])
+    {"bidder_id": "91350100MA2Y8K6Q1K"}])  # another organisation's valid 统一社会信用代码
 def test_a_reserve_sealed_for_another_context_is_refused(ctx, session, override):
     w = auction_lot(ctx, buyers=0)
     ensure_custodians(ctx)
