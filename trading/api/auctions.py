@@ -261,6 +261,7 @@ class ListingOutSchema(Schema):
     starting_fen = Fen(required=True)
     starting_capitals = capitals_of("starting_fen")
     increment_fen = Fen(required=True)
+    increment_capitals = capitals_of("increment_fen")
     countdown_s = fields.Integer(required=True)
     start_at = BeijingDateTime(required=True)
     free_until = BeijingDateTime(required=True)
