@@ -294,6 +294,22 @@ def _notice_body(w) -> dict:
             "body": "一、项目概况", **{k: v.isoformat() for k, v in dates.items()}}
 
 
+def _alert(w, step: str = "") -> dict:
+    """A fresh supervision alert (about a bidder's action, not about anyone in the cast but the
+    bidder), acknowledged first when the step needs it."""
+    from trading.audit.services import record
+    from trading.supervision.alerts import services as alerts
+    from trading.supervision.alerts.rules import Finding
+    w["alerts_made"] = w.get("alerts_made", 0) + 1
+    act = record(w["as"]["bidder"], "opening.checked_in", "participation", 1, payload={"lot_code": "M"})
+    alert = alerts.raise_finding(w["as"]["admin"], Finding("RF-04", "yellow", f"matrix:{w['alerts_made']}", "矩阵预警",
+                                                           "Matrix alert", (act.seq,), (), (), {}),
+                                 project_id=None, lot_id=None, embargo_lot_id=None, trigger_seq=act.seq)
+    if step == "acknowledged":
+        alerts.acknowledge_alert(w["as"]["supervisor"], alert.id)
+    return {"alert_id": alert.id}
+
+
 @dataclass
 class Case:
     method: str
@@ -475,6 +491,15 @@ CASES = [
          body={"text": "评审打分有误，请复核第一名的业绩证明材料。"}, fresh=lambda w: _award_lot(w, step="publicized")),
     Case("POST", "/objections/{objection_id}/reply", row(401, OK, OK, 404, 403, 403, 403, 403, 403),
          body={"reply": "经复核，第一名业绩证明材料真实有效，维持评审结果。"}, fresh=lambda w: _award_lot(w, step="objection")),
+    # 电子监察预警: supervisors read and work alerts; the centre reads them (not those about itself) and
+    # changes nothing; nobody else reads them
+    Case("GET", "/alerts", row(401, 403, 403, 403, 403, 403, OK, OK, 403), fresh=_alert),
+    Case("GET", "/alerts/{alert_id}", row(401, 403, 403, 403, 403, 403, OK, OK, 403), fresh=_alert),
+    Case("POST", "/alerts/{alert_id}/acknowledge", row(401, 403, 403, 403, 403, 403, 403, OK, 403), fresh=_alert),
+    Case("POST", "/alerts/{alert_id}/investigate", row(401, 403, 403, 403, 403, 403, 403, OK, 403),
+         body={"note": "调取接入记录"}, fresh=lambda w: _alert(w, "acknowledged")),
+    Case("POST", "/alerts/{alert_id}/close", row(401, 403, 403, 403, 403, 403, 403, OK, 403),
+         body={"outcome": "unfounded", "finding": "共用出口IP，无关联"}, fresh=lambda w: _alert(w, "acknowledged")),
 ]
 
 

@@ -18,6 +18,7 @@ bp.register_error_handler(DomainError, framework.error_response)
 
 # Resource modules register their operations on `bp` (imported last: they import `bp` from here).
 from . import (  # noqa: E402,F401
+    alerts,  # noqa: E402,F401
     auction_reserve,  # noqa: E402,F401
     auctions,  # noqa: E402,F401
     audit,

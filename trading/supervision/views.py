@@ -130,9 +130,9 @@ def alert_detail(alert_id: int):
 
 def _detail_page(ctx: ServiceContext, alert_id: int):
     alert = alerts.get_alert(ctx, alert_id)
-    notes = [{"at": datetime.fromisoformat(n["at"].replace("Z", "+00:00")), "text": n["text"]} for n in alert.notes]
-    return render_template("supervision/alert.html", alert=alert, entries=alerts.evidence_entries(ctx, alert), notes=notes,
-                           **alerts.evidence_context(ctx, alert), can_work=ctx.actor.has(SUPERVISOR), transitions=alerts.TRANSITIONS[alert.status],
+    return render_template("supervision/alert.html", alert=alert, entries=alerts.evidence_entries(ctx, alert),
+                           notes=alerts.alert_notes(alert),
+                           **alerts.evidence_context(ctx, alert), can_work=alerts.can_work(ctx, alert), transitions=alerts.TRANSITIONS[alert.status],
                            outcomes=alerts.OUTCOMES, **_alert_labels())
 
 

@@ -5,13 +5,19 @@ alert.
 Who reads: supervisors every alert; operators every alert except those whose evidence is their own
 action (AlertSubjectUser). Nobody reads an alert whose evidence reveals a lot's bidders before that
 lot's deadline (embargo_lot_id; 招标投标法 Art. 22, rules.md §2.4): it is stored at the event and
-announced when the deadline has passed (`announce_released`, run by the sweep)."""
+announced when the deadline has passed (`announce_released`, run by the sweep).
+
+Who works: supervisors only, and never an alert whose evidence is their own action (回避: a supervisor
+who paused an auction does not close the alert about it). So an operator can neither close an alert
+about itself nor see that it was closed: the alert, its status and finding stay out of its list,
+its detail (404) and its actions (403) — issue 6's acceptance item."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, exists, or_, select
 
@@ -116,6 +122,19 @@ def _visible_now(session, alert: SupervisionAlert, now) -> bool:
                                                                      and trade.deadline_at <= now)
 
 
+def is_subject(session, alert_id: int, user_id: int | None) -> bool:
+    """True when the user's own action is part of the alert's evidence."""
+    if user_id is None:
+        return False
+    return session.execute(select(AlertSubjectUser.alert_id).where(
+        AlertSubjectUser.alert_id == alert_id, AlertSubjectUser.user_id == user_id)).first() is not None
+
+
+def can_work(ctx: ServiceContext, alert: SupervisionAlert) -> bool:
+    """Whether `ctx` may take the alert's workflow steps: a supervisor, not about its own action."""
+    return ctx.actor.has(SUPERVISOR) and not is_subject(ctx.session, alert.id, ctx.actor.user_id)
+
+
 def _reader_clause(ctx: ServiceContext) -> ColumnElement[bool]:
     if not ctx.actor.has(*READERS):
         raise Forbidden("alert.forbidden", "无权查看电子监察预警", "You may not read supervision alerts")
@@ -133,9 +152,13 @@ class AlertFilters:
     severity: str = ""
     rule: str = ""
     lot_code: str = ""
+    project_id: int | None = None
 
 
-def list_alerts(ctx: ServiceContext, f: AlertFilters = AlertFilters(), limit: int = 200) -> list[SupervisionAlert]:
+def list_alerts(ctx: ServiceContext, f: AlertFilters = AlertFilters(), limit: int = 200, *,
+                newest_first: bool = False, before_id: int | None = None) -> list[SupervisionAlert]:
+    """The alerts `ctx` may read that match `f`: the dashboard's order (red first, then newest), or
+    `newest_first` by id with `before_id` as the cursor of the next page (the API's pagination)."""
     q = select(SupervisionAlert).where(_reader_clause(ctx))
     if f.status == "":
         q = q.where(SupervisionAlert.status != "closed")
@@ -153,7 +176,12 @@ def list_alerts(ctx: ServiceContext, f: AlertFilters = AlertFilters(), limit: in
         q = q.where(SupervisionAlert.rule == f.rule)
     if f.lot_code:
         q = q.where(SupervisionAlert.lot_id.in_(select(LotTrade.lot_id).where(LotTrade.lot_code == f.lot_code)))
-    order = (SupervisionAlert.severity.asc(), SupervisionAlert.id.desc())  # "red" < "yellow"
+    if f.project_id is not None:
+        q = q.where(SupervisionAlert.project_id == f.project_id)
+    if before_id is not None:
+        q = q.where(SupervisionAlert.id < before_id)
+    order = ((SupervisionAlert.id.desc(),) if newest_first
+             else (SupervisionAlert.severity.asc(), SupervisionAlert.id.desc()))  # "red" < "yellow"
     return list(ctx.session.execute(q.order_by(*order).limit(limit)).scalars())
 
 
@@ -175,6 +203,12 @@ def evidence_entries(ctx: ServiceContext, alert: SupervisionAlert) -> list[dict]
     rows = ctx.session.execute(select(AuditEntry).where(AuditEntry.seq.in_(seqs)).order_by(AuditEntry.seq)).scalars()
     return [{"seq": e.seq, "at": e.created_at, "action": e.action, "entry_hash": bytes(e.entry_hash).hex(),
              "entry": json.loads(bytes(e.body).decode("utf-8"))} for e in rows]
+
+
+def alert_notes(alert: SupervisionAlert) -> list[dict]:
+    """The investigation notes, oldest first, with their instants as aware datetimes."""
+    return [{"at": datetime.fromisoformat(n["at"].replace("Z", "+00:00")), "by": n.get("by"), "text": n["text"]}
+            for n in alert.notes or []]
 
 
 def evidence_context(ctx: ServiceContext, alert: SupervisionAlert) -> dict:
@@ -201,6 +235,9 @@ def lot_codes(session, alerts: Sequence[SupervisionAlert]) -> dict[int, str]:
 def _transition(ctx: ServiceContext, alert_id: int, to: str) -> tuple[SupervisionAlert, str]:
     ctx.require(SUPERVISOR)
     alert = get_alert(ctx, alert_id, lock=True)
+    if is_subject(ctx.session, alert.id, ctx.actor.user_id):  # nobody works an alert about their own action
+        raise Forbidden("alert.own_action", "该预警涉及您本人的操作，须由其他监督人员处理（回避）",
+                        "This alert is about your own action: another supervisor must handle it")
     if to not in TRANSITIONS[alert.status]:
         raise Conflict("alert.transition", f"预警当前状态不能执行此操作（{alert.status} → {to}）",
                        f"The alert cannot move from {alert.status} to {to}", details={"status": alert.status})
