@@ -41,6 +41,11 @@ class Config:
     #: OCDS ocid prefix ("ocds-" + 6 characters) assigned to the publisher by the Open Contracting
     #: Partnership at registration; the default is a placeholder nobody holds (trading/opendata/rules.py)
     OCDS_OCID_PREFIX = "ocds-000000"
+    #: how many reverse proxies in front of the app set X-Forwarded-For / -Proto (werkzeug ProxyFix);
+    #: 0 (the default) trusts no header: the client address recorded in audit entries and the
+    #: supervisors' access log is then the socket's peer. Set it (TRADING_TRUSTED_PROXIES=1) only when
+    #: every request passes through that many proxies, or a client could forge its address.
+    TRUSTED_PROXIES = 0
     #: public base URL of the open data (links in packages); None: the request's own root URL
     OPENDATA_BASE_URL: str | None = None
 

@@ -19,4 +19,5 @@ from trading.procedures.common.participation import models as participation  # n
 from trading.procedures.negotiation import models as negotiation  # noqa: F401
 from trading.projects import models as projects  # noqa: F401
 from trading.reference import models as reference  # noqa: F401
+from trading.supervision.access import models as supervision_access  # noqa: F401
 from trading.supervision.alerts import models as supervision_alerts  # noqa: F401

@@ -83,6 +83,10 @@ def record(ctx: ServiceContext, action: str, object_type: str, object_id: Any, *
         "project": project_id,
         "actor": {"user": actor.user_id, "org": actor.org_id, "name": actor.username,
                   "role": actor.acting_role},
+        # The client address is inside the hashed body on purpose: "from which IP" is evidence
+        # (supervisors' timelines, the same-address alerts across bidders) and must be as tamper-evident
+        # as who and when; an address kept beside the chain could be rewritten unnoticed. It comes from
+        # the web layer (core.web: request.remote_addr, through ProxyFix only with TRUSTED_PROXIES).
         "ip": ctx.ip,
         "payload": _scrub(payload or {}),
     }

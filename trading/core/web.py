@@ -66,8 +66,19 @@ def _status_message(status: int) -> tuple[str, str, str]:
     return table.get(status, ("http_error", "请求无法处理", "The request could not be processed"))
 
 
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client address (request.remote_addr, hence
+    ServiceContext.ip and every audit entry's "ip") from the proxies' X-Forwarded-For, counting
+    from the right so a client cannot inject its own; with 0 nothing is trusted."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
 def init_app(app: Flask) -> None:
     app.json.ensure_ascii = False  # Chinese stays readable in API answers (UTF-8 JSON)
+    trust_proxies(app)
     @app.after_request
     def _commit_and_secure(response):
         # One commit per request, at the boundary; a failed request leaves nothing half-written.

@@ -7,8 +7,9 @@ from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 
 import click
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from trading.accounts.web_auth import role_required
@@ -23,8 +24,12 @@ from trading.core.sse import Event, live_stream, requested_last_id, sse_response
 from trading.core.web import cli_context, flash_error, service_context
 from trading.extensions import db
 from trading.projects import rules as project_rules
+from trading.projects.enums import EntryStatus
 
 from . import checkpoints as _deadline_cli  # noqa: F401  (registers `flask audit deadlines`)
+from . import labels, live
+from . import timeline as timelines
+from .access import services as access_log
 from .alerts import evaluator as alert_evaluator
 from .alerts import rules as alert_rules
 from .alerts import services as alerts
@@ -43,6 +48,13 @@ SSE_HEARTBEAT_SECONDS = 15
 def _labels():
     locale = current_locale()
     return {"plabel": lambda kind, value: project_rules.label(kind, value, locale)}
+
+
+@bp.app_template_filter("bj_sec")
+def bj_seconds(value: datetime | None) -> str:
+    """2026-11-22 09:31:05: a timeline needs the second."""
+    from trading.core.clock import to_beijing
+    return to_beijing(value).strftime("%Y-%m-%d %H:%M:%S") if value else ""
 
 
 def _int_arg(name: str) -> int | None:
@@ -66,7 +78,7 @@ def _date_arg(name: str, *, end: bool = False) -> datetime | None:
 def index():
     ctx = service_context()
     open_alerts = alerts.list_alerts(ctx)
-    return render_template("supervision/index.html", counts=project_counts(db.session),
+    return render_template("supervision/index.html", counts=project_counts(db.session), today=live.live_today(ctx),
                            projects=recent_projects(db.session),
                            recent=search_audit(db.session, AuditFilters(), _now(), limit=15).entries,
                            alerts=open_alerts, lot_codes=alerts.lot_codes(db.session, open_alerts), live=True,
@@ -96,6 +108,98 @@ def audit_verify():
 
 def _now():
     return current_app.extensions["clock"].now()
+
+
+# --- projects and their full record (全过程留痕) --------------------------------------------------
+
+@bp.route("/projects")
+@role_required(SUPERVISOR)
+def projects():
+    ctx = service_context()
+    q, status = request.args.get("q", "").strip()[:60], request.args.get("status", "").strip()[:20]
+    rows, next_before = timelines.search_projects(ctx, q, status, before_id=_int_arg("before"))
+    return render_template("supervision/projects.html", rows=rows, next_before=next_before, q=q, status=status,
+                           statuses=[str(s) for s in EntryStatus])
+
+
+@bp.route("/projects/<int:project_id>")
+@role_required(SUPERVISOR)
+def project_timeline(project_id: int):
+    return _timeline_page(timelines.find_project(service_context(), str(project_id)))
+
+
+@bp.route("/projects/<code>")
+@role_required(SUPERVISOR)
+def project_timeline_by_code(code: str):
+    return _timeline_page(timelines.find_project(service_context(), code))
+
+
+def _timeline_page(project):
+    ctx = service_context()
+    g.supervision_view_object = ("project", project.trade_code or str(project.id))
+    tl = timelines.project_timeline(ctx, project, after_seq=_int_arg("after"))
+    return render_template("supervision/project.html", tl=tl, project=project,
+                           action_label=labels.action_label, doc_labels=labels.DOC_LABELS,
+                           role_label=lambda r: labels.role_label(r, ctx.locale))
+
+
+# --- the supervisors' own access log (谁查看了什么) ------------------------------------------------
+
+@bp.route("/access-log")
+@role_required(SUPERVISOR)
+def access_log_page():
+    ctx = service_context()
+    f = access_log.ViewFilters(user=request.args.get("user", "").strip()[:40], org_id=_int_arg("org_id"),
+                               object_type=request.args.get("object_type", "").strip()[:32],
+                               object_code=request.args.get("object", "").strip()[:64],
+                               since=_date_arg("from"), until=_date_arg("to", end=True), before_id=_int_arg("before"))
+    page = access_log.list_views(ctx, f)   # a bad range is a DomainError: 422 with the reason
+    return render_template("supervision/access_log.html", page=page, filters=f, orgs=access_log.supervisor_orgs(ctx),
+                           args=request.args)
+
+
+#: reads that are not a record looked at: the live views' polls and streams (their page is logged
+#: when it is opened), static files, the log-in pages
+UNLOGGED_ENDPOINTS = frozenset({"static", "opening.hall_stream", "opening.hall_record", "auctions.stream",
+                                "auctions.room_state", "evaluation.progress_stream", "evaluation.progress_json",
+                                "supervision.alert_stream"})
+#: the address argument each kind of record page is named by
+_OBJECT_ARGS = (("lot_code", "lot"), ("project_id", "project"), ("code", "project"), ("notice_id", "notice"),
+                ("document_id", "document"), ("record_id", "opening_record"), ("alert_id", "alert"),
+                ("sid", "submission"), ("receipt_id", "receipt"), ("application_id", "auction_application"),
+                ("expert_id", "expert"), ("lot_id", "lot"), ("user_id", "user"))
+
+
+def _viewed_object() -> tuple[str, str]:
+    explicit = g.get("supervision_view_object")
+    if explicit:
+        return explicit
+    args = request.view_args or {}
+    for name, kind in _OBJECT_ARGS:
+        if name in args:
+            return kind, str(args[name])
+    for name, kind in (("project_id", "project"), ("lot", "lot"), ("object_id", "")):
+        value = request.args.get(name, "").strip()
+        if value:
+            return (kind or request.args.get("object_type", "").strip()[:32]), value[:64]
+    return "", ""
+
+
+@bp.after_app_request
+def _log_supervisor_read(response):
+    """Every page or API answer a supervisor reads (GET, answered < 400) is appended to the access
+    log in the request's own transaction, committed with the response (core.web). Not written to
+    the audit chain: that would take its head lock on every read (access.models)."""
+    endpoint = request.endpoint or ""
+    if (request.method != "GET" or response.status_code >= 400 or not endpoint or endpoint in UNLOGGED_ENDPOINTS
+            or endpoint.startswith("auth.") or response.mimetype == "text/event-stream"):
+        return response
+    if not (getattr(current_user, "is_authenticated", False) and current_user.role == SUPERVISOR):
+        return response
+    kind, code = _viewed_object()
+    access_log.log_view(service_context(), endpoint=endpoint, path=request.full_path.rstrip("?"),
+                        object_type=kind, object_code=code)
+    return response
 
 
 # --- electronic supervision alerts (电子监察) -----------------------------------------------------

@@ -1,0 +1,186 @@
+"""The supervisors' workspace, issue 6 part 2: the project list and timeline pages, the access log of
+who looked at what (written on every supervisor read, refused to everyone else, append-only), the
+dashboard's live trading of today with links to the read-only live views, and the client address
+that a web action records in its audit entry (through ProxyFix only when configured)."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from tests.conftest import is_postgres
+from tests.factories.accounts import csrf_token, login_as, make_user
+from tests.factories.auctions import auction_lot, started
+from tests.factories.custodians import ensure_custodians
+from tests.factories.deposits import deposit_lot
+from tests.factories.journeys import registered_bidders, submit_price
+from trading.audit.models import AuditEntry
+from trading.core import web
+from trading.extensions import db
+from trading.supervision.access import services as access_services
+from trading.supervision.access.models import SupervisionViewLog
+
+OTHER_ROLES = ["owner", "agency", "bidder", "expert", "operator", "admin"]
+
+
+@pytest.fixture()
+def lot(app, ctx):
+    ensure_custodians(ctx)
+    owner, trade = deposit_lot(ctx, procedure="selection", deposit_yuan=10_000)
+    bidders = registered_bidders(ctx, trade.lot_code, 2)
+    for b in bidders:
+        submit_price(b, trade.lot_code, 800_000_00)
+    db.session.commit()
+    return trade
+
+
+def _supervisor_client(app, ctx, ip="198.51.100.9"):
+    client = app.test_client()
+    client.environ_base.update({"REMOTE_ADDR": ip, "HTTP_USER_AGENT": "Inspector/1.0"})
+    sup = make_user(ctx, "supervisor", totp=True)
+    login_as(client, sup)
+    return client, sup
+
+
+def _log_rows():
+    return list(db.session.execute(select(SupervisionViewLog).order_by(SupervisionViewLog.id)).scalars())
+
+
+def test_timeline_page_by_code_and_by_number(app, ctx, clock, lot):
+    client, sup = _supervisor_client(app, ctx)
+    project_id = lot.project_id
+    code = lot.lot_code.rsplit("-", 1)[0]
+    page = client.get(f"/supervise/projects/{code}")
+    assert page.status_code == 200
+    html = page.text
+    assert "项目登记" in html and "公告发布" in html and "第1版" in html and "127.0.0.1" in html
+    first = db.session.execute(select(AuditEntry).where(AuditEntry.project_id == project_id)
+                               .order_by(AuditEntry.seq)).scalars().first()
+    assert bytes(first.entry_hash).hex() in html
+    assert "投标人报名" not in html and "投标文件递交" not in html      # before the deadline
+    assert client.get(f"/supervise/projects/{project_id}").text.count('class="timeline-item') == html.count(
+        'class="timeline-item')
+    assert client.get("/supervise/projects/SFX2099-GC-9999").status_code == 404
+
+    clock.set(lot.deadline_at + timedelta(minutes=1))
+    html = client.get(f"/supervise/projects/{code}").text
+    assert html.count("投标人报名") == 2 and html.count("投标文件递交") == 2
+
+    listing = client.get(f"/supervise/projects?q={code}")
+    assert listing.status_code == 200 and f"/supervise/projects/{code}" in listing.text
+    assert "没有符合条件的项目" in client.get("/supervise/projects?q=nothing-like-this").text
+
+
+@pytest.mark.parametrize("role", OTHER_ROLES)
+def test_others_get_403_and_leave_no_log(app, ctx, role):
+    user = make_user(ctx, role, totp=role in ("operator", "admin"))
+    client = app.test_client()
+    login_as(client, user)
+    for path in ("/supervise/projects", "/supervise/projects/1", "/supervise/projects/SFX2026-GC-0001",
+                 "/supervise/access-log"):
+        assert client.get(path).status_code == 403, path
+    assert _log_rows() == []
+
+
+def test_every_supervisor_read_is_logged_with_who_what_where(app, ctx, lot):
+    client, sup = _supervisor_client(app, ctx)
+    code = lot.lot_code.rsplit("-", 1)[0]
+    reads = [(f"/supervise/projects/{code}", "supervision.project_timeline_by_code", "project", code),
+             (f"/supervise/projects/{lot.project_id}", "supervision.project_timeline", "project", code),
+             (f"/opening/{lot.lot_code}/hall", "opening.hall", "lot", lot.lot_code),
+             (f"/api/v1/projects/{lot.project_id}", "api.get_project", "project", str(lot.project_id)),
+             ("/supervise/projects?q=x", "supervision.projects", "", "")]
+    for i, (path, endpoint, kind, obj) in enumerate(reads, start=1):
+        resp = client.get(path)
+        assert resp.status_code == 200, path
+        rows = _log_rows()
+        assert len(rows) == i, path
+        row = rows[-1]
+        assert (row.endpoint, row.object_type, row.object_code) == (endpoint, kind, obj), path
+        assert (row.user_id, row.org_id, row.username) == (sup.id, sup.org_id, sup.username)
+        assert row.ip == "198.51.100.9" and row.user_agent == "Inspector/1.0" and row.path.startswith(path)
+    # a refused read and a poll of a live view are not records looked at
+    client.get("/supervise/projects/SFX2099-GC-9999")
+    client.get(f"/opening/{lot.lot_code}/hall/record")
+    assert len(_log_rows()) == len(reads)
+    # reads are not audit entries: the chain does not grow with them
+    n = db.session.execute(select(func.count()).select_from(AuditEntry)).scalar()
+    client.get(f"/supervise/projects/{code}")
+    assert db.session.execute(select(func.count()).select_from(AuditEntry)).scalar() == n
+
+
+def test_access_log_page_filters(app, ctx, lot):
+    client, sup = _supervisor_client(app, ctx)
+    other, other_sup = _supervisor_client(app, ctx, ip="192.0.2.5")
+    code = lot.lot_code.rsplit("-", 1)[0]
+    client.get(f"/supervise/projects/{code}")
+    other.get(f"/opening/{lot.lot_code}/hall")
+    page = client.get(f"/supervise/access-log?user={other_sup.username}").text
+    assert "192.0.2.5" in page and f"/opening/{lot.lot_code}/hall" in page and "198.51.100.9" not in page
+    page = client.get(f"/supervise/access-log?object_type=project&object={code}").text
+    assert "198.51.100.9" in page and "192.0.2.5" not in page
+    page = client.get("/supervise/access-log?from=2030-01-01").text
+    assert "没有符合条件的记录" in page
+    assert client.get("/supervise/access-log?from=2026-11-10&to=2026-11-01").status_code == 422
+
+
+def test_the_log_has_no_update_or_delete_path(app, ctx, lot):
+    names = [n for n, f in inspect.getmembers(access_services, inspect.isfunction)
+             if f.__module__ == access_services.__name__]
+    assert not [n for n in names if any(w in n for w in ("update", "delete", "remove", "edit", "purge"))]
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/supervise/access-log"):
+            assert rule.methods <= {"GET", "HEAD", "OPTIONS"}, rule
+    client, _sup = _supervisor_client(app, ctx)
+    assert client.post("/supervise/access-log", data={"csrf_token": csrf_token(client, "/supervise/")}).status_code == 405
+    if is_postgres():
+        client.get("/supervise/projects")
+        for stmt in ("UPDATE supervision_view_log SET ip = 'x'", "DELETE FROM supervision_view_log"):
+            with pytest.raises(Exception, match="append-only"), db.engine.begin() as conn:
+                conn.execute(text(stmt))
+
+
+def test_dashboard_lists_todays_opening_and_auction_with_live_views(app, ctx, clock, lot):
+    clock.set(lot.opening_at - timedelta(hours=1))   # the morning of the opening day
+    w = auction_lot(ctx, procedure="land_auction", buyers=2)
+    started(w)                                        # moves the clock to the auction's start
+    db.session.commit()
+    client, _sup = _supervisor_client(app, ctx)
+    page = client.get("/supervise/").text
+    assert f'href="/auctions/{w.code}/room"' in page and "自由报价" in page
+    room = client.get(f"/auctions/{w.code}/room")
+    assert room.status_code == 200 and 'data-testid="pause-button"' in room.text and 'data-testid="bid-form"' not in room.text
+
+    clock.set(lot.opening_at - timedelta(hours=1))
+    page = client.get("/supervise/").text
+    assert f'href="/opening/{lot.lot_code}/hall"' in page
+    hall = client.get(f"/opening/{lot.lot_code}/hall")
+    assert hall.status_code == 200 and "<form" not in hall.text.split("<main", 1)[1]   # read-only: no form
+
+
+# --- the client address of a web action ----------------------------------------------------------
+
+def _failed_login(client) -> dict:
+    token = csrf_token(client)
+    client.post("/auth/login", data={"csrf_token": token, "username": "nobody", "password": "wrong-password-1"})
+    entry = db.session.execute(select(AuditEntry).where(AuditEntry.action == "auth.login_failed")
+                               .order_by(AuditEntry.seq.desc())).scalars().first()
+    return json.loads(bytes(entry.body))
+
+
+def test_a_web_action_records_the_request_address(app):
+    client = app.test_client()
+    client.environ_base.update({"REMOTE_ADDR": "203.0.113.50", "HTTP_X_FORWARDED_FOR": "10.9.9.9"})
+    assert _failed_login(client)["ip"] == "203.0.113.50"   # no proxy trusted: the header is ignored
+
+
+def test_a_trusted_proxy_passes_the_client_address(app):
+    app.config["TRUSTED_PROXIES"] = 1
+    web.trust_proxies(app)
+    client = app.test_client()
+    client.environ_base.update({"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "10.9.9.9, 203.0.113.77"})
+    assert _failed_login(client)["ip"] == "203.0.113.77"   # the proxy's own hop, not the client's claim
