@@ -21,3 +21,4 @@ from trading.projects import models as projects  # noqa: F401
 from trading.reference import models as reference  # noqa: F401
 from trading.supervision.access import models as supervision_access  # noqa: F401
 from trading.supervision.alerts import models as supervision_alerts  # noqa: F401
+from trading.supervision.complaints import models as complaints  # noqa: F401

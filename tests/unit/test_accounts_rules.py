@@ -11,6 +11,7 @@ from trading.accounts.rules import (
     CUSTODY_ACTIONS,
     READ_ACTIONS,
     ROLES_BY_ORG_KIND,
+    SUPERVISE_ACTIONS,
     TWO_FACTOR_REQUIRED,
     OrgKind,
     Role,
@@ -73,7 +74,8 @@ def test_operator_runs_trades_but_never_supervises_or_reads_the_audit_trail():
 
 def test_supervisor_only_reads():
     mine = {a for a, roles in CAN.items() if Role.SUPERVISOR in roles} - {"account.manage_own"}
-    assert mine and mine <= READ_ACTIONS | CUSTODY_ACTIONS
+    assert mine and mine <= READ_ACTIONS | CUSTODY_ACTIONS | SUPERVISE_ACTIONS
+    assert SUPERVISE_ACTIONS == {"complaint.handle"}  # handling complaints only; it runs no trade
 
 
 def test_admin_takes_no_part_in_trades():

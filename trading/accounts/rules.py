@@ -126,6 +126,9 @@ READ_ACTIONS = frozenset({"project.read_all", "notice.read_all", "audit.read", "
 #: holding a share of an opening key is custody, not operation: a supervisor may be one of the k of n
 #: so that no opening can happen without an institution that does not run the trade
 CUSTODY_ACTIONS = frozenset({"custodian.enrol", "opening.submit_share"})
+#: handling complaints (投诉处理) is the supervising department's own duty, not running a trade: it
+#: accepts, suspends and decides, and never acts for a party (招标投标法实施条例 Art. 61; 94号令)
+SUPERVISE_ACTIONS = frozenset({"complaint.handle"})
 
 CAN: dict[str, frozenset[Role]] = {
     # entry registration (进场登记) and review (进场审核)
@@ -177,6 +180,11 @@ CAN: dict[str, frozenset[Role]] = {
     "criteria.set": frozenset({Role.OWNER, Role.AGENCY}),
     "evaluation.score": frozenset({Role.EXPERT, Role.OWNER}),
     "evaluation.progress": frozenset({Role.OWNER, Role.AGENCY, Role.OPERATOR, Role.SUPERVISOR}),
+    # complaints (投诉): a bidder/supplier files; the competent department (行政监督部门/财政部门) handles;
+    # the respondent owner/agency reads complaints about its projects once accepted
+    "complaint.file": frozenset({Role.BIDDER}),
+    "complaint.handle": frozenset({Role.SUPERVISOR}),
+    "complaint.respond_read": frozenset({Role.OWNER, Role.AGENCY}),
     # every signed-in person manages their own credentials
     "account.manage_own": frozenset(Role),
 }

@@ -23,6 +23,7 @@ from . import (  # noqa: E402,F401
     auctions,  # noqa: E402,F401
     audit,
     awards,  # noqa: E402,F401
+    complaints,  # noqa: E402,F401
     criteria,  # noqa: E402,F401
     deposits,
     keys,

@@ -11,7 +11,7 @@ Imports: core, audit, reference, accounts, projects, this package."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -113,11 +113,18 @@ def _check_party(ctx: ServiceContext, trade: LotTrade, role: str) -> None:
                         "Only the project's owner or agency may take this step")
 
 
+#: checks a later layer adds, run before every step (supervision.complaints: while a suspension (暂停)
+#: ordered over a complaint is in force, the lot takes no step); each raises a DomainError to refuse
+ADVANCE_GUARDS: list[Callable[[ServiceContext, LotTrade, str], None]] = []
+
+
 def _checked(ctx: ServiceContext, trade: LotTrade, action: str, facts: Mapping | None, reason: str,
              now: datetime) -> Transition:
     """The transition from the lot's stored state, or else from its effective one (an accepting lot
     past its deadline is closed: lots.effective_status), checked for the actor's role, the guard and
     the project party."""
+    for guard in ADVANCE_GUARDS:
+        guard(ctx, trade, action)
     machine = machine_for(trade.procedure)
     state = trade.status if machine.find(trade.status, action) else effective_status(trade, now)
     t = machine.find(state, action)
