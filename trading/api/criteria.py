@@ -32,17 +32,21 @@ class RejectionSchema(Schema):
 
 
 class CriteriaUpdateSchema(Schema):
-    method = fields.String(required=True, metadata={"enum": ["comprehensive", "lowest_price"]})
+    method = fields.String(required=True, metadata={"enum": ["comprehensive", "lowest_price", "highest_price"]})
     price_weight = fields.Raw(load_default=None, metadata=POINTS)
     items = fields.List(fields.Nested(ItemSchema), load_default=list)
     rejections = fields.List(fields.Nested(RejectionSchema), required=True)
     max_price_fen = fields.Integer(load_default=None, allow_none=True, strict=True,
                                    metadata={"description": "最高限价（分），可为空 / price ceiling in fen"})
     tie_break = fields.String(load_default="technical", metadata={"enum": ["technical", "draw"]})
+    min_price_fen = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                   metadata={"description": "起始价（分），最高价法低于者否决，可为空 / starting price in fen "
+                                                            "(highest_price: a lower offer is rejected)"})
 
 
 class CriteriaSchema(CriteriaUpdateSchema):
     max_price_capitals = capitals_of("max_price_fen")
+    min_price_capitals = capitals_of("min_price_fen")
     lot_code = fields.String(required=True)
     version = fields.Integer(required=True)
     sha256 = fields.String(required=True)

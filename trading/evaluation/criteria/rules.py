@@ -8,6 +8,12 @@ Two methods:
   Price weight + the items' maxima = 100 points.
 - `lowest_price` (最低评标价法 / 谈判 / 询价, 74号令 Art. 35, 48 [V]): a responsiveness checklist
   (pass, or reject with the failed item), then the lowest price wins. No points.
+- `highest_price` (招标出让, rules.md G1 "meets the requirements with the highest price" [U]): the
+  same checklist, an optional minimum (the announced starting price: a lower offer is rejected), then
+  the highest price wins; equal prices → the earlier submission. Only for land / mining tenders.
+
+For a sale (招标出让) the comprehensive method's price score favours the higher offer: offer ÷ highest
+valid offer × price weight (`price_score_high`); every other procedure buys, and the lowest wins.
 
 Numbers: points are Decimals with at most 2 decimals. The price score is computed in exact rational
 arithmetic and rounded once to 2 decimals, ROUND_HALF_UP (四舍五入), the rounding stated on the sheet.
@@ -47,6 +53,7 @@ NAME_MAX = 80
 class Method(StrEnum):
     COMPREHENSIVE = "comprehensive"   # 综合评估法
     LOWEST_PRICE = "lowest_price"     # 最低价 (responsiveness, then lowest price)
+    HIGHEST_PRICE = "highest_price"   # 最高价 (招标出让: responsiveness, then the highest price)
 
 
 class Group(StrEnum):
@@ -93,6 +100,7 @@ class Criteria:
     rejections: tuple[RejectReason, ...]
     max_price_fen: int | None = None  # 最高限价: an offer above it is rejected
     tie_break: str = TieBreak.TECHNICAL
+    min_price_fen: int | None = None  # 起始价 (highest_price): an offer below it is rejected
 
     def item(self, code: str) -> Item | None:
         return next((i for i in self.items if i.code == code), None)
@@ -105,12 +113,16 @@ class Criteria:
         return self.method == Method.COMPREHENSIVE
 
     def to_body(self) -> dict[str, Any]:
-        """The canonical JSON body stored in LotCriteria (points as strings, never floats)."""
-        return {"method": self.method, "price_weight": str(self.price_weight),
+        """The canonical JSON body stored in LotCriteria (points as strings, never floats); the
+        minimum appears only when set, so the bodies of the other methods keep their form."""
+        body = {"method": self.method, "price_weight": str(self.price_weight),
                 "items": [{"code": i.code, "name": i.name, "group": i.group, "max": str(i.max_points)}
                           for i in self.items],
                 "rejections": [{"code": r.code, "name": r.name} for r in self.rejections],
                 "max_price_fen": self.max_price_fen, "tie_break": self.tie_break}
+        if self.min_price_fen is not None:
+            body["min_price_fen"] = self.min_price_fen
+        return body
 
 
 @dataclass(frozen=True)
@@ -195,6 +207,15 @@ def _max_price(raw: object) -> int | None:
     return raw
 
 
+def _min_price(raw: object) -> int | None:
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw <= 0:
+        raise _bad("min_price", "起始价（最低可接受报价）须为大于 0 的整数（分）",
+                   "The starting price (lowest acceptable offer) is a positive integer in fen", "min_price_fen")
+    return raw
+
+
 def parse_criteria(body: object, limits: WeightLimits) -> Criteria:
     """Validate a criteria body (the JSON the page or the API sends) into Criteria, or raise
     InvalidInput naming the field. `limits` are the price-weight bounds for the lot's category."""
@@ -202,7 +223,8 @@ def parse_criteria(body: object, limits: WeightLimits) -> Criteria:
         raise _bad("body", "评分细则格式不正确", "Malformed criteria")
     method = body.get("method")
     if method not in set(Method):
-        raise _bad("method", "评审方法须为综合评估法或最低价法", "The method is comprehensive or lowest_price", "method")
+        raise _bad("method", "评审方法须为综合评估法、最低价法或最高价法",
+                   "The method is comprehensive, lowest_price or highest_price", "method")
     tie_break = body.get("tie_break") or TieBreak.TECHNICAL
     if tie_break not in set(TieBreak):
         raise _bad("tie_break", "并列规则不正确", "Unknown tie-break rule", "tie_break")
@@ -213,6 +235,14 @@ def parse_criteria(body: object, limits: WeightLimits) -> Criteria:
         if body.get("items"):
             raise _bad("items_not_allowed", "最低价法不设评分项", "The lowest-price method has no scored items", "items")
         return Criteria(Method.LOWEST_PRICE, Decimal(0), (), rejections, max_price, tie_break)
+    if method == Method.HIGHEST_PRICE:
+        if body.get("items"):
+            raise _bad("items_not_allowed", "最高价法不设评分项", "The highest-price method has no scored items", "items")
+        if max_price is not None:
+            raise _bad("max_price_not_allowed", "最高价法不设最高限价", "The highest-price method has no price ceiling",
+                       "max_price_fen")
+        return Criteria(Method.HIGHEST_PRICE, Decimal(0), (), rejections, None, tie_break,
+                        _min_price(body.get("min_price_fen")))
     weight = parse_points(body.get("price_weight"), field="price_weight")
     if not limits.minimum <= weight <= limits.maximum:
         raise _bad("price_weight_range", f"价格分须在 {limits.minimum}–{limits.maximum} 分之间",
@@ -230,15 +260,33 @@ def parse_criteria(body: object, limits: WeightLimits) -> Criteria:
 
 
 #: 谈判 and 询价 rank responsive suppliers by final price, low to high (74号令 Art. 35, 48 [V]): the
-#: comprehensive method is not theirs
-METHODS_BY_PROCEDURE = {"negotiation": (Method.LOWEST_PRICE,), "inquiry": (Method.LOWEST_PRICE,)}
+#: comprehensive method is not theirs. 招标出让 sells: the highest price or the comprehensive score
+#: wins (rules.md G1), never the lowest price; the highest price is a sale's method only.
+METHODS_BY_PROCEDURE = {"negotiation": (Method.LOWEST_PRICE,), "inquiry": (Method.LOWEST_PRICE,),
+                        "land_tender": (Method.HIGHEST_PRICE, Method.COMPREHENSIVE),
+                        "mining_tender": (Method.HIGHEST_PRICE, Method.COMPREHENSIVE)}
+BUYING_METHODS = (Method.COMPREHENSIVE, Method.LOWEST_PRICE)
+#: procedures that sell (the higher price is better, also in the comprehensive price score)
+SALE_PROCEDURES = frozenset({"land_tender", "mining_tender"})
+
+_METHOD_REFUSALS = {
+    "sale": ("招标出让按最高报价或综合评分确定中标人，只能采用最高价法或综合评估法",
+             "A land / mining tender awards the highest price or the best comprehensive score: only those methods apply"),
+    "gp": ("竞争性谈判和询价按最后报价由低到高推荐，只能采用最低价法",
+           "Negotiation and inquiry rank by final price: only the lowest-price method applies"),
+    "buy": ("最高价法只适用于招标出让（土地、矿业权）", "The highest-price method is for land / mining tenders only"),
+}
+
+
+def methods_for(procedure: str) -> tuple[str, ...]:
+    return METHODS_BY_PROCEDURE.get(procedure, BUYING_METHODS)
 
 
 def check_method(criteria: Criteria, procedure: str) -> None:
-    allowed = METHODS_BY_PROCEDURE.get(procedure, tuple(Method))
-    if criteria.method not in allowed:
-        raise _bad("method_not_allowed", "竞争性谈判和询价按最后报价由低到高推荐，只能采用最低价法",
-                   "Negotiation and inquiry rank by final price: only the lowest-price method applies", "method")
+    if criteria.method not in methods_for(procedure):
+        which = "sale" if procedure in SALE_PROCEDURES else "gp" if procedure in METHODS_BY_PROCEDURE else "buy"
+        zh, en = _METHOD_REFUSALS[which]
+        raise _bad("method_not_allowed", zh, en, "method")
 
 
 def criteria_from_body(body: Mapping) -> Criteria:
@@ -269,9 +317,30 @@ def price_score(lowest_fen: int, offer_fen: int, weight: Decimal) -> Decimal:
     return round_points(Fraction(lowest_fen) / Fraction(offer_fen) * Fraction(weight))
 
 
+def price_score_high(highest_fen: int, offer_fen: int, weight: Decimal) -> Decimal:
+    """A sale's price score: offer ÷ highest valid offer × price weight, exact, then rounded to 2
+    decimals half up. The highest offer scores the full weight."""
+    if offer_fen <= 0 or highest_fen <= 0 or offer_fen > highest_fen:
+        raise ValueError("prices must be positive and no offer may exceed the highest valid offer")
+    return round_points(Fraction(offer_fen) / Fraction(highest_fen) * Fraction(weight))
+
+
+#: the rejection checklist of a land / mining tender (招标出让)
+SALE_REJECTIONS = (
+    ("R1", "投标人资格不符合出让公告要求"),
+    ("R2", "报价低于起始价"),
+    ("R3", "未按要求签字盖章"),
+    ("R4", "未实质性响应招标出让文件要求"),
+    ("R5", "未按规定交纳投标保证金"),
+)
+
+
 def template_body(method: str = Method.COMPREHENSIVE) -> dict[str, Any]:
-    """A starting point for the owner's page: a valid comprehensive (or lowest-price) body."""
+    """A starting point for the owner's page: a valid comprehensive (or lowest- / highest-price) body."""
     rejections = [{"code": c, "name": n} for c, n in DEFAULT_REJECTIONS]
+    if method == Method.HIGHEST_PRICE:
+        return {"method": Method.HIGHEST_PRICE, "items": [], "min_price_fen": None,
+                "rejections": [{"code": c, "name": n} for c, n in SALE_REJECTIONS]}
     if method == Method.LOWEST_PRICE:
         return {"method": Method.LOWEST_PRICE, "items": [], "rejections": rejections, "max_price_fen": None}
     return {"method": Method.COMPREHENSIVE, "price_weight": "40", "tie_break": TieBreak.TECHNICAL,

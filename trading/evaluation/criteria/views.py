@@ -32,10 +32,14 @@ def body_from_form(form) -> dict:
                 out.append(row)
         return out
     max_price = (form.get("max_price") or "").strip()
+    min_price = (form.get("min_price") or "").strip()
     method = form.get("method") or rules.Method.COMPREHENSIVE
     body = {"method": method, "tie_break": form.get("tie_break") or rules.TieBreak.TECHNICAL,
             "rejections": rows("rejections", ("code", "name")),
             "max_price_fen": parse_yuan(max_price, field="max_price") if max_price else None}
+    if method == rules.Method.HIGHEST_PRICE:  # a sale: a starting price, never a ceiling
+        body["max_price_fen"] = None
+        body["min_price_fen"] = parse_yuan(min_price, field="min_price") if min_price else None
     if method == rules.Method.COMPREHENSIVE:
         body["price_weight"] = (form.get("price_weight") or "").strip()
         body["items"] = rows("items", ("code", "name", "group", "max"))
@@ -53,7 +57,8 @@ def _rows(body: dict, key: str) -> list[dict]:
 def criteria(lot_code: str):
     ctx = service_context()
     trade, current, editable = criteria_services.view_criteria(ctx, lot_code)
-    body = current.body if current else rules.template_body()
+    methods = rules.methods_for(trade.procedure)
+    body = current.body if current else rules.template_body(methods[0])
     status = 200
     if request.method == "POST":
         try:
@@ -68,8 +73,10 @@ def criteria(lot_code: str):
             status = err.status
     history = criteria_services.versions(ctx, lot_code)
     max_price = format_yuan(body["max_price_fen"]) if isinstance(body.get("max_price_fen"), int) else ""
+    min_price = format_yuan(body["min_price_fen"]) if isinstance(body.get("min_price_fen"), int) else ""
     return render_template("evaluation/criteria.html", trade=trade, current=current, editable=editable,
                            body=body, items=_rows(body, "items"), rejections=_rows(body, "rejections"),
-                           max_price=max_price, history=history, Method=rules.Method, Group=rules.Group,
+                           max_price=max_price, min_price=min_price, methods=methods,
+                           sale=trade.procedure in rules.SALE_PROCEDURES, history=history, Method=rules.Method, Group=rules.Group,
                            carried=criteria_services.carried_from(ctx, current),
                            TieBreak=rules.TieBreak), status

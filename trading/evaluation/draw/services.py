@@ -69,7 +69,9 @@ define(
 
 #: the panel kind each procedure forms
 PANEL_KIND = {"selection": PanelKind.COMMITTEE, "negotiation": PanelKind.NEGOTIATION_TEAM,
-              "consultation": PanelKind.NEGOTIATION_TEAM, "inquiry": PanelKind.INQUIRY_TEAM}
+              "consultation": PanelKind.NEGOTIATION_TEAM, "inquiry": PanelKind.INQUIRY_TEAM,
+              # 招标出让: the 评标小组 of the grantor's representatives and experts (rules.md G1)
+              "land_tender": PanelKind.COMMITTEE, "mining_tender": PanelKind.COMMITTEE}
 _NO_DRAW = {LotStatus.ACCEPTING, LotStatus.FAILED, LotStatus.TERMINATED, LotStatus.REANNOUNCED}
 
 
@@ -86,7 +88,8 @@ def check_panel_size(size: int, experts_required: int, min_size: int) -> None:
 
 
 #: the procedure's own minimum (its stage guard checks the same setting when the evaluation starts)
-MIN_SIZE_SETTING = {"selection": "selection.committee_min", "negotiation": "gp.team_min", "inquiry": "gp.team_min"}
+MIN_SIZE_SETTING = {"selection": "selection.committee_min", "negotiation": "gp.team_min", "inquiry": "gp.team_min",
+                    "land_tender": "land_tender.panel_min", "mining_tender": "land_tender.panel_min"}
 
 
 def _min_size(ctx: ServiceContext, procedure: str) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from trading.accounts.models import Organisation, User
 from trading.core.errors import Conflict
 from trading.procedures.common.models import LotTrade
 from trading.procedures.common.opening.models import OpeningResult
+from trading.procedures.common.participation.models import Submission
 
 from ..panels import MemberStatus, Panel, PanelMember, PanelStatus
 from .rules import BidderIn
@@ -92,4 +94,16 @@ def bidders(session: Session, trade: LotTrade) -> list[BidderIn]:
         prices = opened_prices(session, trade.lot_id)
     names = dict(session.execute(select(Organisation.id, Organisation.name)
                                  .where(Organisation.id.in_(list(prices) or [-1]))).all())
-    return [BidderIn(org_id, names.get(org_id, str(org_id)), prices[org_id]) for org_id in sorted(prices)]
+    times = price_submitted_at(session, trade.lot_id) if trade.procedure != NEGOTIATION else {}
+    return [BidderIn(org_id, names.get(org_id, str(org_id)), prices[org_id], times.get(org_id))
+            for org_id in sorted(prices)]
+
+
+def price_submitted_at(session: Session, lot_id: int) -> dict[int, datetime]:
+    """bidder org id → when its opened price envelope was accepted (server time): the earlier
+    submission wins a tie of equal prices under the highest-price method."""
+    rows = session.execute(select(OpeningResult.bidder_org_id, Submission.accepted_at)
+                           .join(Submission, Submission.submission_id == OpeningResult.submission_id)
+                           .where(OpeningResult.lot_id == lot_id, OpeningResult.part == "price",
+                                  OpeningResult.outcome == "opened")).all()
+    return {org: at for org, at in rows if at is not None}

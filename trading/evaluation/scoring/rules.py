@@ -16,6 +16,11 @@ Rules stated here (and on the pages):
   `technical`) higher average technical points (技术分), then the stated draw order: SHA-256 of
   "<lot code>:<bidder id>" ascending — reproducible by anyone, favouring nobody (87号令 Art. 56 [V]
   lets the documents state the rule). `lowest_price`: responsive bidders by price, then the draw order.
+- A sale (招标出让, `sale=True`): the price score is offer ÷ highest valid offer × weight (the highest
+  offer scores the full weight) and equal averages prefer the higher price. `highest_price`: offers
+  that meet the requirements and reach the minimum (起始价; a lower one is rejected "below_minimum")
+  by price high → low, equal prices by the earlier submission (the accepted price envelope's server
+  time, rules.md G3.5 b), then the draw order.
 - Deviation flag: a member whose total for a bidder is further than the threshold (points, setting
   `evaluation.deviation_points`) from the median of the members' totals for that bidder (rules.md
   RF-13). Flags are shown for review (复核); they change no figure.
@@ -27,6 +32,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
@@ -35,7 +41,16 @@ from statistics import median
 from trading.core.errors import InvalidInput
 from trading.reference.settings import SettingDef, define
 
-from ..criteria.rules import Criteria, Group, TieBreak, parse_points, price_score, round_points
+from ..criteria.rules import (
+    Criteria,
+    Group,
+    Method,
+    TieBreak,
+    parse_points,
+    price_score,
+    price_score_high,
+    round_points,
+)
 
 define(
     SettingDef("evaluation.deviation_points", 10, "count", "rules.md RF-13 [P]: 评分偏离中位数提示阈值",
@@ -140,6 +155,8 @@ class BidderIn:
     org_id: int
     name: str
     price_fen: int | None   # the opened (or final) price; None when no valid price was opened
+    #: when the price was submitted (the accepted envelope, server time): the highest-price tie rule
+    submitted_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -186,19 +203,24 @@ def _rejection(criteria: Criteria, bidder: BidderIn, judged: Mapping[int, SheetI
         return True, tuple(["no_price", *reasons]), by
     if criteria.max_price_fen is not None and bidder.price_fen > criteria.max_price_fen:
         return True, tuple(["over_ceiling", *reasons]), by
+    if criteria.min_price_fen is not None and bidder.price_fen < criteria.min_price_fen:
+        return True, tuple(["below_minimum", *reasons]), by
     majority = bool(judged) and len(by) * 2 > len(judged)
     return majority, tuple(reasons) if majority else (), by
 
 
 def summarise(criteria: Criteria, lot_code: str, bidders: Sequence[BidderIn], members: Sequence[int],
               sheets: Mapping[tuple[int, int], SheetIn], *, deviation_threshold: Decimal,
-              max_candidates: int) -> Summary:
-    """The panel's summary from every submitted sheet: sheets[(member_id, bidder_org_id)]."""
+              max_candidates: int, sale: bool = False) -> Summary:
+    """The panel's summary from every submitted sheet: sheets[(member_id, bidder_org_id)]. `sale`:
+    the procedure sells (招标出让), so the higher price is the better one."""
     members = tuple(members)
     judged = {b.org_id: {m: sheets[(m, b.org_id)] for m in members if (m, b.org_id) in sheets} for b in bidders}
     verdicts = {b.org_id: _rejection(criteria, b, judged[b.org_id]) for b in bidders}
     valid_prices = [b.price_fen for b in bidders if not verdicts[b.org_id][0] and b.price_fen is not None]
     lowest = min(valid_prices) if valid_prices else None
+    highest = max(valid_prices) if valid_prices else None
+    times = {b.org_id: b.submitted_at for b in bidders}
     draft_rows = []
     for b in bidders:
         rejected, reasons, by = verdicts[b.org_id]
@@ -206,7 +228,8 @@ def summarise(criteria: Criteria, lot_code: str, bidders: Sequence[BidderIn], me
         totals: dict[int, Decimal | None] = {}
         subs: list[Decimal] = []
         if criteria.scored and not rejected:
-            pscore = price_score(lowest, b.price_fen, criteria.price_weight)
+            pscore = (price_score_high(highest, b.price_fen, criteria.price_weight) if sale
+                      else price_score(lowest, b.price_fen, criteria.price_weight))
             for m, sheet in judged[b.org_id].items():
                 if sheet.decision == Decision.REJECT:
                     totals[m] = None
@@ -219,7 +242,7 @@ def summarise(criteria: Criteria, lot_code: str, bidders: Sequence[BidderIn], me
                                if t is not None and med is not None and abs(t - med) > deviation_threshold))
         draft_rows.append(Row(b.org_id, b.name, b.price_fen, rejected, reasons, by, pscore, totals,
                               _mean(subs), _mean(present), med, flagged, None, draw_key(lot_code, b.org_id)))
-    ranked = sorted((r for r in draft_rows if not r.rejected), key=lambda r: _rank_key(criteria, r))
+    ranked = sorted((r for r in draft_rows if not r.rejected), key=lambda r: _rank_key(criteria, r, sale, times))
     rows = [_with_rank(r, n) for n, r in enumerate(ranked, start=1)]
     rows += sorted((r for r in draft_rows if r.rejected), key=lambda r: r.draw_key)
     limit = max_candidates if criteria.scored else len(ranked)
@@ -227,11 +250,22 @@ def summarise(criteria: Criteria, lot_code: str, bidders: Sequence[BidderIn], me
     return Summary(criteria.method, members, tuple(rows), candidates, deviation_threshold)
 
 
-def _rank_key(criteria: Criteria, r: Row) -> tuple:
+_NEVER = datetime.max
+
+
+def _submitted(at: datetime | None) -> datetime:
+    return at.replace(tzinfo=None) if at is not None else _NEVER
+
+
+def _rank_key(criteria: Criteria, r: Row, sale: bool = False,
+              times: Mapping[int, datetime | None] | None = None) -> tuple:
+    if criteria.method == Method.HIGHEST_PRICE:
+        return (-r.price_fen, _submitted((times or {}).get(r.org_id)), r.draw_key)
     if not criteria.scored:
         return (r.price_fen, r.draw_key)
     technical = -(r.technical_avg or Decimal(0)) if criteria.tie_break == TieBreak.TECHNICAL else Decimal(0)
-    return (-(r.average or Decimal(0)), r.price_fen, technical, r.draw_key)
+    price = -r.price_fen if sale else r.price_fen
+    return (-(r.average or Decimal(0)), price, technical, r.draw_key)
 
 
 def _with_rank(r: Row, rank: int) -> Row:

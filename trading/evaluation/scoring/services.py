@@ -26,7 +26,7 @@ from trading.procedures.common.lots import get_trade
 from trading.procedures.common.models import LotTrade
 from trading.reference.settings import get_setting
 
-from ..criteria.rules import Criteria
+from ..criteria.rules import SALE_PROCEDURES, Criteria
 from ..criteria.services import criteria_of
 from ..panels import Panel, PanelMember, PanelStatus
 from . import queries
@@ -35,7 +35,7 @@ from .rules import BidderIn, SheetIn, SheetStatus, Summary, summarise, validate_
 
 EVALUATING = "evaluating"
 #: procedures whose lots are evaluated by a panel with criteria (比选, 竞争性谈判, 询价)
-EVALUATED_PROCEDURES = ("selection", "negotiation", "inquiry")
+EVALUATED_PROCEDURES = ("selection", "negotiation", "inquiry", "land_tender", "mining_tender")
 NOTE_MAX = 300
 
 
@@ -320,7 +320,8 @@ def compute_summary(ctx: ServiceContext, trade: LotTrade, panel: Panel) -> tuple
     sheets = {(s.member_id, s.bidder_org_id): sheet_in(s) for s in rows if s.member_id in ids}
     summary = summarise(criteria, trade.lot_code, bidders, [m.id for m in members], sheets,
                         deviation_threshold=Decimal(get_setting(ctx, "evaluation.deviation_points")),
-                        max_candidates=get_setting(ctx, "evaluation.max_candidates"))
+                        max_candidates=get_setting(ctx, "evaluation.max_candidates"),
+                        sale=trade.procedure in SALE_PROCEDURES)
     return summary, bidders
 
 

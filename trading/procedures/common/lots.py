@@ -28,6 +28,10 @@ define(
                "开标有效投标（响应）最少家数", "Fewest valid offers to proceed", 1, 10),
 )
 
+#: the setting a procedure's 流标 (or termination) threshold at the opening comes from, where it has its
+#: own (招标出让: fewer than 3 bidders end the tender, land_tender.rules); others: opening.min_valid_offers
+MIN_VALID_SETTING = {"land_tender": "land_tender.min_bidders", "mining_tender": "land_tender.min_bidders"}
+
 #: procedures whose offers are sealed envelopes opened by the custodians (auctions seal only the
 #: reserve price, issue 5)
 SEALED_PROCEDURES = frozenset({"tender", "gp_tender", "selection", "negotiation", "consultation", "inquiry",
@@ -129,7 +133,8 @@ def _open_lots(ctx: ServiceContext, notice: Notice) -> None:
                          # a re-announced attempt keeps the failed one's deposit (the owner may change it
                          # before the new deadline, deposits.set_lot_deposit)
                          deposit_fen=previous.deposit_fen if previous else 0,
-                         min_valid_offers=get_setting(ctx, "opening.min_valid_offers"),
+                         min_valid_offers=get_setting(ctx, MIN_VALID_SETTING.get(project.procedure,
+                                                                                  "opening.min_valid_offers")),
                          status=LotStatus.ACCEPTING, status_changed_at=now, created_at=now, **_dates(notice),
                          cycle=previous.cycle + 1 if previous else 1,
                          previous_lot_id=previous.lot_id if previous else None)

@@ -25,6 +25,8 @@ define(
     SettingDef("period.selection_clarification_cd", 3, "CD", "四川比选 [U]", "比选澄清距截止", "比选 clarification before deadline", 1),
     SettingDef("period.consultation_response_cd", 10, "CD", "财库〔2014〕214号 Art. 10 [S]", "磋商文件发出至首次响应截止",
                "Consultation documents → first response", 1),
+    SettingDef("period.mining_notice_wd", 20, "WD", "国土资规〔2017〕7号 [U]", "矿业权出让公告提前期（工作日）",
+               "Mining-right notice lead (working days)", 1),
 )
 
 
@@ -138,6 +140,9 @@ PERIOD_RULES: tuple[PeriodRule, ...] = (
     _rule("period.land_notice", ["land"], ["land_grant", "announcement"], ["published_at"], "opening_at", Unit.CD,
           "period.land_notice_cd", "《招标拍卖挂牌出让国有建设用地使用权规定》（国土资源部令第39号）",
           "MLR Order 39", "出让公告发布之日至招标拍卖挂牌活动开始之日", "from the grant notice to the start of the sale"),
+    _rule("period.mining_notice", ["mining"], ["land_grant", "announcement"], ["published_at"], "opening_at", Unit.WD,
+          "period.mining_notice_wd", "《矿业权交易规则》（国土资规〔2017〕7号）", "MLR 2017 No. 7 (mining-right trading rules)",
+          "矿业权出让公告发布之日至招标活动开始之日", "from the mining-right grant notice to the start of the tender"),
     _rule("period.land_listing", ["land_listing"], ["land_grant", "announcement"], ["opening_at"], "closing_at", Unit.WD,
           "period.land_listing_wd", "国土资源部令第39号、第11号", "MLR Orders 39 and 11", "挂牌期", "listing period"),
     _rule("period.asset_disclosure", ["asset"], ["disclosure", "announcement"], ["published_at"], "closing_at", Unit.WD,

@@ -104,7 +104,8 @@ PROCEDURE_FAMILIES: dict[str, str] = {
     Procedure.GP_TENDER: "gp_tender",
     # mining rights use the land machinery (rules.md H)
     Procedure.LAND_TENDER: "land", Procedure.LAND_AUCTION: "land", Procedure.LAND_LISTING: "land_listing",
-    Procedure.MINING_TENDER: "land", Procedure.MINING_AUCTION: "land", Procedure.MINING_LISTING: "land_listing",
+    # a mining tender's notice runs ≥ 20 WD (period.mining_notice_wd, rules.md H), its own family
+    Procedure.MINING_TENDER: "mining", Procedure.MINING_AUCTION: "land", Procedure.MINING_LISTING: "land_listing",
     Procedure.ASSET_TRANSFER: "asset",
     Procedure.ONLINE_BIDDING: "auction",
     Procedure.DIRECT: "other",
@@ -132,6 +133,8 @@ DATE_LABELS: dict[str, tuple[str, str]] = {
 _FAMILY_DATE_LABELS = {
     ("land", "deadline_at"): ("竞买申请截止", "Bidder applications close"),
     ("land", "opening_at"): ("出让活动开始", "Sale starts"),
+    ("mining", "deadline_at"): ("竞买申请截止", "Bidder applications close"),
+    ("mining", "opening_at"): ("出让活动开始", "Sale starts"),
     ("land_listing", "deadline_at"): ("竞买申请截止", "Bidder applications close"),
     ("land_listing", "opening_at"): ("挂牌开始", "Listing starts"),
     ("land_listing", "closing_at"): ("挂牌截止", "Listing closes"),
@@ -153,7 +156,7 @@ def required_dates(family: str, kind: str) -> tuple[str, ...]:
             return ("docs_from", "docs_until", "deadline_at", "opening_at")
         if family in ("selection", "negotiation", "inquiry", "consultation"):
             return ("deadline_at", "opening_at")
-        if family == "land":
+        if family in ("land", "mining"):
             return ("deadline_at", "opening_at")
         if family == "land_listing":
             return ("deadline_at", "opening_at", "closing_at")

@@ -45,6 +45,11 @@ PATHS = {
                 "contracted", "archived"),
     "negotiation": ("accepting", "closed", "opening", "opened", "negotiating", "final_offers", "evaluating",
                     "reported", "confirming", "awarded", "contracted", "archived"),
+    # 招标出让: no candidate publicity, the report's rank 1 is awarded
+    "land_tender": ("accepting", "closed", "opening", "opened", "evaluating", "reported", "awarded", "contracted",
+                    "archived"),
+    "mining_tender": ("accepting", "closed", "opening", "opened", "evaluating", "reported", "awarded", "contracted",
+                      "archived"),
 }
 STATUS_LABELS = {
     "accepting": _l("接受报名/投标"), "closed": _l("已截止"), "opening": _l("开标中"), "opened": _l("已开标"),

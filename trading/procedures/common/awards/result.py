@@ -114,16 +114,21 @@ def award(ctx: ServiceContext, lot_code: str, bidder_org_id: int, *, team_names:
                 price_fen=chosen.price_fen, determined_by=ctx.actor.user_id, determined_at=now, team_names=team,
                 contract_due_at=rules.contract_due(cal, now, settings))
     notice_until = None
+    land_due = None
     if regime == Regime.GP:
         row.result_due_at = rules.result_due(cal, now, settings)
         notice_until = rules.result_publicity_until(cal, now, settings)
         row.challenge_until = rules.challenge_closes(cal, notice_until, settings)
+    elif regime == Regime.LAND:
+        # 招标出让: the result is published now, due within award.land_result_wd WD of the report (39号令)
+        land_due = rules.land_result_due(cal, cl.proposed_at, settings)
     ctx.session.add(row)
     ctx.session.flush()
     lot = ctx.session.get(Lot, trade.lot_id)
     names = org_names(ctx, [c.bidder_org_id for c in cl.candidates] + participant_orgs(ctx, trade.lot_id))
+    word = {Regime.GP: "成交", Regime.LAND: "招标出让中标"}.get(regime, "中选（中标）")
     notice = notices.create_notice(ctx, project.id, kind=NoticeKind.RESULT, lot_id=lot.id,
-                                   title=f"{project.name}{lot.name}{'成交' if regime == Regime.GP else '中选（中标）'}结果公告"[:200],
+                                   title=f"{project.name}{lot.name}{word}结果公告"[:200],
                                    body=result_body(ctx, project, lot, row, names), publicity_until=notice_until)
     notices.publish_notice(ctx, notice.id)
     row.result_notice_id = notice.id
@@ -135,8 +140,10 @@ def award(ctx: ServiceContext, lot_code: str, bidder_org_id: int, *, team_names:
                     "rank": chosen.rank, "price_fen": chosen.price_fen, "result_notice_id": notice.id,
                     "result_due_at": row.result_due_at, "challenge_until": row.challenge_until,
                     "contract_due_at": row.contract_due_at, "team_names": team,
-                    "letters": [{"bidder_org_id": x.bidder_org_id, "kind": x.kind, "number": x.number} for x in letters]})
-    on_award_event(ctx, trade, "result", now, winner_org_id=bidder_org_id)  # GP: the others' 5 WD start
+                    "letters": [{"bidder_org_id": x.bidder_org_id, "kind": x.kind, "number": x.number} for x in letters],
+                    **({"land_result_due_at": land_due, "land_result_late": now >= land_due} if land_due else {})})
+    # GP, land: the others' 5 WD start (the land winner's deposit becomes part of the price)
+    on_award_event(ctx, trade, "result", now, winner_org_id=bidder_org_id)
     advance(ctx, lot_code, "award", facts={"publicity_until": cl.publicity_until, "open_objections": 0},
             detail={"award_id": row.id, "notice_id": notice.id})
     return row

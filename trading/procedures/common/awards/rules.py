@@ -24,6 +24,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from trading.core.clock import to_beijing
+from trading.core.lights import Light, light
 from trading.reference.settings import SettingDef, define, definition
 from trading.reference.workdays import Unit, WorkCalendar, end_of_day, period_end, period_last_day
 
@@ -43,6 +44,8 @@ define(
                "Reply to a challenge within (working days)", 1, 7),
     SettingDef("award.contract_cd", 30, "CD", "招标投标法 Art. 46; 74号令 Art. 19 [V]", "发出通知书后签订合同期限（日）",
                "Sign the contract within (calendar days of the notice)", 1, 30),
+    SettingDef("award.land_result_wd", 10, "WD", "39号令 [S]", "招标出让结果公布期限（活动结束后，工作日）",
+               "Land / mining tender: publish the result within (working days after the activity)", 1, 30),
     SettingDef("award.contract_warn_days", 5, "CD", "平台设定 [P]", "合同签订到期提醒（提前天数）",
                "Warn this many days before the contract is due", 0, 30),
 )
@@ -51,12 +54,18 @@ define(
 class Regime(StrEnum):
     TENDER_LAW = "tender_law"  # 招标投标法 and 比选: candidate publicity, 异议
     GP = "gp"                  # 政府采购 谈判/询价/磋商: buyer confirmation, result, 质疑
+    #: 招标出让 (land / mining rights, rules.md G1): no candidate publicity and no confirmation; rank 1
+    #: of the signed report is awarded, the result published within award.land_result_wd
+    LAND = "land"
 
 
 GP_PROCEDURES = frozenset({"negotiation", "inquiry", "consultation", "gp_tender", "single_source"})
+LAND_PROCEDURES = frozenset({"land_tender", "mining_tender"})
 
 
 def regime_of(procedure: str) -> Regime:
+    if procedure in LAND_PROCEDURES:
+        return Regime.LAND
     return Regime.GP if procedure in GP_PROCEDURES else Regime.TENDER_LAW
 
 
@@ -168,6 +177,12 @@ def result_due(cal: WorkCalendar, determined_at: datetime, settings: Mapping[str
     return period_end(cal, determined_at, setting(settings, "gp.result_notice_wd"), Unit.WD)
 
 
+def land_result_due(cal: WorkCalendar, activity_end: datetime, settings: Mapping[str, int]) -> datetime:
+    """招标出让: the result is published within award.land_result_wd (10) working days of the end of
+    the activity (the signed report), 24:00 Beijing of the last day (39号令 [S])."""
+    return period_end(cal, activity_end, setting(settings, "award.land_result_wd"), Unit.WD)
+
+
 def result_publicity_until(cal: WorkCalendar, published_at: datetime, settings: Mapping[str, int]) -> datetime:
     return period_end(cal, published_at, setting(settings, "period.gp_result_publicity_wd"), Unit.WD)
 
@@ -271,6 +286,8 @@ def award_problems(facts: AwardFacts, bidder_org_id: int, now: datetime) -> list
         elif now < facts.publicity_until:
             out.append(Problem("award.publicity_running", f"候选人公示期至{_bj(facts.publicity_until)}届满，届满前不能定标",
                                f"The candidate publicity runs until {_bj(facts.publicity_until, 'en')}; no award before"))
+    elif facts.regime == Regime.LAND:
+        pass  # 招标出让: the signed report's ranking decides (rank 1, below)
     elif facts.confirmation is None:
         out.append(Problem("award.not_confirmed", "采购人尚未确定成交供应商，且确认期限未届满",
                            "The buyer has not confirmed a supplier and its period is still running"))
@@ -289,6 +306,11 @@ def award_problems(facts: AwardFacts, bidder_org_id: int, now: datetime) -> list
             and facts.confirmation.bidder_org_id != bidder_org_id and not _higher_all_passed(facts, chosen):
         out.append(Problem("award.not_confirmed_supplier", "只能向采购人确定的成交供应商发出成交通知",
                            "Only the supplier the buyer confirmed can be awarded", "bidder_org_id"))
+    elif facts.regime == Regime.LAND and not _higher_all_passed(facts, chosen):
+        out.append(Problem("award.rank_one_required",
+                           "招标出让应确定评标排名第一（报价最高或综合得分最高）的投标人；排名在前的放弃或不能中标并记录理由后，方可依次确定其后的投标人",
+                           "A land / mining tender awards rank 1 (the highest price or the best score); a later rank "
+                           "only after each higher one is recorded as waived or unable", "bidder_org_id"))
     elif (facts.state_funded or facts.regime == Regime.GP) and not _higher_all_passed(facts, chosen):
         out.append(Problem("award.rank_one_required",
                            "国有资金项目应确定排名第一的候选人；排名在前的候选人放弃或不能中标并记录理由后，方可依次确定其后的候选人",
@@ -302,22 +324,13 @@ def _higher_all_passed(facts: AwardFacts, chosen: CandidateFacts) -> bool:
 
 
 # --- the contract ------------------------------------------------------------------------------------
-class Light(StrEnum):
-    GREEN = "green"
-    YELLOW = "yellow"
-    RED = "red"
-    DONE = "done"
 
 
 def contract_light(due_at: datetime, now: datetime, *, signed: bool, warn_days: int) -> Light:
     """The time-limit list colour of a contract: red when overdue, yellow within warn_days."""
     if signed:
         return Light.DONE
-    if now >= due_at:
-        return Light.RED
-    if due_at - now <= timedelta(days=warn_days):
-        return Light.YELLOW
-    return Light.GREEN
+    return light(due_at, now, warn=timedelta(days=warn_days))
 
 
 # --- the winner defaults: re-award to the next candidate or re-procure --------------------------------

@@ -148,8 +148,9 @@ def propose_candidates(ctx: ServiceContext, lot_code: str, candidates: Sequence[
                        proposed_by=ctx.actor.user_id, proposed_at=now)
     if regime == Regime.GP:
         cl.confirm_due_at = rules.confirm_due(cal, now, settings)
-    else:
+    elif regime == Regime.TENDER_LAW:
         cl.publish_due_at = rules.publish_candidates_due(cal, now, settings)
+    # 招标出让 (Regime.LAND): no publicity, no confirmation; the award follows the report directly
     ctx.session.add(cl)
     ctx.session.flush()
     for c in sorted(cands, key=lambda c: c.rank):
@@ -187,6 +188,9 @@ def publish_candidates(ctx: ServiceContext, lot_code: str, *, title: str | None 
     clock (within N days of the report) recorded with its outcome; the lot enters its publicity."""
     trade, project = managed_lot(ctx, lot_code, lock=True)
     cl = require_list(ctx, trade, lock=True)
+    if cl.regime == Regime.LAND:
+        raise Conflict("award.no_publicity", "招标出让不公示候选人，按评标结果直接确定中标人",
+                       "Land / mining tenders publicize no candidates; the evaluation's rank 1 is awarded")
     if cl.regime != Regime.TENDER_LAW:
         raise Conflict("award.no_publicity", "政府采购项目不公示候选人，由采购人确认成交供应商",
                        "GP lots do not publicize candidates; the buyer confirms the supplier")
