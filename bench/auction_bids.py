@@ -16,8 +16,9 @@ database connections; only the platform's layers differ):
 * platform: 100 bidder threads, one HTTP connection each, released together, POST
   /api/v1/auctions/{lot}/bids with a bearer token (gunicorn `-k gthread`, bench/wsgi.py: the real app,
   WORKERS × THREADS request threads, each request holding one pooled database connection). Accepted =
-  201; a refusal (409, stored under the lot lock with its reason) carries `bid.price_fen`, the current
-  price; `auction.already_leading` is the holder's refusal.
+  201; a refusal (409 with its reason: decided under the lot lock and stored, or, when it answers a
+  price already beaten, answered before the lock from one read and not stored) carries
+  `bid.price_fen`, the current price; `auction.already_leading` is the holder's refusal.
 * baseline: 100 client threads running the same protocol directly on the database, pooled over
   min(WORKERS × THREADS, 32) autocommit psycopg connections exactly as gunicorn's request threads bound
   the platform: per attempt a thread takes a connection, runs the conditional single-row UPDATE
@@ -287,8 +288,8 @@ def run(scale: float = 1.0) -> list[Figure]:
     attempts = bids["accepted"] + bids["refused"]
     rate, attempt_rate = bids["accepted"] / bids["seconds"], attempts / bids["seconds"]
     base_rate, base_attempt_rate = base["accepted"] / base["seconds"], base["attempts"] / base["seconds"]
-    note = (f"platform: {bids['accepted']} accepted of {attempts} attempts ({bids['refused']} refused, kept with "
-            f"their reason), {bids['5xx']} 5xx, {bids['other']} other, {len(bids['errors'])} client errors in "
+    note = (f"platform: {bids['accepted']} accepted of {attempts} attempts ({bids['refused']} refused, each with "
+            f"its reason), {bids['5xx']} 5xx, {bids['other']} other, {len(bids['errors'])} client errors in "
             f"{bids['seconds']:.1f} s, gunicorn {WORKERS}×{THREADS}; baseline: {base['accepted']} accepted of "
             f"{base['attempts']} attempts in {base['seconds']:.1f} s, {len(tokens)} racers over {connections} "
             f"connections; ordering violations {check['violations']} + {base['violations']} "

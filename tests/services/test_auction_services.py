@@ -160,19 +160,49 @@ def test_accepted_bid_moves_price_leader_and_is_audited_and_published(ctx, sessi
     assert evs[1]["bidder"] == "****" + b2.app.bidder_no[-2:] and "捌拾叁万" in evs[1]["capitals"]
 
 
-def test_stale_bid_is_refused_stored_with_its_reason_and_not_audited(ctx, session):
+def test_a_bid_on_a_beaten_price_is_refused_with_its_reason_before_the_lock_and_not_stored(ctx, session):
+    w = auction_lot(ctx)
+    started(w)
+    b1, b2 = w.buyers
+    place(w, b1, START)
+    place(w, b2, START + INC)
+    n_audit = len(actions(session))
+    r = place(w, b1, START + 2 * INC, answers=START)   # answers a price b2 has already beaten
+    assert not r.accepted and not r.replay and r.reason == "auction.stale"
+    assert r.details == {"answers_price": START, "current_price": START + INC} and r.price_fen == START + INC
+    assert "当前价已变化" in r.message_zh and r.message_en
+    assert w.auction.price_fen == START + INC and w.auction.leader_id == b2.app.id
+    rows = bids(session, w.auction.lot_id)
+    assert [(x.accepted, x.seq, x.reason) for x in rows] == [(True, 1, None), (True, 2, None)]
+    assert len(actions(session)) == n_audit
+
+
+def test_a_stale_bid_the_price_could_still_reach_is_decided_under_the_lock_and_stored(ctx, session):
     w = auction_lot(ctx)
     started(w)
     b1, b2 = w.buyers
     place(w, b1, START)
     n_audit = len(actions(session))
-    r = place(w, b2, START + INC, answers=START - INC)   # answers a price that is not current
+    r = place(w, b2, START + 5 * INC, answers=START + 2 * INC)   # names a price not reached yet
     assert not r.accepted and r.reason == "auction.stale" and r.details["current_price"] == START
-    assert "当前价已变化" in r.message_zh and r.message_en
     assert w.auction.price_fen == START and w.auction.leader_id == b1.app.id
     rows = bids(session, w.auction.lot_id)
     assert [(x.accepted, x.seq, x.reason) for x in rows] == [(True, 1, None), (False, None, "auction.stale")]
     assert len(actions(session)) == n_audit
+
+
+def test_a_beaten_answer_from_a_bidder_not_qualified_or_after_a_pause_keeps_the_locked_reason(ctx, session, clock):
+    w = auction_lot(ctx)
+    pending = add_buyer(w, qualify=False)
+    started(w)
+    b1, b2 = w.buyers[:2]
+    place(w, b1, START)
+    place(w, b2, START + INC)
+    r = place(w, pending, START + 2 * INC, answers=START)
+    assert r.reason == "auction.not_qualified"      # not a stale answer: the bidder may not bid at all
+    clock.advance(timedelta(days=30))               # the free phase is over, nothing moved it on yet
+    r = place(w, b1, START + 2 * INC, answers=START)
+    assert r.reason in ("auction.phase_over", "auction.deadline_passed")
 
 
 def test_a_retry_returns_the_first_answer_and_writes_nothing(ctx, session):
@@ -189,7 +219,9 @@ def test_a_retry_returns_the_first_answer_and_writes_nothing(ctx, session):
     assert e.value.code == "auction.bid_id_reused"
     refused = place(w, b1, START + INC, answers=START, cid="retry-2")
     assert refused.reason == "auction.stale"
-    assert place(w, b1, START + INC, answers=START, cid="retry-2").replay
+    again = place(w, b1, START + INC, answers=START, cid="retry-2")   # answered again, the same way
+    assert (again.accepted, again.reason, again.details) == (False, "auction.stale", refused.details)
+    assert len(bids(session, w.auction.lot_id)) == 2
 
 
 def test_not_qualified_and_strangers(ctx, session, clock):

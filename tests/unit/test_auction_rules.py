@@ -50,6 +50,33 @@ def test_bid_table(state, answers, amount, code):
         assert r.REASONS[refusal.code][0] and r.REASONS[refusal.code][1]  # zh + en
 
 
+# which bids may be refused as stale before the lot lock: only an answer below the answerable price
+# while bidding runs (that price never falls, so the bid could never become acceptable)
+PAUSED = State(phase=Phase.FREE, price_fen=START + 2 * INC, leader=7, bids=3, deadline=T + timedelta(hours=1),
+               paused_left=timedelta(minutes=3))
+
+
+@pytest.mark.parametrize("state, answers, now, expected", [
+    (LED, START + INC, T, True),                  # beaten: the price is START + 2 INC
+    (LED, START, T, True),
+    (FREE, START - INC, T, True),                 # below the starting price, no bid yet
+    (LED, START + 2 * INC, T, False),             # the current price: the lock decides
+    (LED, START + 3 * INC, T, False),             # a price not reached yet: it might be, the lock decides
+    (FREE, START, T, False),
+    (TIMED, START + INC, T + C - MS, True),       # last millisecond of the countdown
+    (TIMED, START + INC, T + C, False),           # countdown over: the lock gives the real reason
+    (PAUSED, START + INC, T, False),              # paused: refused under the lock as paused
+    (State(), START - INC, T, False),             # not started
+    (State(phase=Phase.ENDED, outcome=Outcome.SOLD, price_fen=START), START - INC, T, False),
+    (LED, True, T, False),                        # not a price at all: the lock refuses it as such
+    (LED, float(START), T, False),
+])
+def test_superseded_table(state, answers, now, expected):
+    assert r.superseded(TERMS, state, Bid(1, answers, START + 5 * INC), now) is expected
+    if expected:  # whatever it is, the engine refuses it as stale
+        assert r.check_bid(TERMS, state, Bid(1, answers, START + 5 * INC), now).code == "auction.stale"
+
+
 def test_stale_refusal_names_the_current_price():
     refusal = r.check_bid(TERMS, LED, Bid(1, START + INC, START + 3 * INC), T)
     assert refusal.details == {"answers_price": START + INC, "current_price": START + 2 * INC}

@@ -153,7 +153,10 @@ class AuctionBid(Base):
     """Every bid attempt that reached the engine, accepted or refused, in arrival order under the lot
     lock. Accepted ones carry the lot's dense sequence number (1, 2, 3 …); refused ones the reason.
     Each row is chained to the one before it (prev_hash → entry_hash) and every accepted bid's audit
-    entry carries its hash, so a removed or edited refusal is detectable too."""
+    entry carries its hash, so a removed or edited refusal is detectable too. A bid naming a price
+    that was already beaten when it arrived never reaches the lock: it is refused from one read and
+    not stored (services._superseded_before_lock; the price only rises, so no later state could
+    have accepted it)."""
     __tablename__ = "auction_bid"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

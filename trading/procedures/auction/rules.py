@@ -247,6 +247,17 @@ def check_bid(terms: Terms, state: State, bid: Bid, now: datetime, *, qualified:
     return None
 
 
+def superseded(terms: Terms, state: State, bid: Bid, now: datetime) -> bool:
+    """True when, with bidding running, `bid` names a price already below the answerable one. That
+    price never falls (starting price, then strictly rising bids), so such a bid can only ever be
+    refused — as stale, or for a pause or the phase's end that came since — whatever happens before
+    it would reach the lot lock: it may be answered from one committed read, without the lock."""
+    answers = bid.answers_price
+    if isinstance(answers, bool) or not isinstance(answers, int):
+        return False
+    return running(state, now) and answers < answerable_price(terms, state)
+
+
 def place_bid(terms: Terms, state: State, bid: Bid, now: datetime, *, qualified: bool = True,
               previous: tuple[Bid, Decision] | None = None) -> tuple[State, Decision]:
     """Apply one bid. `previous`: the stored try with the same (bidder, client_bid_id), if any — its
