@@ -104,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from trading.projects.views import bp as projects_bp
     from trading.stats.views import bp as stats_bp
     from trading.supervision.complaints.views import bp as complaints_bp
+    from trading.supervision.timelimits.views import bp as timelimits_bp
     from trading.supervision.views import bp as supervision_bp
 
     app.register_blueprint(portal_bp)
@@ -112,6 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notices_bp, url_prefix="/notices")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(supervision_bp, url_prefix="/supervise")
+    app.register_blueprint(timelimits_bp, url_prefix="/time-limits")
     app.register_blueprint(complaints_bp, url_prefix="/complaints")
     app.register_blueprint(keys_bp, url_prefix="/keys")
     app.register_blueprint(offers_bp, url_prefix="/offers")

@@ -74,7 +74,8 @@ DUE = beijing(2026, 11, 12, 23, 59)
     (DUE - timedelta(hours=48), "green"),
     (DUE - timedelta(hours=24, seconds=1), "green"),
     (DUE - timedelta(hours=24), "yellow"),
-    (DUE, "yellow"),
+    (DUE - timedelta(seconds=1), "yellow"),
+    (DUE, "red"),  # the due instant ends the period (core.lights): the time is up
     (DUE + timedelta(seconds=1), "red"),
 ])
 def test_due_lights(now, light):

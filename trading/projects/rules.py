@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from trading.accounts.rules import roles_for
 from trading.core.errors import Conflict, Forbidden, InvalidInput
+from trading.core.lights import light
 
 from .enums import (  # noqa: F401  (re-exported: other packages import value sets from rules)
     CATEGORY_CODES,
@@ -97,14 +98,11 @@ LIGHTS = {"green": ("正常", "On time"), "yellow": ("临近时限", "Due soon")
 
 
 def due_light(due: datetime | None, now: datetime, warn: timedelta = timedelta(hours=24)) -> str:
-    """red past the due instant, yellow within `warn` of it, green before; none when no due date."""
+    """red from the due instant on (it is the 24:00 end of the review period), yellow within `warn`
+    of it, green before; none when no due date. The one light rule: trading.core.lights."""
     if due is None:
         return "none"
-    if now > due:
-        return "red"
-    if due - now <= warn:
-        return "yellow"
-    return "green"
+    return str(light(due, now, warn=warn))
 
 
 # --- Comments of the review -------------------------------------------------------------------

@@ -18,6 +18,7 @@ from trading.core.i18n import current_locale
 from trading.core.web import service_context
 
 from . import exports, presenters, rules, services
+from . import timelimits as _timelimits  # noqa: F401  (the monthly report on the overdue list)
 
 bp = Blueprint("stats", __name__)
 

@@ -34,6 +34,8 @@ from .alerts import evaluator as alert_evaluator
 from .alerts import rules as alert_rules
 from .alerts import services as alerts
 from .queries import AuditFilters, project_counts, recent_projects, search_audit
+from .timelimits import queries as time_limit_queries
+from .timelimits import views as time_limit_views
 
 #: `flask alerts sweep` is this blueprint's command group
 bp = Blueprint("supervision", __name__, cli_group="alerts")
@@ -83,7 +85,15 @@ def index():
                            recent=search_audit(db.session, AuditFilters(), _now(), limit=15).entries,
                            alerts=open_alerts, lot_codes=alerts.lot_codes(db.session, open_alerts), live=True,
                            alerts_last_id=last_event_id(db.session, alerts.CHANNEL),
+                           time_limit_counts=time_limit_queries.counts(ctx),
                            **_alert_labels())
+
+
+@bp.route("/time-limits")
+@role_required(SUPERVISOR)
+def time_limits():
+    """限时办结: every step with a deadline that is due soon or overdue (filters: light, kind)."""
+    return time_limit_views.render_board("supervision.time_limits", supervisor=True)
 
 
 @bp.route("/audit")

@@ -23,6 +23,7 @@ from enum import StrEnum
 
 from trading.core.clock import BEIJING
 from trading.core.errors import DomainError, InvalidInput
+from trading.core.lights import Light, light
 from trading.core.money import format_yuan, parse_yuan
 from trading.reference.settings import SettingDef, define, definition
 from trading.reference.workdays import Unit, WorkCalendar, period_end
@@ -236,11 +237,6 @@ def refund_due(cal: WorkCalendar, procedure: str, event: str, event_at: datetime
     return period_end(cal, event_at, rule.days, rule.unit)
 
 
-class Light(StrEnum):
-    GREEN = "green"
-    YELLOW = "yellow"
-    RED = "red"
-    DONE = "done"
 
 
 def refund_light(due_at: datetime | None, now: datetime, *, settled: bool, warn_days: int = 2) -> Light | None:
@@ -250,11 +246,7 @@ def refund_light(due_at: datetime | None, now: datetime, *, settled: bool, warn_
         return None
     if settled:
         return Light.DONE
-    if now >= due_at:
-        return Light.RED
-    if due_at - now <= timedelta(days=warn_days):
-        return Light.YELLOW
-    return Light.GREEN
+    return light(due_at, now, warn=timedelta(days=warn_days))
 
 
 # --- Virtual sub-accounts -----------------------------------------------------------------------
