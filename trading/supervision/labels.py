@@ -83,6 +83,12 @@ DOMAIN_LABELS = {
     "award": _l("定标"), "auction": _l("竞价"), "alert": _l("预警"), "complaint": _l("投诉"),
 }
 
+#: what a supervisor looked at (the access log's object types)
+OBJECT_LABELS = {"project": _l("项目"), "lot": _l("标段"), "notice": _l("公告"), "document": _l("文件"),
+                 "opening_record": _l("开标记录"), "alert": _l("预警"), "submission": _l("投标文件"),
+                 "receipt": _l("回执"), "auction_application": _l("竞买申请"), "expert": _l("专家"),
+                 "user": _l("用户")}
+
 DOC_LABELS = {"notice": _l("公告"), "document": _l("招标文件"), "criteria": _l("评审办法"),
               "opening_record": _l("开标记录")}
 

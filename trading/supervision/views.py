@@ -165,7 +165,7 @@ def access_log_page():
                                since=_date_arg("from"), until=_date_arg("to", end=True), before_id=_int_arg("before"))
     page = access_log.list_views(ctx, f)   # a bad range is a DomainError: 422 with the reason
     return render_template("supervision/access_log.html", page=page, filters=f, orgs=access_log.supervisor_orgs(ctx),
-                           args=request.args)
+                           args=request.args, object_labels=labels.OBJECT_LABELS)
 
 
 #: reads that are not a record looked at: the live views' polls and streams (their page is logged
@@ -197,8 +197,9 @@ def _viewed_object() -> tuple[str, str]:
 
 @bp.after_app_request
 def _log_supervisor_read(response):
-    """Every page or API answer a supervisor reads (GET, answered < 400) is appended to the access
-    log in the request's own transaction, committed with the response (core.web). Not written to
+    """Every record page (one with a project, lot, notice, document … in its address), every page of
+    this workspace and every API answer a supervisor reads (GET, answered < 400) is appended to the
+    access log in the request's own transaction, committed with the response (core.web). Not written to
     the audit chain: that would take its head lock on every read (access.models)."""
     endpoint = request.endpoint or ""
     if (request.method != "GET" or response.status_code >= 400 or not endpoint or endpoint in UNLOGGED_ENDPOINTS
@@ -207,6 +208,8 @@ def _log_supervisor_read(response):
     if not (getattr(current_user, "is_authenticated", False) and current_user.role == SUPERVISOR):
         return response
     kind, code = _viewed_object()
+    if not (kind or endpoint.startswith(("supervision.", "api."))):
+        return response   # a page that names no record (the portal's home, a list): nothing looked at
     access_log.log_view(service_context(), endpoint=endpoint, path=request.full_path.rstrip("?"),
                         object_type=kind, object_code=code)
     return response
