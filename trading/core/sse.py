@@ -20,12 +20,15 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, request, stream_with_context
+from sqlalchemy.orm import Session
 
 from .broker import Broker
+from .context import ServiceContext
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,36 @@ class Event:
     name: str
     data: dict
     audience: str = "all"
+
+
+def short_contexts(engine, ctx: ServiceContext) -> Callable[[], AbstractContextManager[ServiceContext]]:
+    """For a stream that outlives its request: each `with short() as c` opens a session of its own on
+    `engine`, as the request's actor with its clock and locale, and closes it at the end of the block,
+    so the connection goes back to the pool between polls (the request's own session gave its
+    connection back when the request boundary committed, before the first byte was sent)."""
+    actor, clock, locale = ctx.actor, ctx.clock, ctx.locale
+
+    @contextmanager
+    def short() -> Iterator[ServiceContext]:
+        session = Session(engine)
+        try:
+            yield ServiceContext(session=session, actor=actor, clock=clock, locale=locale)
+        finally:
+            session.close()
+
+    return short
+
+
+def channel_reader(short: Callable[[], AbstractContextManager[ServiceContext]], channel: str,
+                   limit: int = 200) -> Callable[[int], list[Event]]:
+    """live_stream's `read`: the channel's events after an id, as plain Events, in a short session."""
+    from .events import events_since  # core.events holds the table; imported here to keep this module light
+
+    def read(after: int) -> list[Event]:
+        with short() as c:
+            return [Event(e.id, e.name, dict(e.data), e.audience) for e in events_since(c.session, channel, after, limit)]
+
+    return read
 
 
 def format_event(data: Any, *, event: str | None = None, id: int | None = None, retry: int | None = None) -> str:

@@ -3,14 +3,12 @@ verify the chain; changes nothing (no POST route here changes trade data)."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 
 import click
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import Session
 
 from trading.accounts.web_auth import role_required
 from trading.audit.checkpoints import checkpoint_rows
@@ -18,9 +16,9 @@ from trading.audit.services import verify
 from trading.core.clock import BEIJING
 from trading.core.context import ServiceContext
 from trading.core.errors import DomainError
-from trading.core.events import events_since, last_event_id
+from trading.core.events import last_event_id
 from trading.core.i18n import current_locale
-from trading.core.sse import Event, live_stream, requested_last_id, sse_response
+from trading.core.sse import channel_reader, live_stream, requested_last_id, short_contexts, sse_response
 from trading.core.web import cli_context, flash_error, service_context
 from trading.extensions import db
 from trading.projects import rules as project_rules
@@ -285,21 +283,11 @@ def alert_stream():
     """Server-Sent Events: each alert as it is raised (or released at its lot's deadline) and each
     status change. Supervisors only (operators read the list, filtered, without the stream)."""
     ctx = service_context()
-    clock, actor, locale, engine = ctx.clock, ctx.actor, ctx.locale, db.engine
+    clock, engine = ctx.clock, db.engine
     cfg = current_app.config
 
-    @contextmanager
-    def short_context():
-        session = Session(engine)
-        try:
-            yield ServiceContext(session=session, actor=actor, clock=clock, locale=locale)
-        finally:
-            session.close()
-
-    def read(after: int) -> list[Event]:
-        with short_context() as c:
-            return [Event(e.id, e.name, dict(e.data), e.audience)
-                    for e in events_since(c.session, alerts.CHANNEL, after, 200)]
+    short_context = short_contexts(engine, ctx)
+    read = channel_reader(short_context, alerts.CHANNEL)
 
     stream = live_stream(alerts.CHANNEL, requested_last_id(), read=read, snapshot=None,
                          broker=current_app.extensions["broker"],

@@ -13,20 +13,17 @@ call → respond. criteria/views.py and reports/views.py add their pages to the 
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from decimal import Decimal
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy.orm import Session
 
 from trading.accounts.rules import roles_for
 from trading.accounts.web_auth import role_required
-from trading.core.context import ServiceContext
 from trading.core.errors import DomainError
-from trading.core.events import audience_allows, events_since, last_event_id
-from trading.core.sse import Event, live_stream, requested_last_id, sse_response
+from trading.core.events import audience_allows, last_event_id
+from trading.core.sse import channel_reader, live_stream, requested_last_id, short_contexts, sse_response
 from trading.core.web import flash_error, service_context
 from trading.extensions import db
 from trading.procedures.common.lots import get_trade
@@ -209,20 +206,11 @@ def progress_stream(lot_code: str):
     snapshot of the counts. Events carry no score (core/events.py); the audience is the staff."""
     ctx = service_context()
     scoring.progress(ctx, lot_code)  # refuses who may not see this lot's progress, before streaming
-    channel, clock, actor, locale = scoring.channel(lot_code), ctx.clock, ctx.actor, ctx.locale
+    channel, clock = scoring.channel(lot_code), ctx.clock
     cfg, engine, after_id = current_app.config, db.engine, requested_last_id()
 
-    @contextmanager
-    def short_context():
-        session = Session(engine)
-        try:
-            yield ServiceContext(session=session, actor=actor, clock=clock, locale=locale)
-        finally:
-            session.close()
-
-    def read(after: int) -> list[Event]:
-        with short_context() as c:
-            return [Event(e.id, e.name, dict(e.data), e.audience) for e in events_since(c.session, channel, after, 200)]
+    short_context = short_contexts(engine, ctx)
+    read = channel_reader(short_context, channel)
 
     def snapshot():
         with short_context() as c:

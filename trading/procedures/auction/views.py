@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import secrets
-from contextlib import contextmanager
 from datetime import datetime
 
 from flask import (
@@ -38,16 +37,21 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from trading.accounts.models import Organisation
 from trading.accounts.web_auth import role_required
 from trading.core.clock import BEIJING
 from trading.core.context import ServiceContext
 from trading.core.errors import DomainError, InvalidInput, NotFound
-from trading.core.events import events_since
 from trading.core.money import parse_yuan
-from trading.core.sse import SHARED_READS, Event, live_stream, requested_last_id, sse_response
+from trading.core.sse import (
+    SHARED_READS,
+    channel_reader,
+    live_stream,
+    requested_last_id,
+    short_contexts,
+    sse_response,
+)
 from trading.core.web import flash_error, service_context, wants_json
 from trading.extensions import db
 from trading.procedures.common.deposits.models import DepositAccount
@@ -435,22 +439,13 @@ def stream(lot_code: str):
     trade = get_trade(ctx, lot_code)
     services.get_auction(ctx, trade.lot_code)
     code, channel = trade.lot_code, services.channel(trade.lot_code)
-    clock, actor, locale = ctx.clock, ctx.actor, ctx.locale
+    clock = ctx.clock
     cfg = current_app.config
     engine = db.engine
     after_id = requested_last_id()
 
-    @contextmanager
-    def short_context():
-        session = Session(engine)
-        try:
-            yield ServiceContext(session=session, actor=actor, clock=clock, locale=locale)
-        finally:
-            session.close()
-
-    def read(after: int) -> list[Event]:
-        with short_context() as c:
-            return [Event(e.id, e.name, dict(e.data), e.audience) for e in events_since(c.session, channel, after, 200)]
+    short_context = short_contexts(engine, ctx)
+    read = channel_reader(short_context, channel)
 
     def snapshot():
         with short_context() as c:

@@ -12,20 +12,17 @@ same blueprint."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy.orm import Session
 from werkzeug.routing import BuildError
 
 from trading.core.clock import to_beijing
-from trading.core.context import ServiceContext
 from trading.core.errors import DomainError
-from trading.core.events import audience_allows, events_since
-from trading.core.sse import Event, live_stream, requested_last_id, sse_response
+from trading.core.events import audience_allows
+from trading.core.sse import channel_reader, live_stream, requested_last_id, short_contexts, sse_response
 from trading.core.web import flash_error, service_context
 from trading.extensions import db
 
@@ -140,7 +137,7 @@ def hall_stream(lot_code: str):
     trade = get_trade(ctx, lot_code)
     viewer = halls.hall_viewer(ctx, trade)
     channel, code = halls.channel_of(trade.lot_code), trade.lot_code
-    clock, actor, locale = ctx.clock, ctx.actor, ctx.locale
+    clock = ctx.clock
     cfg = current_app.config
     max_seconds = float(cfg.get("SSE_MAX_SECONDS", SSE_MAX_SECONDS))
     if before_deadline(trade, ctx.now()) and trade.deadline_at is not None:
@@ -153,17 +150,8 @@ def hall_stream(lot_code: str):
     # first byte is sent); the stream reads through short sessions of its own.
     after_id = requested_last_id()
 
-    @contextmanager
-    def short_context():
-        session = Session(engine)
-        try:
-            yield ServiceContext(session=session, actor=actor, clock=clock, locale=locale)
-        finally:
-            session.close()  # the connection goes back to the pool between polls
-
-    def read(after: int) -> list[Event]:
-        with short_context() as c:
-            return [Event(e.id, e.name, dict(e.data), e.audience) for e in events_since(c.session, channel, after, 200)]
+    short_context = short_contexts(engine, ctx)
+    read = channel_reader(short_context, channel)
 
     def snapshot():
         with short_context() as c:
