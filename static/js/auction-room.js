@@ -17,7 +17,7 @@
   var en = attr("lang") === "en";
   var st = {
     phase: attr("phase"), price: num(attr("price")), starting: num(attr("starting")),
-    increment: num(attr("increment")), answers: num(attr("answers-price")),
+    increment: num(attr("increment")), answers: num(attr("answers-price")), minimum: num(attr("minimum")),
     deadline: num(attr("deadline-ms")), pausedLeft: num(attr("paused-left-ms")),
     largeSteps: num(attr("large-steps")), largeBp: num(attr("large-bp"))
   };
@@ -111,8 +111,11 @@
     setText("[data-room-capitals]", st.price ? capitals(st.price) : "");
   }
   function render(s) {
-    var reload = s.phase !== st.phase && (s.phase === "ended" || st.phase === "scheduled");
+    // a phase with its own section (the outcome, the opt-in window): the page again
+    var reload = s.phase !== st.phase && (s.phase === "ended" || st.phase === "scheduled" ||
+                                          s.phase === "opt_in" || st.phase === "opt_in");
     st.phase = s.phase; st.price = s.price_fen; st.answers = s.answers_price;
+    st.increment = s.increment_fen; st.minimum = s.next_minimum_fen;
     st.deadline = s.deadline_ms; st.pausedLeft = s.paused ? s.paused_left_ms : null;
     if (reload) { window.location.reload(); return; }
     root.setAttribute("data-phase", s.phase);
@@ -131,6 +134,8 @@
     if (banner) { banner.classList.toggle("d-none", !s.paused); }
     setText("[data-room-pause-reason]", s.pause_reason || "");
     root.querySelectorAll("[data-answers]").forEach(function (el) { el.value = s.answers_price; });
+    root.querySelectorAll("[data-answers-increment]").forEach(function (el) { el.value = s.increment_fen; });
+    root.querySelectorAll("[data-room-increment]").forEach(function (el) { el.textContent = yuan(s.increment_fen); });
     (s.quick || []).forEach(function (qk) {
       var btn = q('[data-quick="' + qk.multiple + '"]');
       if (btn) { btn.querySelector("[data-quick-amount]").textContent = yuan(qk.amount_fen); btn.disabled = !s.bidding_open; }
@@ -179,7 +184,7 @@
   function amountFor(multiple) {
     if (multiple) {
       var k = parseInt(multiple, 10);
-      return st.price === null ? st.starting + (k - 1) * st.increment : st.price + k * st.increment;
+      return st.minimum + (k - 1) * st.increment;
     }
     return parseYuan(q("[data-bid-amount]").value);
   }
@@ -191,13 +196,13 @@
       var amount = amountFor(multiple);
       var base = st.answers;
       if (amount === null) { say("danger", text("not-multiple")); return; }
-      var minimum = st.price === null ? st.starting : st.price + st.increment;
+      var minimum = st.minimum;
       if (amount < minimum) { say("danger", text("below")); return; }
-      if ((amount - (st.price === null ? st.starting : st.price)) % st.increment !== 0) { say("danger", text("not-multiple")); return; }
+      if ((amount - minimum) % st.increment !== 0) { say("danger", text("not-multiple")); return; }
       var diff = Math.max(amount - base, 0), steps = Math.floor(diff / st.increment);
       var bp = base ? Math.floor(diff * 10000 / base) : null;
       var large = steps >= st.largeSteps || (bp !== null && bp >= st.largeBp);
-      pending = { amount: amount, answers: base, multiple: multiple };
+      pending = { amount: amount, answers: base, multiple: multiple, increment: st.increment };
       dialog.querySelector("[data-confirm-amount]").textContent = "¥" + yuan(amount);
       dialog.querySelector("[data-confirm-capitals]").textContent = capitals(amount);
       var jump = text("steps").replace("%(n)s", steps).replace("%(amount)s", yuan(steps * st.increment));
@@ -210,6 +215,7 @@
       if (dialog.returnValue !== "ok" || !pending) { pending = null; return; }
       var data = new FormData(form);
       data.set("answers_price", pending.answers);
+      data.set("answers_increment", pending.increment);  // adjusted meanwhile: refused, not misread
       data.set("amount", (pending.amount / 100).toFixed(2));
       data.delete("multiple");
       data.set("confirm", "1");
@@ -246,11 +252,20 @@
   on("auction:bid", function (b) {
     st.price = b.price_fen;
     st.answers = b.price_fen;
+    st.minimum = b.price_fen + st.increment;
     if (b.deadline) { st.deadline = Date.parse(b.deadline); }
     showPrice();
     addBid({ seq: b.seq, bidder: b.bidder, amount_fen: b.price_fen, at: b.at, mine: false }, true);
     setText("[data-room-bids]", b.seq);
     refresh();  // my status, the quick amounts, my own rows marked
+  });
+  on("auction:increment", function (d) {
+    st.increment = d.increment_fen;
+    st.minimum = d.next_minimum_fen;
+    root.querySelectorAll("[data-room-increment]").forEach(function (el) { el.textContent = yuan(d.increment_fen); });
+    root.querySelectorAll("[data-answers-increment]").forEach(function (el) { el.value = d.increment_fen; });
+    say("warning", text("increment").replace("%(amount)s", yuan(d.increment_fen)));
+    refresh();
   });
   ["auction:phase", "auction:paused", "auction:resumed", "auction:ended"].forEach(function (name) { on(name, refresh); });
 })();

@@ -10,7 +10,15 @@ import base64
 from sqlalchemy import select
 
 from tests.api.conftest import Caller
-from tests.factories.auctions import INC, START, auction_lot, place, seal_reserve_envelope, started
+from tests.factories.auctions import (
+    INC,
+    START,
+    auction_lot,
+    close_listing,
+    place,
+    seal_reserve_envelope,
+    started,
+)
 from tests.factories.custodians import ensure_custodians
 from trading.accounts.models import User
 from trading.extensions import db
@@ -47,9 +55,7 @@ def test_owner_seals_the_reserve_and_custodians_open_it_after_the_end(app, ctx):
     a = started(w)
     place(w, w.buyers[0], START)
     place(w, w.buyers[1], START + 6 * INC)
-    w.clock.set(a.free_until)
-    from trading.procedures.auction import services
-    services.end_free_phase(w.c_op, w.code)
+    close_listing(w)  # nobody opted in: the opt-in window runs out, bidding ends awaiting the reserve
     db.session.commit()
     key = db.session.execute(select(OpeningKey).where(OpeningKey.lot_id == a.lot_id)).scalar_one()
     shares = db.session.execute(select(CustodianShare).where(CustodianShare.opening_key_id == key.id)

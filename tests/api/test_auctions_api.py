@@ -161,3 +161,47 @@ def test_state_shows_the_parcel(app, ctx):
     s = Caller(app, w.buyers[0].user).get(path(w)).json["subject"]
     assert s == {**s, "kind": "parcel", "ref": "示范县2026-15号", "area_m2": "13340.02", "area_mu": "20.01",
                  "land_use": "城镇住宅用地", "term_years": 70, "plot_ratio": "1.0–2.5", "appraisal_fen": None}
+
+
+def test_opt_in_window_through_the_api(app, ctx):
+    from tests.factories.auctions import add_buyer, place
+
+    w = auction_lot(ctx)
+    third = add_buyer(w)
+    a = started(w)
+    place(w, w.buyers[0], START)
+    place(w, w.buyers[1], START + INC)
+    w.clock.set(a.free_until)
+    from trading.procedures.auction import services
+    services.tick(w.c_op, w.code)
+    db.session.commit()
+    b1, b3 = Caller(app, w.buyers[0].user), Caller(app, third.user)
+    s = b1.get(path(w)).json
+    assert (s["phase"], s["me"]["can_opt_in"], s["bidding_open"]) == ("opt_in", True, False)
+    assert s["floor_statement"].startswith("本标的未设底价")
+    assert b3.get(path(w)).json["me"]["can_opt_in"] is False
+    r = b3.post(path(w, "/opt-in"))
+    assert r.status_code == 403 and r.json["error"] == "auction.not_eligible_timed"
+    r = b1.post(path(w, "/opt-in"))
+    assert r.status_code == 200 and r.json["wants_timed"] and r.json["phase"] == "opt_in"
+    assert b1.get(path(w)).json["me"]["can_opt_in"] is False  # already in
+    r = b1.post(path(w, "/bids"), {"answers_price": START + INC, "amount_fen": START + 2 * INC, "client_bid_id": "w1"})
+    assert r.status_code == 409 and r.json["error"] == "auction.opt_in_window"
+    r = Caller(app, db.session.get(User, w.c_op.actor.user_id)).post(path(w, "/opt-in"))
+    assert r.status_code == 403
+
+
+def test_the_host_adjusts_the_increment_and_an_old_one_is_refused(room, app):
+    w, b1, b2, sup = room
+    op = Caller(app, db.session.get(User, w.c_op.actor.user_id))
+    assert sup.post(path(w, "/increment"), {"increment_fen": 2 * INC, "reason": "x"}).status_code == 403
+    assert op.post(path(w, "/increment"), {"increment_fen": 0, "reason": "x"}).status_code == 422
+    r = op.post(path(w, "/increment"), {"increment_fen": 2 * INC, "reason": "竞价激烈"})
+    assert r.status_code == 200 and r.json["increment_fen"] == 2 * INC and r.json["increment_capitals"] == "人民币贰万元整"
+    assert b1.get(path(w)).json["increment_fen"] == 2 * INC
+    r = b1.post(path(w, "/bids"), {"answers_price": START, "amount_fen": START, "client_bid_id": "i1",
+                                   "answers_increment": INC})
+    assert r.status_code == 409 and r.json["error"] == "auction.increment_changed" and "加价幅度已调整" in r.json["message"]
+    r = b1.post(path(w, "/bids"), {"answers_price": START, "amount_fen": START, "client_bid_id": "i2",
+                                   "answers_increment": 2 * INC})
+    assert r.status_code == 201

@@ -58,6 +58,9 @@ def _dates(procedure: str, now):
                     closing_at=bj_at(now, 30, 15, 0))
     if procedure.endswith("_auction"):  # one day of sale: applications close the evening before
         return dict(kind="land_grant", deadline_at=bj_at(now, 24, 17, 0), opening_at=bj_at(now, 25, 9, 0))
+    if procedure.startswith("mining"):  # notice ≥ 20 WD (period.mining_notice_wd), listing ≥ 10 WD
+        return dict(kind="land_grant", opening_at=bj_at(now, 35, 9, 0), deadline_at=bj_at(now, 48, 17, 0),
+                    closing_at=bj_at(now, 55, 15, 0))
     return dict(kind="land_grant")
 
 
@@ -120,6 +123,18 @@ def place(w: AuctionWorld, b: Buyer, amount: int, answers: int | None = None, ci
 
 def after(w: AuctionWorld, **kw):
     return w.clock.advance(timedelta(**kw))
+
+
+def close_listing(w: AuctionWorld) -> Auction:
+    """The clock's steps at the close: the free phase ends; an opt-in window that opens (挂牌, 汕头)
+    runs out with the opt-ins made so far."""
+    a = w.auction
+    w.clock.set(a.free_until)
+    services.tick(w.c_op, w.code)
+    if a.phase == "opt_in":
+        w.clock.set(a.deadline)
+        services.tick(w.c_op, w.code)
+    return a
 
 
 # --- the sealed reserve (reserve.py) ---------------------------------------------------------------

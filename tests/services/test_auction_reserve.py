@@ -16,6 +16,7 @@ from tests.factories.auctions import (
     INC,
     START,
     auction_lot,
+    close_listing,
     open_reserve_by_custodians,
     place,
     seal_reserve,
@@ -158,8 +159,7 @@ def test_the_outcome_compares_the_highest_bid_with_the_opened_reserve(ctx, sessi
     a = started(w)
     place(w, w.buyers[0], START)
     place(w, w.buyers[1], top)
-    clock.set(a.free_until)
-    services.tick(w.c_op, w.code)  # nobody opted in: the listing closes, waiting for the reserve
+    close_listing(w)  # nobody opted in within the window: the listing closes, waiting for the reserve
     assert (a.phase, a.outcome, a.basis, a.reserve_fen) == ("ended", None, "awaiting_reserve", None)
     assert get_trade(ctx, w.code).status == "bidding"
     assert services.tick(w.c_op, w.code).outcome is None  # nothing due until the custodians open it
@@ -185,8 +185,7 @@ def test_a_wrong_custodian_passphrase_is_refused_and_attributed(ctx, session, cl
     w, a = _listing_with_two_bids(ctx, clock, START + INC)
     clock.set(a.free_until - timedelta(minutes=1))
     seal_reserve(w, RESERVE)
-    clock.set(a.free_until)
-    services.tick(w.c_op, w.code)
+    close_listing(w)
     key = session.execute(select(OpeningKey).where(OpeningKey.lot_id == a.lot_id)).scalar_one()
     share = session.execute(select(CustodianShare).where(CustodianShare.opening_key_id == key.id)).scalars().first()
     people = {u.id: u for u, _ in ensure_custodians(ctx)}
@@ -199,9 +198,8 @@ def test_a_wrong_custodian_passphrase_is_refused_and_attributed(ctx, session, cl
 
 def test_no_reserve_sells_to_the_highest_valid_bid(ctx, session, clock):
     w, a = _listing_with_two_bids(ctx, clock, START + 3 * INC)
-    clock.set(a.free_until)
-    services.end_free_phase(w.c_op, w.code)
-    assert (a.outcome, a.basis, a.price_fen, a.leader_id) == ("sold", "sold_highest", START + 3 * INC,
+    close_listing(w)
+    assert (a.outcome, a.basis, a.price_fen, a.leader_id) == ("sold", "sold_no_reserve", START + 3 * INC,
                                                                w.buyers[1].app.id)
     assert reserve.reserve_status(w.c_op, w.code)["status"] == "none"
     # a reserve started but never sealed is no reserve either
@@ -221,8 +219,7 @@ def test_a_reserve_sealed_with_the_offline_tools_sheet_opens(ctx, session, clock
     a = started(w)
     place(w, w.buyers[0], START)
     place(w, w.buyers[1], START + INC)
-    clock.set(a.free_until)
-    services.end_free_phase(w.c_op, w.code)
+    close_listing(w)
     open_reserve_by_custodians(w)
     assert (a.reserve_fen, a.outcome, a.basis) == (RESERVE, "no_sale", "below_reserve")
 
@@ -243,8 +240,7 @@ def test_an_unreadable_reserve_sheet_is_no_sale(ctx, session, clock):
                         payload=payload, signer_public=signer)
     a = started(w)
     place(w, w.buyers[0], START)
-    clock.set(a.free_until)
-    services.end_free_phase(w.c_op, w.code)
+    close_listing(w)
     open_reserve_by_custodians(w)
     assert (a.outcome, a.basis, a.reserve_fen) == ("no_sale", "reserve_failed", None)
     assert session.get(AuctionReserve, a.lot_id).failure_kind == "reserve.bad_sheet"

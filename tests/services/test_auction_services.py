@@ -447,3 +447,213 @@ def test_a_restart_loses_no_bid_and_the_countdown_resumes_from_the_stored_deadli
     assert services.tick(w.c_op, w.code).phase == "timed"  # not before the stored deadline
     clock.set(deadline)
     assert services.tick(w.c_op, w.code).outcome == "sold"
+
+
+# --- 挂牌: the opt-in window after the close (汕头) ---------------------------------------------------
+def _three_bidders_listing(ctx):
+    w = auction_lot(ctx, buyers=3)
+    a = started(w)
+    b1, b2, b3 = w.buyers
+    place(w, b1, START)
+    place(w, b2, START + INC)
+    return w, a, (b1, b2, b3)
+
+
+def test_opt_in_window_two_eligible_buyers_join_and_the_timed_phase_starts(ctx, session, clock):
+    w, a, (b1, b2, b3) = _three_bidders_listing(ctx)
+    clock.set(a.free_until)
+    services.tick(w.c_op, w.code)
+    assert (a.phase, a.deadline) == ("opt_in", a.free_until + timedelta(minutes=5))
+    assert place(w, b1, START + 2 * INC).reason == "auction.opt_in_window"
+    with pytest.raises(Forbidden) as e:  # b3 never bid in the listing (auction.timed_needs_bid)
+        services.opt_in(b3.ctx, w.code)
+    assert e.value.code == "auction.not_eligible_timed" and "有效报价" in e.value.message_zh
+    after(w, minutes=4)
+    services.opt_in(b1.ctx, w.code)
+    services.opt_in(b1.ctx, w.code)  # again: nothing new
+    services.opt_in(b2.ctx, w.code)
+    assert actions(session).count("auction.opted_in") == 2
+    clock.set(a.deadline - MS)
+    assert services.tick(w.c_op, w.code).phase == "opt_in"  # not before the window ends
+    clock.set(a.deadline)
+    with pytest.raises(Conflict) as e:
+        services.opt_in(b2.ctx, w.code)
+    assert e.value.code == "auction.not_opt_in"
+    services.tick(w.c_op, w.code)
+    assert (a.phase, a.deadline, a.timed_start_fen) == ("timed", clock.now() + timedelta(minutes=5), START + INC)
+    assert place(w, b3, START + 2 * INC).accepted  # qualified: bids like everyone (the opt-in picks the phase)
+    assert place(w, b1, START + 3 * INC).accepted
+    entry = session.execute(select(AuditEntry).where(AuditEntry.action == "auction.timed_phase")).scalar_one()
+    assert b'"old":"opt_in"' in bytes(entry.body) and b'"continuing":2' in bytes(entry.body)
+    assert [n for n, d in events(session, w.code) if n == "auction:phase"][-2:] == ["auction:phase"] * 2
+    assert "auction.opt_in_window" in actions(session)
+
+
+def test_opt_in_window_with_one_buyer_opting_in_leaves_the_listing_result(ctx, clock):
+    w, a, (b1, b2, b3) = _three_bidders_listing(ctx)
+    clock.set(a.free_until)
+    services.end_free_phase(w.c_op, w.code)
+    services.opt_in(b1.ctx, w.code)
+    clock.set(a.deadline)
+    services.end_opt_in(w.c_op, w.code)
+    assert (a.phase, a.outcome, a.basis, a.price_fen, a.leader_id) == (
+        "ended", "sold", "sold_no_reserve", START + INC, b2.app.id)
+    assert get_trade(ctx, w.code).status == "awarded"
+
+
+def test_early_opt_ins_of_every_eligible_buyer_skip_the_window(ctx, clock):
+    w, a, (b1, b2, b3) = _three_bidders_listing(ctx)
+    services.opt_in(b3.ctx, w.code)  # during the listing any qualified buyer may ask; counted at the close
+    services.opt_in(b1.ctx, w.code)
+    services.opt_in(b2.ctx, w.code)
+    clock.set(a.free_until)
+    services.tick(w.c_op, w.code)
+    assert a.phase == "timed" and a.deadline == a.free_until + timedelta(minutes=5)
+
+
+def _setting(w, code: str, value: int) -> None:
+    from trading.reference.services import update_setting
+
+    update_setting(actor_ctx(w.ctx.session, w.clock, make_user(w.ctx, "admin")), code, value)
+    for c in (w.c_op, *(b.ctx for b in w.buyers)):
+        c.cache.pop("settings", None)
+
+
+def test_opt_in_window_settings_any_registered_and_start_plus_increment(ctx, session, clock):
+    w, a, (b1, b2, b3) = _three_bidders_listing(ctx)
+    _setting(w, "auction.timed_needs_bid", 0)  # eligibility: any_registered
+    _setting(w, "auction.timed_start_plus_increment", 1)
+    clock.set(a.free_until)
+    services.end_free_phase(w.c_op, w.code)
+    services.opt_in(b3.ctx, w.code)  # any registered (qualified) buyer may join now
+    services.opt_in(b2.ctx, w.code)  # the listing leader
+    clock.set(a.deadline)
+    services.end_opt_in(w.c_op, w.code)
+    assert (a.phase, a.timed_start_fen) == ("timed", START + 2 * INC)
+    assert place(w, b2, START + 2 * INC).accepted  # the leader may take the announced start price
+    assert place(w, b2, START + 3 * INC).reason == "auction.already_leading"
+
+
+def test_no_opt_in_window_decides_at_the_close(ctx, clock):
+    w, a, (b1, b2, b3) = _three_bidders_listing(ctx)
+    _setting(w, "auction.optin_window_s", 0)
+    services.opt_in(b1.ctx, w.code)
+    clock.set(a.free_until)
+    services.end_free_phase(w.c_op, w.code)
+    assert (a.phase, a.outcome) == ("ended", "sold")
+
+
+def test_an_opt_in_window_pauses_with_its_time_left(ctx, clock):
+    w, a, (b1, b2, b3) = _three_bidders_listing(ctx)
+    clock.set(a.free_until)
+    services.end_free_phase(w.c_op, w.code)
+    after(w, minutes=1)
+    services.pause(w.c_sup, w.code, "系统故障")
+    assert a.paused_left_ms == 4 * 60 * 1000
+    after(w, hours=1)
+    with pytest.raises(Conflict) as e:
+        services.opt_in(b1.ctx, w.code)
+    assert e.value.code == "auction.paused"
+    assert services.tick(w.c_op, w.code).phase == "opt_in"
+    services.resume(w.c_sup, w.code, "已恢复")
+    assert a.deadline == clock.now() + timedelta(minutes=4)
+    services.opt_in(b1.ctx, w.code)
+
+
+def test_opt_in_is_for_listings_only(ctx, clock):
+    w = auction_lot(ctx, procedure="online_bidding", buyers=2, starting_fen=500 * 1_000_000)
+    started(w)
+    with pytest.raises(Conflict) as e:
+        services.opt_in(w.buyers[0].ctx, w.code)
+    assert e.value.code == "auction.not_opt_in"
+
+
+# --- the increment adjusted during bidding ------------------------------------------------------------
+def test_the_host_adjusts_the_increment_with_a_reason(ctx, session, clock):
+    w = auction_lot(ctx)
+    a = started(w)
+    b1, b2 = w.buyers
+    place(w, b1, START)
+    with pytest.raises(InvalidInput):
+        services.adjust_increment(w.c_op, w.code, 2 * INC, " ")
+    with pytest.raises(Forbidden):
+        services.adjust_increment(b1.ctx, w.code, 2 * INC, "竞价激烈")
+    with pytest.raises(Forbidden):
+        services.adjust_increment(w.c_owner, w.code, 2 * INC, "竞价激烈")
+    with pytest.raises(Conflict) as e:
+        services.adjust_increment(w.c_op, w.code, INC, "不变")
+    assert e.value.code == "auction.increment_same"
+    version = a.version
+    services.adjust_increment(w.c_op, w.code, 2 * INC, "竞价激烈，提高加价幅度")
+    assert a.increment_fen == 2 * INC and a.version == version + 1
+    entry = session.execute(select(AuditEntry).where(AuditEntry.action == "auction.increment_adjusted")).scalar_one()
+    assert f'"old":{INC}'.encode() in bytes(entry.body) and f'"new":{2 * INC}'.encode() in bytes(entry.body)
+    assert "竞价激烈".encode() in bytes(entry.body)
+    name, data = events(session, w.code)[-1]
+    assert name == "auction:increment" and data["increment_fen"] == 2 * INC and data["old_increment_fen"] == INC
+    assert data["next_minimum_fen"] == START + 2 * INC and "贰万" in data["capitals"]
+    # a bid in flight computed with the old increment: refused with the reason, stored, price unchanged
+    r = services.place_bid(b2.ctx, w.code, answers_price=START, amount_fen=START + INC, client_bid_id="old-inc",
+                           answers_increment=INC)
+    assert not r.accepted and r.reason == "auction.increment_changed" and "加价幅度已调整" in r.message_zh
+    assert r.details == {"answers_increment": INC, "increment_fen": 2 * INC} and a.price_fen == START
+    assert bids(session, a.lot_id)[-1].reason == "auction.increment_changed"
+    r = services.place_bid(b2.ctx, w.code, answers_price=START, amount_fen=START + 2 * INC, client_bid_id="new-inc",
+                           answers_increment=2 * INC)
+    assert r.accepted
+    assert place(w, b1, START + 3 * INC).reason == "auction.below_minimum"  # no increment stated: the new one
+    with pytest.raises(InvalidInput):
+        services.place_bid(b1.ctx, w.code, answers_price=START, amount_fen=START, client_bid_id="x", answers_increment=0)
+
+
+def test_the_increment_cannot_change_before_the_start_or_after_the_end(ctx, clock):
+    w = auction_lot(ctx)
+    with pytest.raises(Conflict) as e:
+        services.adjust_increment(w.c_op, w.code, 2 * INC, "x")
+    assert e.value.code == "auction.not_started"
+    a = started(w)
+    clock.set(a.free_until)
+    services.end_free_phase(w.c_op, w.code)
+    assert a.phase == "ended"
+    with pytest.raises(Conflict) as e:
+        services.adjust_increment(w.c_op, w.code, 2 * INC, "x")
+    assert e.value.code == "auction.ended"
+
+
+# --- 矿业权 (rules.md H): the same engine, to a deal -------------------------------------------------
+def test_a_mining_right_listing_runs_to_a_deal(ctx, session, clock):
+    from trading.core.clock import beijing
+    from trading.procedures.auction.rules import METHOD_LABELS, Method, check_schedule
+    from trading.reference.services import get_calendar
+
+    clock.set(beijing(2026, 6, 1, 9))  # 20 working days' notice and the listing fall inside the loaded 2026
+    w = auction_lot(ctx, procedure="mining_listing", buyers=2, subject_ref="采矿权-2026-01", location="某县某乡",
+                    description="建筑用花岗岩矿，开采规模 10 万吨/年")
+    a = w.auction
+    assert (a.procedure, a.method, a.subject) == ("mining_listing", "listing", "parcel")
+    assert METHOD_LABELS[Method(a.method)] == ("挂牌", "Listing")
+    # the announcement lead is 20 working days (period.mining_notice_wd), not land's 20 calendar days
+    trade = get_trade(ctx, w.code)
+    from trading.procedures.common.models import Notice
+    notice = session.get(Notice, trade.notice_id)
+    short = check_schedule("mining_listing", published_at=notice.published_at,
+                           start_at=notice.published_at + timedelta(days=21), close_at=a.free_until,
+                           starting_fen=START, cal=get_calendar(ctx), settings=services.auction_settings(ctx))
+    assert [p.code for p in short][:1] == ["period.mining_notice_wd"] and "20个工作日" in short[0].zh
+    b1, b2 = w.buyers
+    started(w)
+    place(w, b1, START)
+    place(w, b2, START + INC)
+    for b in (b1, b2):
+        services.opt_in(b.ctx, w.code)
+    clock.set(a.free_until)
+    services.tick(w.c_op, w.code)
+    assert a.phase == "timed"
+    after(w, minutes=1)
+    assert place(w, b1, START + 3 * INC).accepted
+    clock.set(a.deadline)
+    services.tick(w.c_op, w.code)
+    assert (a.outcome, a.basis, a.price_fen, a.leader_id) == ("sold", "sold_no_reserve", START + 3 * INC, b1.app.id)
+    assert get_trade(ctx, w.code).status == "awarded"
+    sold = session.execute(select(AuditEntry).where(AuditEntry.action == "auction.sold")).scalar_one()
+    assert b'"basis":"sold_no_reserve"' in bytes(sold.body)

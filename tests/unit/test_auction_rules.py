@@ -189,6 +189,7 @@ EMPTY = State(phase=Phase.FREE, deadline=END)
     # … fewer: the highest listing bid wins if ≥ reserve
     (Method.LISTING, LISTED, 3, 1, START, Phase.ENDED, Outcome.SOLD, "sold_highest"),
     (Method.LISTING, LISTED, 3, 1, START + 2 * INC, Phase.ENDED, Outcome.SOLD, "sold_highest"),  # 以上 includes
+    (Method.LISTING, LISTED, 3, 1, None, Phase.ENDED, Outcome.SOLD, "sold_no_reserve"),  # 拍卖法 Art. 50
     (Method.LISTING, LISTED, 3, 0, START + 2 * INC + 1, Phase.ENDED, Outcome.NO_SALE, "below_reserve"),
     (Method.LISTING, EMPTY, 3, 0, None, Phase.ENDED, Outcome.NO_SALE, "no_bid"),
     # 拍卖: always the timed phase after the free one
@@ -199,8 +200,9 @@ EMPTY = State(phase=Phase.FREE, deadline=END)
     (Method.ONLINE, EMPTY, 1, 0, None, Phase.ENDED, Outcome.NO_SALE, "no_bid"),
 ])
 def test_end_of_free_phase(method, state, qualified, continuing, reserve, phase, outcome, basis):
+    """Without an opt-in window (auction.optin_window_s = 0): those who asked before the close decide."""
     s = r.end_free_phase(Terms(method, START, INC, C), state, END, qualified=qualified, continuing=continuing,
-                         reserve_fen=reserve, settings={})
+                         reserve_fen=reserve, settings={"auction.optin_window_s": 0})
     assert (s.phase, s.outcome, s.basis) == (phase, outcome, basis)
     if phase == Phase.TIMED:
         assert s.deadline == END + C
@@ -221,8 +223,160 @@ def test_free_phase_cannot_end_early_or_while_paused():
     assert e.value.refusal.code == "auction.paused"
 
 
+# --- 挂牌: the opt-in window after the close (汕头) and the timed phase's start price -------------------
+W = timedelta(minutes=5)
+
+
+@pytest.mark.parametrize("window, eligible, continuing, phase, basis, deadline", [
+    (300, 3, 1, Phase.OPT_IN, None, END + W),        # a window: the eligible may still opt in
+    (300, 3, 2, Phase.OPT_IN, None, END + W),        # two asked early, a third may still join: wait
+    (120, 2, 0, Phase.OPT_IN, None, END + timedelta(minutes=2)),
+    (300, 2, 2, Phase.TIMED, None, END + C),         # every eligible buyer asked already: no wait
+    (300, 1, 1, Phase.ENDED, "sold_no_reserve", None),  # one eligible: nobody can make it two
+    (300, 0, 0, Phase.ENDED, "sold_no_reserve", None),
+    (0, 3, 1, Phase.ENDED, "sold_no_reserve", None),    # no window: decided at the close
+    (0, 3, 2, Phase.TIMED, None, END + C),
+])
+def test_listing_close_with_an_opt_in_window(window, eligible, continuing, phase, basis, deadline):
+    s = r.end_free_phase(TERMS, LISTED, END, qualified=3, eligible=eligible, continuing=continuing, reserve_fen=None,
+                         settings={"auction.optin_window_s": window})
+    assert (s.phase, s.basis, s.deadline) == (phase, basis, deadline)
+
+
+OPTING = State(phase=Phase.OPT_IN, price_fen=START + 2 * INC, leader=7, bids=3, deadline=END + W)
+
+
+@pytest.mark.parametrize("continuing, reserve, sealed, phase, outcome, basis", [
+    (2, None, False, Phase.TIMED, None, None),                          # ≥ 2 opted in → 限时竞价
+    (3, START * 2, True, Phase.TIMED, None, None),
+    (1, None, False, Phase.ENDED, Outcome.SOLD, "sold_no_reserve"),      # else the listing result stands
+    (1, START, False, Phase.ENDED, Outcome.SOLD, "sold_highest"),
+    (0, START + 3 * INC, False, Phase.ENDED, Outcome.NO_SALE, "below_reserve"),
+    (1, None, True, Phase.ENDED, None, "awaiting_reserve"),
+])
+def test_end_of_the_opt_in_window(continuing, reserve, sealed, phase, outcome, basis):
+    with pytest.raises(r.StepRefused) as e:
+        r.end_opt_in(TERMS, OPTING, END + W - MS, continuing=continuing, reserve_fen=reserve, settings={},
+                     reserve_sealed=sealed)
+    assert e.value.refusal.code == "auction.opt_in_over"
+    s = r.end_opt_in(TERMS, OPTING, END + W, continuing=continuing, reserve_fen=reserve, settings={},
+                     reserve_sealed=sealed)
+    assert (s.phase, s.outcome, s.basis, s.leader, s.price_fen) == (phase, outcome, basis, 7, START + 2 * INC)
+    if phase == Phase.TIMED:
+        assert s.deadline == END + W + C and s.timed_start_fen == START + 2 * INC
+
+
+def test_opt_in_window_takes_no_bid_pauses_and_only_then_ends():
+    assert r.check_bid(TERMS, OPTING, Bid(8, START + 2 * INC, START + 3 * INC), END).code == "auction.opt_in_window"
+    paused = r.pause(OPTING, END + timedelta(minutes=1))
+    assert paused.paused_left == timedelta(minutes=4) and not r.opt_in_over(paused, END + timedelta(hours=1))
+    with pytest.raises(r.StepRefused) as e:
+        r.end_opt_in(TERMS, paused, END + timedelta(hours=1), continuing=2, reserve_fen=None, settings={})
+    assert e.value.refusal.code == "auction.paused"
+    resumed = r.resume(paused, END + timedelta(hours=1))
+    assert resumed.deadline == END + timedelta(hours=1, minutes=4) and r.opt_in_over(resumed, resumed.deadline)
+    with pytest.raises(r.StepRefused):
+        r.end_opt_in(TERMS, LISTED, END, continuing=2, reserve_fen=None, settings={})
+
+
+@pytest.mark.parametrize("method, state, now, eligible, code", [
+    (Method.LISTING, State(), T, False, None),                      # before the start: counted at the close
+    (Method.LISTING, LISTED, END - MS, False, None),                # during the listing, even before a bid
+    (Method.LISTING, LISTED, END, True, "auction.not_opt_in"),      # closed, no window open yet
+    (Method.LISTING, OPTING, END, True, None),                      # in the window, eligible
+    (Method.LISTING, OPTING, END + W - MS, True, None),
+    (Method.LISTING, OPTING, END, False, "auction.not_eligible_timed"),  # no valid listing bid (汕头)
+    (Method.LISTING, OPTING, END + W, True, "auction.not_opt_in"),  # the window is over
+    (Method.LISTING, r.pause(OPTING, END), END, True, "auction.paused"),
+    (Method.LISTING, TIMED, T, True, "auction.not_opt_in"),
+    (Method.AUCTION, LISTED, T, True, "auction.not_opt_in"),        # 拍卖 / 网络竞价 have no opt-in
+    (Method.ONLINE, LISTED, T, True, "auction.not_opt_in"),
+])
+def test_who_may_opt_in_when(method, state, now, eligible, code):
+    got = r.check_opt_in(Terms(method, START, INC, C), state, now, eligible=eligible)
+    assert (got.code if got else None) == code
+    if got:
+        assert r.REASONS[got.code][0] and r.REASONS[got.code][1]
+
+
+@pytest.mark.parametrize("plus, leader_bid, other_bid, leader_code, other_code", [
+    # 汕头: the timed phase starts at the highest bid, which the leader holds: others outbid it
+    (0, START + 3 * INC, START + 3 * INC, "auction.already_leading", None),
+    # 39号令 / 福建: start = highest + 1 increment, open to all (the listing leader may take it)
+    (1, START + 3 * INC, START + 3 * INC, None, None),
+    (1, START + 2 * INC, START + 2 * INC, "auction.below_minimum", "auction.below_minimum"),
+    (1, START + 5 * INC, START + 4 * INC, None, None),   # above the start price by whole increments
+])
+def test_timed_start_price_rule(plus, leader_bid, other_bid, leader_code, other_code):
+    settings = {"auction.timed_start_plus_increment": plus, "auction.optin_window_s": 0}
+    s = r.end_free_phase(TERMS, LISTED, END, qualified=2, continuing=2, reserve_fen=None, settings=settings)
+    assert s.phase == Phase.TIMED and s.timed_start_fen == START + (2 + plus) * INC
+    assert r.minimum_bid(TERMS, s) == START + 3 * INC
+    got = r.check_bid(TERMS, s, Bid(7, START + 2 * INC, leader_bid), END)
+    assert (got.code if got else None) == leader_code
+    got = r.check_bid(TERMS, s, Bid(8, START + 2 * INC, other_bid), END)
+    assert (got.code if got else None) == other_code
+    # once a timed bid took the start price, the usual rules: the new leader cannot overbid itself
+    after_bid, d = r.place_bid(TERMS, s, Bid(7 if plus else 8, START + 2 * INC, START + 3 * INC), END)
+    assert d.accepted
+    assert r.check_bid(TERMS, after_bid, Bid(after_bid.leader, START + 3 * INC, START + 4 * INC), END).code \
+        == "auction.already_leading"
+
+
+def test_no_timed_bid_leaves_the_listing_result():
+    settings = {"auction.timed_start_plus_increment": 1, "auction.optin_window_s": 0}
+    s = r.end_free_phase(TERMS, LISTED, END, qualified=2, continuing=2, reserve_fen=None, settings=settings)
+    done = r.close_timed_phase(s, s.deadline, reserve_fen=START)
+    assert (done.outcome, done.basis, done.leader, done.price_fen) == (Outcome.SOLD, "sold_highest", 7, START + 2 * INC)
+
+
+# --- the increment adjusted while bidding runs ----------------------------------------------------------
+@pytest.mark.parametrize("state, new, code", [
+    (LED, 2 * INC, None),
+    (TIMED, INC // 2, None),
+    (OPTING, 3 * INC, None),
+    (LED, INC, "auction.increment_same"),
+    (LED, 0, "auction.bad_amount"),
+    (LED, True, "auction.bad_amount"),
+    (State(), 2 * INC, "auction.not_started"),
+    (State(phase=Phase.ENDED, outcome=Outcome.SOLD), 2 * INC, "auction.ended"),
+])
+def test_adjust_increment(state, new, code):
+    if code is None:
+        assert r.adjust_increment(TERMS, state, new) == Terms(Method.LISTING, START, new, C)
+    else:
+        with pytest.raises(r.StepRefused) as e:
+            r.adjust_increment(TERMS, state, new)
+        assert e.value.refusal.code == code
+
+
+@pytest.mark.parametrize("answers_increment, amount, code", [
+    (INC, START + 3 * INC, "auction.increment_changed"),       # in flight with the old increment
+    (INC, START + 4 * INC, "auction.increment_changed"),       # even when the amount fits the new one
+    (2 * INC, START + 4 * INC, None),                          # the new increment, one step
+    (2 * INC, START + 3 * INC, "auction.below_minimum"),
+    (None, START + 4 * INC, None),                             # not stated: checked against the new one
+    (None, START + 5 * INC, "auction.not_multiple"),
+])
+def test_bids_answering_the_old_increment_are_refused(answers_increment, amount, code):
+    terms = r.adjust_increment(TERMS, LED, 2 * INC)
+    got = r.check_bid(terms, LED, Bid(8, START + 2 * INC, amount, answers_increment=answers_increment), T)
+    assert (got.code if got else None) == code
+    if code == "auction.increment_changed":
+        assert got.details == {"answers_increment": INC, "increment_fen": 2 * INC} and "加价幅度已调整" in got.zh
+
+
+@pytest.mark.parametrize("reserve_set, closed, zh", [
+    (True, False, "设有底价"), (True, True, "设有底价"), (False, True, "未设底价"), (False, False, None)])
+def test_reserve_statement(reserve_set, closed, zh):
+    got = r.reserve_statement(reserve_set, closed)
+    assert (got is None) if zh is None else (zh in got[0] and got[1])
+    if not reserve_set and closed:
+        assert "第五十条" in got[0] and "highest bid wins" in got[1]
+
+
 @pytest.mark.parametrize("state, reserve, outcome, basis", [
-    (TIMED, None, Outcome.SOLD, "sold_highest"),
+    (TIMED, None, Outcome.SOLD, "sold_no_reserve"),
     (TIMED, START + 2 * INC, Outcome.SOLD, "sold_highest"),
     (TIMED, START + 3 * INC, Outcome.NO_SALE, "below_reserve"),
     (State(phase=Phase.TIMED, deadline=T + C), None, Outcome.NO_SALE, "no_bid"),

@@ -330,6 +330,11 @@ def test_sale_confirmation_for_the_winner_and_the_owner_only(app, running, clock
     assert pdf.status_code == 200
     text = pdf_text(pdf.data)
     assert "成交确认书" in text and "人民币捌拾叁万元整" in text and "830,000.00" in text
+    # no reserve was set: the confirmation says so and that the highest bid wins (拍卖法 Art. 50)
+    assert "未设底价" in text and "第五十条" in text and "不低于底价" not in text
+    assert "本标的未设底价（保留价），最高报价者竞得" in room.text and "最高报价不低于底价" not in room.text
+    english = winner.get(f"/auctions/{w.code}/room?lang=en").text
+    assert "No reserve was set: the highest bid wins" in english and "Auction Law Art. 50" in english
     assert client_for(app, w.owner).get(f"/auctions/{w.code}/confirmation.pdf").status_code == 200
     loser = client_for(app, b2.user)
     assert loser.get(f"/auctions/{w.code}/confirmation.pdf").status_code == 404
@@ -417,3 +422,68 @@ def test_online_bidding_of_an_asset_with_one_buyer(app, ctx, clock):
     assert "ZC-2026-031" in text and "人民币伍佰万元整" in text and "宗地编号" not in text
     setup = client_for(app, w.owner).get(f"/auctions/{w.code}/setup").text
     assert "资产情况" in setup and "出让年限" not in setup
+
+
+# --- the opt-in window, the increment, the reserve statement ---------------------------------------
+
+def test_room_opt_in_window_button_and_countdown(app, world, clock):
+    w = world
+    b1, b2 = w.buyers
+    third = add_buyer(w)
+    started(w)
+    place(w, b1, START)
+    place(w, b2, START + INC)
+    clock.set(w.auction.free_until)
+    services.tick(w.c_op, w.code)
+    db.session.commit()
+    assert fresh(w).phase == "opt_in"
+    c1 = client_for(app, b1.user)
+    html = c1.get(f"/auctions/{w.code}/room").text
+    assert "挂牌已截止：报名参加限时竞价" in html and 'data-testid="opt-in-button"' in html
+    assert "距限时竞价报名截止" in html and 'data-testid="bid-form"' not in html
+    assert "本标的未设底价" in html  # the reserve can no longer be entered: it is stated
+    c3 = client_for(app, third.user)
+    page = c3.get(f"/auctions/{w.code}/room").text
+    assert 'data-testid="opt-in-not-eligible"' in page and 'data-testid="opt-in-button"' not in page
+    refused = post(c3, f"/auctions/{w.code}/opt-in")
+    assert refused.status_code == 403 and "有效报价" in refused.text
+    assert post(c1, f"/auctions/{w.code}/opt-in").status_code == 302
+    assert 'data-testid="opted-in"' in c1.get(f"/auctions/{w.code}/room").text
+    assert post(client_for(app, b2.user), f"/auctions/{w.code}/opt-in").status_code == 302
+    clock.set(fresh(w).deadline)
+    services.tick(w.c_op, w.code)
+    db.session.commit()
+    html = c1.get(f"/auctions/{w.code}/room").text
+    assert fresh(w).phase == "timed" and 'data-testid="bid-form"' in html and "限时竞价起始价" in html
+
+
+def test_host_adjusts_the_increment_from_the_room(app, running, clock):
+    w = running
+    op = client_for(app, user_of(w.c_op))
+    room = op.get(f"/auctions/{w.code}/room").text
+    assert 'data-testid="adjust-increment"' in room
+    b1 = client_for(app, w.buyers[0].user)
+    assert 'data-testid="adjust-increment"' not in b1.get(f"/auctions/{w.code}/room").text
+    assert post(b1, f"/auctions/{w.code}/increment", {"increment": "20000", "reason": "x"}).status_code == 403
+    bad = post(op, f"/auctions/{w.code}/increment", {"increment": "20000", "reason": " "})
+    assert bad.status_code == 422 and fresh(w).increment_fen == INC
+    assert post(op, f"/auctions/{w.code}/increment", {"increment": "20000", "reason": "竞价激烈"}).status_code == 302
+    assert fresh(w).increment_fen == 2 * INC
+    page = b1.get(f"/auctions/{w.code}/room").text
+    assert 'name="answers_increment" value="2000000"' in page and "20,000.00" in page
+    # a bid confirmed on a page that still showed the old increment: refused, with the reason
+    r = post(b1, f"/auctions/{w.code}/bid", {"answers_price": str(START), "amount": "800000", "client_bid_id": "o1",
+                                            "answers_increment": str(INC), "confirm": "1"})
+    assert r.status_code == 409 and "加价幅度已调整" in r.text and n_bids() == 1 and fresh(w).price_fen is None
+    ok = post(b1, f"/auctions/{w.code}/bid", {"answers_price": str(START), "amount": "800000", "client_bid_id": "o2",
+                                             "answers_increment": str(2 * INC), "confirm": "1"})
+    assert ok.status_code == 302 and fresh(w).price_fen == START
+
+
+def test_lot_page_states_a_sealed_reserve_or_none(app, running, clock):
+    w = running
+    owner = client_for(app, w.owner)
+    assert "底价（保留价）" not in owner.get(f"/auctions/{w.code}").text  # it may still be entered
+    clock.set(w.auction.free_until)
+    page = owner.get(f"/auctions/{w.code}").text
+    assert "本标的未设底价（保留价），最高报价者竞得（《拍卖法》第五十条）" in page

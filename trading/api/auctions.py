@@ -9,6 +9,9 @@
 - POST /auctions/{lot_code}/applications          a buyer applies (竞买申请): its deposit sub-account
 - POST /auction-applications/{application_id}/decision   the operator qualifies or refuses (reason)
 - POST /auctions/{lot_code}/start    the operator starts the bidding at the announced time
+- POST /auctions/{lot_code}/opt-in   挂牌: a qualified buyer joins the timed phase (参加限时竞价), during the
+                                     listing or in the opt-in window after its close
+- POST /auctions/{lot_code}/increment  the host adjusts the increment while bidding runs {increment_fen, reason}
 
 A refused bid is an attempt the platform keeps (auction_bid, with its reason): the view commits it and
 then answers 409 (the price moved, the time is up, paused) or 422 (the amount breaks the increment
@@ -60,6 +63,7 @@ class AuctionMeSchema(Schema):
         "description": "none 非竞买人 | applied 待审查 | refused 未通过 | no_bid 未报价 | leading 领先 | outbid 已被超越"})
     bidder_no = fields.String(allow_none=True, metadata={"description": "本单位竞买号（仅本人可见）"})
     wants_timed = fields.Boolean(required=True)
+    can_opt_in = fields.Boolean(required=True, metadata={"description": "现在可报名参加限时竞价 / may opt in now"})
 
 
 class AuctionJumpSchema(Schema):
@@ -92,7 +96,7 @@ class AuctionStateSchema(Schema):
     procedure = fields.String(required=True)
     method = fields.String(required=True, metadata={"description": "auction 拍卖 | listing 挂牌 | online 网络竞价"})
     method_label = fields.String(required=True)
-    phase = fields.String(required=True, metadata={"description": "scheduled | free | timed | ended"})
+    phase = fields.String(required=True, metadata={"description": "scheduled | free | opt_in（挂牌截止后报名参加限时竞价）| timed | ended"})
     phase_label = fields.String(required=True)
     paused = fields.Boolean(required=True)
     pause_reason = fields.String(required=True)
@@ -120,6 +124,10 @@ class AuctionStateSchema(Schema):
     outcome = fields.String(allow_none=True, metadata={"description": "sold 成交 | no_sale 流拍"})
     outcome_label = fields.String(allow_none=True)
     winner = fields.String(allow_none=True)
+    timed_start_fen = Fen(allow_none=True, metadata={"description": "限时竞价起始价 / the timed phase's start price"})
+    timed_start_capitals = capitals_of("timed_start_fen")
+    floor_statement = fields.String(allow_none=True, metadata={
+        "description": "是否设有底价的说明（《拍卖法》第五十条）；尚可录入时为 null / whether a reserve exists"})
     large_jump_steps = fields.Integer(required=True)
     large_jump_bp = fields.Integer(required=True)
     me = fields.Nested(AuctionMeSchema, required=True)
@@ -139,6 +147,8 @@ class BidIn(Schema):
     amount_fen = Fen(required=True, validate=validate.Range(min=1))
     client_bid_id = Text(max_length=64, required=True, validate=[validate.Length(min=1)],
                          metadata={"description": "客户端生成的报价编号，重试时不变 / the client's id, the same on a retry"})
+    answers_increment = Fen(load_default=None, allow_none=True, validate=validate.Range(min=1), metadata={
+        "description": "报价所依据的加价幅度（分）；与现行幅度不同的报价被拒绝（409 auction.increment_changed）"})
 
 
 class BidOutSchema(Schema):
@@ -198,7 +208,7 @@ def auction_state(lot_code, query):
 def auction_bid(lot_code, body):
     c = ctx()
     r = services.place_bid(c, lot_code, answers_price=body["answers_price"], amount_fen=body["amount_fen"],
-                           client_bid_id=body["client_bid_id"])
+                           client_bid_id=body["client_bid_id"], answers_increment=body["answers_increment"])
     if r.accepted:
         return _bid_out(r), (200 if r.replay else 201)
     # the refused attempt is part of the bid log: keep it, then answer with the refusal
@@ -341,3 +351,46 @@ def auction_decide(application_id, body):
            description="交易中心在公告的开始时间开始竞价；拍卖竞买人不足或无合格竞买人时直接流拍。")
 def auction_start(lot_code):
     return _listing_out(services.start_bidding(ctx(), lot_code))
+
+
+class OptInOutSchema(Schema):
+    lot_code = fields.String(required=True)
+    phase = fields.String(required=True)
+    wants_timed = fields.Boolean(required=True)
+    deadline_at = BeijingDateTime(allow_none=True, metadata={"description": "本阶段截止 / end of the running phase"})
+
+
+@operation(bp, "POST", PREFIX + "/opt-in", summary="参加限时竞价 / opt in to the timed phase", tag=TAG,
+           response=OptInOutSchema, errors=(403, 404, 409), roles=("bidder",),
+           description="挂牌：合格竞买人在挂牌期内，或挂牌截止后的报名时间内（按设置，默认 5 分钟，汕头规则）报名参加限时竞价；"
+                       "报名时间内仅限挂牌期内有有效报价者（按设置）。报名截止时两家以上报名的，转入限时竞价，否则按挂牌结果。"
+                       "重复报名不改变任何记录。")
+def auction_opt_in(lot_code):
+    c = ctx()
+    row = services.opt_in(c, lot_code)
+    a = services.get_auction(c, lot_code)
+    return OptInOutSchema().dump({"lot_code": a.lot_code, "phase": a.phase, "wants_timed": row.wants_timed,
+                                  "deadline_at": a.deadline})
+
+
+class IncrementIn(Schema):
+    increment_fen = Fen(required=True, validate=validate.Range(min=1), metadata={"description": "新加价幅度（分）"})
+    reason = Text(max_length=500, required=True, metadata={"description": "理由（审计留痕） / reason (audited)"})
+
+
+class IncrementOutSchema(Schema):
+    lot_code = fields.String(required=True)
+    phase = fields.String(required=True)
+    increment_fen = Fen(required=True)
+    increment_capitals = capitals_of("increment_fen")
+    version = fields.Integer(required=True)
+
+
+@operation(bp, "POST", PREFIX + "/increment", summary="调整加价幅度 / adjust the increment", tag=TAG, body=IncrementIn,
+           response=IncrementOutSchema, errors=(403, 404, 409, 422), roles=("operator",),
+           description="主持人（交易中心）在竞价进行中调整加价幅度，须说明理由（审计留痕），并实时通知竞价大厅（auction:increment）。"
+                       "注明原加价幅度、尚在途中的报价被拒绝（409 auction.increment_changed）。")
+def auction_increment(lot_code, body):
+    a = services.adjust_increment(ctx(), lot_code, body["increment_fen"], body["reason"])
+    return IncrementOutSchema().dump({"lot_code": a.lot_code, "phase": a.phase, "increment_fen": a.increment_fen,
+                                      "version": a.version})

@@ -83,5 +83,6 @@ def confirmation_pdf(ctx: ServiceContext, lot_code: str) -> tuple[str, bytes]:
     data = _render("auctions/confirmation_pdf.html", buyer=org.name, bidder_no=winner.bidder_no,
                    amount=format_yuan(a.price_fen), capitals=to_capitals(a.price_fen),
                    basis=rules.OUTCOME_BASIS[a.basis][0] if a.basis else "",
+                   reserve_note="设有底价（保留价），成交价不低于底价" if a.reserve_set_at else rules.NO_RESERVE[0],
                    number=f"{a.lot_code}-CJ", **_base(ctx, a))
     return f"成交确认书-{a.lot_code}.pdf", data

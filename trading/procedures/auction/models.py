@@ -68,7 +68,7 @@ class Auction(Base):
     start_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     free_until: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     # --- the engine's state (rules.State) -----------------------------------------------------------
-    #: rules.Phase: scheduled | free | timed | ended
+    #: rules.Phase: scheduled | free | opt_in | timed | ended
     phase: Mapped[str] = mapped_column(String(10), nullable=False, default="scheduled")
     price_fen: Mapped[int | None] = mapped_column(Fen)
     leader_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("auction_application.id"))
@@ -83,6 +83,8 @@ class Auction(Base):
     #: rules.Outcome (sold | no_sale) and its basis (rules.OUTCOME_BASIS)
     outcome: Mapped[str | None] = mapped_column(String(10))
     basis: Mapped[str | None] = mapped_column(String(20))
+    #: the timed phase's announced start price (rules.State.timed_start_fen)
+    timed_start_fen: Mapped[int | None] = mapped_column(Fen)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: the head of the lot's bid chain (SHA-256 of the last bid attempt's row)
     last_bid_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)

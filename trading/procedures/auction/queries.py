@@ -48,6 +48,24 @@ def _has_bid(a: Auction, app: AuctionApplication) -> bool:
         .limit(1)).first() is not None
 
 
+def _can_opt_in(ctx: ServiceContext, a: Auction, app: AuctionApplication | None, terms, state, now,
+                settings) -> bool:
+    """The buyer may click 参加限时竞价 now (and has not yet)."""
+    if app is None or app.status != "qualified" or app.wants_timed:
+        return False
+    eligible = not settings["auction.timed_needs_bid"] or _has_bid(a, app)
+    if a.phase == rules.Phase.SCHEDULED and now >= a.free_until:
+        return False
+    return rules.check_opt_in(terms, state, now, eligible=eligible) is None
+
+
+def _reserve_statement(a: Auction, state, now: datetime) -> str | None:
+    """拍卖法 Art. 50: the lot says whether it has a reserve; 'none' once none can be entered."""
+    closed = a.phase in (rules.Phase.OPT_IN, rules.Phase.TIMED, rules.Phase.ENDED) or now >= a.free_until
+    got = rules.reserve_statement(a.reserve_set_at is not None, closed)
+    return got[0] if got else None
+
+
 def room_state(ctx: ServiceContext, lot_code: str, *, amount_fen: int | None = None) -> dict:
     a = get_auction(ctx, lot_code)
     terms, state = terms_of(a), state_of(a)
@@ -76,7 +94,10 @@ def room_state(ctx: ServiceContext, lot_code: str, *, amount_fen: int | None = N
         "winner": rules.mask_bidder_no(nos.get(a.leader_id)) if a.outcome == rules.Outcome.SOLD else None,
         "large_jump_steps": settings["auction.large_jump_steps"], "large_jump_bp": settings["auction.large_jump_bp"],
         "me": {"status": my_status(a, app), "bidder_no": app.bidder_no if app else None,
-               "wants_timed": bool(app and app.wants_timed)},
+               "wants_timed": bool(app and app.wants_timed),
+               "can_opt_in": _can_opt_in(ctx, a, app, terms, state, now, settings)},
+        "timed_start_fen": a.timed_start_fen,
+        "floor_statement": _reserve_statement(a, state, now),
         "history": [{"seq": r.seq, "bidder": rules.mask_bidder_no(nos.get(r.application_id)), "amount_fen": r.amount_fen,
                      "at": r.received_at, "mine": bool(app and r.application_id == app.id)} for r in rows],
         "jump": None,

@@ -50,6 +50,12 @@ define(
                "Fewest buyers who want to continue for a timed phase", 2, 10),
     SettingDef("auction.min_bidders", 2, "count", "11号令 [S]; 39号令 [U]", "网上拍卖最少竞买人数",
                "Fewest qualified buyers for an online auction", 1, 10),
+    SettingDef("auction.optin_window_s", 300, "count", "汕头 [P]: 挂牌截止后 5 分钟内报名参加限时竞价（0：截止前申请，截止时决定）",
+               "挂牌截止后报名参加限时竞价的时长（秒）", "Opt-in window after the listing close (seconds; 0: opt in before the close)",
+               0, 3600),
+    SettingDef("auction.timed_start_plus_increment", 0, "bool", "39号令 现场竞价 [S]; 福建 [P]（0：汕头，最高报价）",
+               "限时竞价起始价为最高挂牌价加一个加价幅度", "The timed phase starts at the highest listing bid plus one increment",
+               0, 1),
     SettingDef("auction.timed_needs_bid", 1, "bool", "汕头 [P]: 挂牌期内有有效报价者方可参加限时竞价",
                "限时竞价仅限挂牌期内报过价的竞买人", "Only buyers who bid during the listing may continue", 0, 1),
     SettingDef("auction.one_bidder_sale", 1, "bool", "企业国有资产法 Art. 54; 32号令 [S/U]（台州 Art. 15：拍卖式流标）",
@@ -93,11 +99,13 @@ METHOD_LABELS = {Method.AUCTION: ("拍卖", "Auction"), Method.LISTING: ("挂牌
 class Phase(StrEnum):
     SCHEDULED = "scheduled"  # configured, not started
     FREE = "free"            # 自由竞价 / 挂牌期 / 网上报价
+    OPT_IN = "opt_in"        # 挂牌截止后报名参加限时竞价（汕头）
     TIMED = "timed"          # 限时竞价
     ENDED = "ended"          # outcome decided
 
 
 PHASE_LABELS = {Phase.SCHEDULED: ("未开始", "Not started"), Phase.FREE: ("自由报价", "Free bidding"),
+                Phase.OPT_IN: ("报名参加限时竞价", "Opt-in to timed bidding"),
                 Phase.TIMED: ("限时竞价", "Timed bidding"), Phase.ENDED: ("已结束", "Ended")}
 
 
@@ -132,6 +140,16 @@ REASONS: dict[str, tuple[str, str]] = {
     "auction.reason_required": ("须填写理由", "A reason is required"),
     "auction.start_too_early": ("未到公告的竞价开始时间", "The announced start time has not come"),
     "auction.not_awaiting_reserve": ("竞价结果不待底价开启", "The outcome does not wait for the reserve"),
+    "auction.opt_in_window": ("挂牌已截止，正在报名参加限时竞价，此时不接受报价",
+                              "The listing has closed; buyers are opting in to timed bidding and no bids are taken"),
+    "auction.not_opt_in": ("现在不能报名参加限时竞价（仅挂牌期内或挂牌截止后的报名时间内）",
+                           "Opting in to timed bidding is possible only during the listing or its opt-in window"),
+    "auction.opt_in_over": ("报名时间尚未结束", "The opt-in window has not ended"),
+    "auction.not_eligible_timed": ("挂牌期内没有有效报价的竞买人不能参加限时竞价",
+                                   "Only buyers with a valid bid during the listing may join the timed bidding"),
+    "auction.increment_changed": ("加价幅度已调整，请按新的加价幅度重新报价",
+                                  "The increment was adjusted: bid again with the new increment"),
+    "auction.increment_same": ("新加价幅度与现行加价幅度相同", "The new increment is the current one"),
 }
 
 
@@ -174,12 +192,30 @@ class State:
     #: while paused: the time the running phase had left
     paused_left: timedelta | None = None
     outcome: Outcome | None = None
-    #: why the outcome (sold_highest, sold_one_bidder, no_bid, below_reserve, too_few_bidders, one_bidder)
+    #: why the outcome (sold_highest, sold_no_reserve, sold_one_bidder, no_bid, below_reserve, …)
     basis: str | None = None
+    #: the timed phase's announced start price: the highest listing bid, or that plus one increment
+    #: (auction.timed_start_plus_increment); until a timed bid reaches it the listing leader may bid too
+    timed_start_fen: int | None = None
 
     @property
     def paused(self) -> bool:
         return self.paused_left is not None
+
+
+#: 拍卖法 Art. 50: whether a reserve exists is announced; without one, this is stated
+NO_RESERVE = ("本标的未设底价（保留价），最高报价者竞得（《拍卖法》第五十条）",
+              "This lot has no reserve price: the highest bid wins (Auction Law Art. 50)")
+RESERVE_SEALED = ("本标的设有底价（保留价），密封保存，竞价结束后开启；最高报价低于底价的不成交",
+                  "This lot has a sealed reserve price, opened after bidding ends; a highest bid below it does not sell")
+
+
+def reserve_statement(reserve_set: bool, entry_closed: bool) -> tuple[str, str] | None:
+    """What the lot and the outcome say about the reserve: sealed, none (once no reserve can be
+    entered any more: the free phase is over), or nothing yet (None: it may still be entered)."""
+    if reserve_set:
+        return RESERVE_SEALED
+    return NO_RESERVE if entry_closed else None
 
 
 def answerable_price(terms: Terms, state: State) -> int:
@@ -188,7 +224,15 @@ def answerable_price(terms: Terms, state: State) -> int:
 
 
 def minimum_bid(terms: Terms, state: State) -> int:
+    if _timed_start_open(state):
+        return state.timed_start_fen
     return terms.starting_fen if state.price_fen is None else state.price_fen + terms.increment_fen
+
+
+def _timed_start_open(state: State) -> bool:
+    """The timed phase announced a start price above the highest bid and no timed bid has taken it."""
+    return (state.phase == Phase.TIMED and state.timed_start_fen is not None
+            and (state.price_fen is None or state.price_fen < state.timed_start_fen))
 
 
 def running(state: State, now: datetime) -> bool:
@@ -203,6 +247,8 @@ class Bid:
     answers_price: int
     amount_fen: int
     client_bid_id: str = ""
+    #: the increment the bidder saw (None: not stated); another than the current one is refused
+    answers_increment: int | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +273,8 @@ def check_bid(terms: Terms, state: State, bid: Bid, now: datetime, *, qualified:
         return Refusal("auction.ended")
     if state.paused:
         return Refusal("auction.paused")
+    if state.phase == Phase.OPT_IN:
+        return Refusal("auction.opt_in_window", {"deadline": state.deadline.isoformat() if state.deadline else None})
     if state.deadline is None or now >= state.deadline:
         code = "auction.deadline_passed" if state.phase == Phase.TIMED else "auction.phase_over"
         return Refusal(code, {"deadline": state.deadline.isoformat() if state.deadline else None})
@@ -237,12 +285,15 @@ def check_bid(terms: Terms, state: State, bid: Bid, now: datetime, *, qualified:
     current = answerable_price(terms, state)
     if bid.answers_price != current:
         return Refusal("auction.stale", {"answers_price": bid.answers_price, "current_price": current})
+    if bid.answers_increment is not None and bid.answers_increment != terms.increment_fen:
+        return Refusal("auction.increment_changed", {"answers_increment": bid.answers_increment,
+                                                     "increment_fen": terms.increment_fen})
     low = minimum_bid(terms, state)
     if amount < low:
         return Refusal("auction.below_minimum", {"minimum_fen": low, "amount_fen": amount})
     if (amount - low) % terms.increment_fen:
         return Refusal("auction.not_multiple", {"increment_fen": terms.increment_fen, "base_fen": current})
-    if state.leader is not None and state.leader == bid.bidder:
+    if state.leader is not None and state.leader == bid.bidder and not _timed_start_open(state):
         return Refusal("auction.already_leading")
     return None
 
@@ -296,23 +347,35 @@ def free_phase_over(state: State, now: datetime) -> bool:
 
 
 def end_free_phase(terms: Terms, state: State, now: datetime, *, qualified: int, continuing: int,
-                   reserve_fen: int | None, settings: Mapping[str, int], reserve_sealed: bool = False) -> State:
-    """At the end of the free phase: the timed phase (countdown from now) or the outcome.
-    qualified: buyers with bidding rights; continuing: those who asked to continue (挂牌);
-    reserve_sealed: a sealed reserve exists and is not opened yet (see decide)."""
+                   reserve_fen: int | None, settings: Mapping[str, int], reserve_sealed: bool = False,
+                   eligible: int | None = None) -> State:
+    """At the end of the free phase: the timed phase (countdown from now), the opt-in window, or the
+    outcome. qualified: buyers with bidding rights; eligible: those of them who may continue (挂牌:
+    auction.timed_needs_bid — any qualified buyer, or only those with a valid listing bid; None: all
+    qualified); continuing: the eligible ones who asked to continue so far; reserve_sealed: a sealed
+    reserve exists and is not opened yet (see decide).
+
+    挂牌 with auction.optin_window_s = 0: those who asked before the close decide now. With a window
+    (汕头): fewer eligible buyers than auction.timed_min_bidders → the listing result now (nobody can
+    make it two); every eligible buyer already asked → the timed phase now (nothing left to wait for);
+    else the OPT_IN phase until now + the window (end_opt_in decides)."""
     if state.phase != Phase.FREE:
         raise _step("auction.not_free")
     if state.paused:
         raise _step("auction.paused")
     if now < state.deadline:
         raise _step("auction.free_not_over")
-    to_timed = {
-        Method.AUCTION: True,
-        Method.LISTING: continuing >= _s(settings, "auction.timed_min_bidders"),
-        Method.ONLINE: qualified >= _s(settings, "auction.timed_min_bidders"),
-    }[terms.method]
+    need = _s(settings, "auction.timed_min_bidders")
+    if terms.method == Method.LISTING:
+        window = _s(settings, "auction.optin_window_s")
+        eligible = qualified if eligible is None else eligible
+        if window and need <= eligible and continuing < eligible:
+            return replace(state, phase=Phase.OPT_IN, deadline=now + timedelta(seconds=window))
+        to_timed = continuing >= need
+    else:
+        to_timed = terms.method == Method.AUCTION or qualified >= need
     if to_timed:
-        return replace(state, phase=Phase.TIMED, deadline=now + terms.countdown)
+        return _to_timed(terms, state, now, settings)
     if terms.method == Method.ONLINE and qualified == 1:
         if not _s(settings, "auction.one_bidder_sale"):
             return _ended(state, Outcome.NO_SALE, "one_bidder")
@@ -320,6 +383,66 @@ def end_free_phase(terms: Terms, state: State, now: datetime, *, qualified: int,
             return _ended(state, Outcome.NO_SALE, "no_bid")
         return _ended(state, Outcome.SOLD, "sold_one_bidder")
     return decide(state, reserve_fen, reserve_sealed=reserve_sealed)
+
+
+def _to_timed(terms: Terms, state: State, now: datetime, settings: Mapping[str, int]) -> State:
+    """The timed phase from now: countdown C; its start price the highest bid (the leader holds it) or,
+    with auction.timed_start_plus_increment, that plus one increment (anyone may take it, the listing
+    leader too). No bid in it: the listing result stands."""
+    start = state.price_fen
+    if start is not None and _s(settings, "auction.timed_start_plus_increment"):
+        start += terms.increment_fen
+    return replace(state, phase=Phase.TIMED, deadline=now + terms.countdown, timed_start_fen=start)
+
+
+def opt_in_over(state: State, now: datetime) -> bool:
+    return state.phase == Phase.OPT_IN and not state.paused and state.deadline is not None and now >= state.deadline
+
+
+def end_opt_in(terms: Terms, state: State, now: datetime, *, continuing: int, reserve_fen: int | None,
+               settings: Mapping[str, int], reserve_sealed: bool = False) -> State:
+    """After the opt-in window: ≥ auction.timed_min_bidders eligible buyers opted in → the timed phase
+    (countdown from now); else the listing result stands (G3.5)."""
+    if state.phase != Phase.OPT_IN:
+        raise _step("auction.not_opt_in")
+    if state.paused:
+        raise _step("auction.paused")
+    if now < state.deadline:
+        raise _step("auction.opt_in_over")
+    if continuing >= _s(settings, "auction.timed_min_bidders"):
+        return _to_timed(terms, state, now, settings)
+    return decide(state, reserve_fen, reserve_sealed=reserve_sealed)
+
+
+def check_opt_in(terms: Terms, state: State, now: datetime, *, eligible: bool) -> Refusal | None:
+    """May a qualified buyer ask to continue now? 挂牌 only: during the listing (its eligibility is
+    counted at the close: it may still bid) or in the opt-in window (then it must be eligible)."""
+    if terms.method != Method.LISTING:
+        return Refusal("auction.not_opt_in")
+    if state.paused:
+        return Refusal("auction.paused")
+    if state.phase == Phase.SCHEDULED:
+        return None
+    if state.phase in (Phase.FREE, Phase.OPT_IN) and state.deadline is not None and now < state.deadline:
+        if state.phase == Phase.OPT_IN and not eligible:
+            return Refusal("auction.not_eligible_timed")
+        return None
+    return Refusal("auction.not_opt_in")
+
+
+def adjust_increment(terms: Terms, state: State, increment_fen: int) -> Terms:
+    """The host adjusts the increment while bidding runs (rules.md G2.2, G3.3): a positive amount other
+    than the current one, in the free, opt-in or timed phase. Bids that answered the old increment are
+    refused (check_bid: auction.increment_changed)."""
+    if state.phase == Phase.ENDED:
+        raise _step("auction.ended")
+    if state.phase == Phase.SCHEDULED:
+        raise _step("auction.not_started")
+    if isinstance(increment_fen, bool) or not isinstance(increment_fen, int) or increment_fen <= 0:
+        raise _step("auction.bad_amount")
+    if increment_fen == terms.increment_fen:
+        raise _step("auction.increment_same")
+    return replace(terms, increment_fen=increment_fen)
 
 
 def countdown_over(state: State, now: datetime) -> bool:
@@ -346,7 +469,9 @@ def decide(state: State, reserve_fen: int | None, *, reserve_sealed: bool = Fals
     if reserve_sealed:
         return replace(state, phase=Phase.ENDED, outcome=None, basis="awaiting_reserve", deadline=None,
                        paused_left=None)
-    if reserve_fen is not None and state.price_fen < reserve_fen:
+    if reserve_fen is None:
+        return _ended(state, Outcome.SOLD, "sold_no_reserve")  # 拍卖法 Art. 50: no reserve, the highest bid wins
+    if state.price_fen < reserve_fen:
         return _ended(state, Outcome.NO_SALE, "below_reserve")
     return _ended(state, Outcome.SOLD, "sold_highest")
 
@@ -397,7 +522,7 @@ def _ended(state: State, outcome: Outcome, basis: str) -> State:
 
 def pause(state: State, now: datetime) -> State:
     """Freeze the running phase: the time it had left is kept, nobody can bid."""
-    if state.phase not in (Phase.FREE, Phase.TIMED):
+    if state.phase not in (Phase.FREE, Phase.OPT_IN, Phase.TIMED):
         raise _step("auction.ended" if state.phase == Phase.ENDED else "auction.not_started")
     if state.paused:
         raise _step("auction.already_paused")
@@ -428,6 +553,7 @@ def _s(settings: Mapping[str, int], code: str) -> int:
 
 OUTCOME_BASIS = {
     "sold_highest": ("最高报价不低于底价，成交", "The highest bid reached the reserve: sold"),
+    "sold_no_reserve": ("本标的未设底价（保留价），最高报价者竞得", "No reserve was set: the highest bid wins"),
     "sold_one_bidder": ("仅一名合格竞买人，按不低于挂牌价成交", "One qualified buyer: sold at not below the listing price"),
     "no_bid": ("无人报价，流拍", "No bid: no sale"),
     "below_reserve": ("最高报价低于底价，流拍", "The highest bid is below the reserve: no sale"),

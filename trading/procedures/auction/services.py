@@ -74,13 +74,15 @@ def terms_of(a: Auction) -> Terms:
 def state_of(a: Auction) -> State:
     return State(phase=Phase(a.phase), price_fen=a.price_fen, leader=a.leader_id, bids=a.bids, deadline=a.deadline,
                  paused_left=timedelta(milliseconds=a.paused_left_ms) if a.paused_left_ms is not None else None,
-                 outcome=rules.Outcome(a.outcome) if a.outcome else None, basis=a.basis)
+                 outcome=rules.Outcome(a.outcome) if a.outcome else None, basis=a.basis,
+                 timed_start_fen=a.timed_start_fen)
 
 
 def _store(a: Auction, s: State) -> None:
     a.phase, a.price_fen, a.leader_id, a.bids, a.deadline = s.phase.value, s.price_fen, s.leader, s.bids, s.deadline
     a.paused_left_ms = s.paused_left // timedelta(milliseconds=1) if s.paused_left is not None else None
     a.outcome, a.basis = (s.outcome.value if s.outcome else None), s.basis
+    a.timed_start_fen = s.timed_start_fen
     a.version += 1
 
 
@@ -314,20 +316,34 @@ def qualify(ctx: ServiceContext, application_id: int, *, approve: bool = True, n
 
 
 def opt_in(ctx: ServiceContext, lot_code: str) -> AuctionApplication:
-    """挂牌: a qualified buyer asks to continue in the timed phase (before the listing closes)."""
+    """挂牌: a qualified buyer asks to continue in the timed phase (参加限时竞价): during the listing,
+    or after its close within the opt-in window (auction.optin_window_s, 汕头), where only eligible
+    buyers may (auction.timed_needs_bid: a valid listing bid). Asking again changes nothing."""
     ctx.require("bidder")
     a = _lock(ctx, lot_code)
     app = own_application(ctx, a)
     if app is None or app.status != "qualified":
         raise Forbidden("auction.not_qualified", *rules.REASONS["auction.not_qualified"])
-    if a.phase not in (Phase.SCHEDULED, Phase.FREE) or ctx.now() >= a.free_until:
-        raise Conflict("auction.phase_over", *rules.REASONS["auction.phase_over"])
+    now = ctx.now()
+    needs_bid = bool(get_setting(ctx, "auction.timed_needs_bid"))
+    eligible = not needs_bid or _has_accepted_bid(ctx, a, app.id)
+    refusal = rules.check_opt_in(terms_of(a), state_of(a), now, eligible=eligible)
+    if refusal is None and a.phase == Phase.SCHEDULED and now >= a.free_until:
+        refusal = rules.Refusal("auction.not_opt_in")
+    if refusal is not None:
+        raise _refused(refusal, Forbidden if refusal.code == "auction.not_eligible_timed" else Conflict)
     if not app.wants_timed:
         app.wants_timed = True
         record(ctx, "auction.opted_in", "auction_application", app.id, project_id=a.project_id,
-               embargo_lot_id=a.lot_id, payload={"lot_code": lot_code})
+               embargo_lot_id=a.lot_id, payload={"lot_code": lot_code, "phase": a.phase})
         ctx.session.flush()
     return app
+
+
+def _has_accepted_bid(ctx: ServiceContext, a: Auction, application_id: int) -> bool:
+    return ctx.session.execute(select(AuctionBid.id).where(
+        AuctionBid.lot_id == a.lot_id, AuctionBid.application_id == application_id,
+        AuctionBid.accepted.is_(True)).limit(1)).first() is not None
 
 
 # --- bidding -------------------------------------------------------------------------------------
@@ -409,12 +425,15 @@ def _superseded_before_lock(ctx: ServiceContext, lot_code: str, answers_price: i
 
 
 def place_bid(ctx: ServiceContext, lot_code: str, *, answers_price: object, amount_fen: object,
-              client_bid_id: object) -> BidResult:
+              client_bid_id: object, answers_increment: object = None) -> BidResult:
     """One bid, in ONE transaction: lock the lot, read the server time, check the rules, store the
     attempt, advance price / leader / countdown, audit an accepted bid and publish it. A retry with
     the same client_bid_id returns the first attempt's result and writes nothing. A refused attempt is
     stored and returned (accepted False); the caller commits it like an accepted one."""
     cid = _check_bid_input(answers_price, amount_fen, client_bid_id)
+    if answers_increment is not None and (isinstance(answers_increment, bool) or not isinstance(answers_increment, int)
+                                          or answers_increment <= 0):
+        raise InvalidInput("auction.bad_amount", *rules.REASONS["auction.bad_amount"], field="answers_increment")
     ctx.require("bidder")
     early = _superseded_before_lock(ctx, lot_code, answers_price, amount_fen, cid)
     if early is not None:
@@ -426,7 +445,7 @@ def place_bid(ctx: ServiceContext, lot_code: str, *, answers_price: object, amou
     now = ctx.now()  # after the lock: arrival order and server time agree
     first = ctx.session.execute(select(AuctionBid).where(
         AuctionBid.application_id == app.id, AuctionBid.client_bid_id == cid)).scalar_one_or_none()
-    bid = Bid(app.id, answers_price, amount_fen, cid)
+    bid = Bid(app.id, answers_price, amount_fen, cid, answers_increment)
     previous = None
     if first is not None:
         previous = (Bid(app.id, first.answers_fen, first.amount_fen, cid),
@@ -466,13 +485,19 @@ def _qualified(ctx: ServiceContext, a: Auction) -> list[AuctionApplication]:
         AuctionApplication.lot_id == a.lot_id, AuctionApplication.status == "qualified")).scalars())
 
 
-def _continuing(ctx: ServiceContext, a: Auction, qualified: list[AuctionApplication], needs_bid: bool) -> int:
-    wanting = [q.id for q in qualified if q.wants_timed]
-    if not needs_bid or not wanting:
-        return len(wanting)
+def _eligible(ctx: ServiceContext, a: Auction, qualified: list[AuctionApplication],
+              needs_bid: bool) -> list[AuctionApplication]:
+    """The qualified buyers who may continue in the timed phase: all (any_registered), or those with
+    a valid listing bid (auction.timed_needs_bid, 汕头)."""
+    if not needs_bid:
+        return qualified
     bidders = set(ctx.session.execute(select(AuctionBid.application_id).where(
         AuctionBid.lot_id == a.lot_id, AuctionBid.accepted.is_(True)).distinct()).scalars())
-    return len([i for i in wanting if i in bidders])
+    return [q for q in qualified if q.id in bidders]
+
+
+def _continuing(ctx: ServiceContext, a: Auction, qualified: list[AuctionApplication], needs_bid: bool) -> int:
+    return len([q for q in _eligible(ctx, a, qualified, needs_bid) if q.wants_timed])
 
 
 def _phase_event(ctx: ServiceContext, a: Auction, name: str, extra: dict | None = None) -> None:
@@ -522,15 +547,47 @@ def end_free_phase(ctx: ServiceContext, lot_code: str) -> Auction:
     now = ctx.now()
     settings = auction_settings(ctx)
     qualified = _qualified(ctx, a)
-    continuing = _continuing(ctx, a, qualified, bool(settings["auction.timed_needs_bid"]))
+    needs_bid = bool(settings["auction.timed_needs_bid"])
+    eligible = _eligible(ctx, a, qualified, needs_bid)
+    continuing = len([q for q in eligible if q.wants_timed])
     new = _step(lambda: rules.end_free_phase(terms_of(a), state_of(a), now, qualified=len(qualified),
                                              continuing=continuing, reserve_fen=a.reserve_fen, settings=settings,
-                                             reserve_sealed=_reserve_sealed(ctx, a)))
+                                             reserve_sealed=_reserve_sealed(ctx, a), eligible=len(eligible)))
     _store(a, new)
     if new.phase == Phase.ENDED:
         return _finish(ctx, a, now)
+    if new.phase == Phase.OPT_IN:
+        record(ctx, "auction.opt_in_window", "lot", a.lot_id, project_id=a.project_id,
+               payload={"lot_code": lot_code, "old": "free", "new": "opt_in", "eligible": len(eligible),
+                        "continuing": continuing, "deadline": a.deadline})
+    else:
+        _timed_started(ctx, a, "free", continuing)
+    _phase_event(ctx, a, "auction:phase")
+    ctx.session.flush()
+    return a
+
+
+def _timed_started(ctx: ServiceContext, a: Auction, old: str, continuing: int) -> None:
     record(ctx, "auction.timed_phase", "lot", a.lot_id, project_id=a.project_id,
-           payload={"lot_code": lot_code, "old": "free", "new": "timed", "continuing": continuing, "deadline": a.deadline})
+           payload={"lot_code": a.lot_code, "old": old, "new": "timed", "continuing": continuing,
+                    "deadline": a.deadline, "start_fen": a.timed_start_fen})
+
+
+def end_opt_in(ctx: ServiceContext, lot_code: str) -> Auction:
+    """After the opt-in window (挂牌, 汕头): the timed phase if enough eligible buyers opted in, else the
+    listing result (rules.end_opt_in)."""
+    _host(ctx)
+    a = _lock(ctx, lot_code)
+    now = ctx.now()
+    settings = auction_settings(ctx)
+    continuing = _continuing(ctx, a, _qualified(ctx, a), bool(settings["auction.timed_needs_bid"]))
+    new = _step(lambda: rules.end_opt_in(terms_of(a), state_of(a), now, continuing=continuing,
+                                         reserve_fen=a.reserve_fen, settings=settings,
+                                         reserve_sealed=_reserve_sealed(ctx, a)))
+    _store(a, new)
+    if new.phase == Phase.ENDED:
+        return _finish(ctx, a, now)
+    _timed_started(ctx, a, "opt_in", continuing)
     _phase_event(ctx, a, "auction:phase")
     ctx.session.flush()
     return a
@@ -548,7 +605,8 @@ def close_timed_phase(ctx: ServiceContext, lot_code: str) -> Auction:
 
 
 def tick(ctx: ServiceContext, lot_code: str) -> Auction:
-    """Whatever the clock has made due: start, end of the free phase, end of the countdown (for a
+    """Whatever the clock has made due: start, end of the free phase, end of the opt-in window, end of
+    the countdown (for a
     scheduler; each step also callable alone). Nothing due: the auction unchanged."""
     a = get_auction(ctx, lot_code)
     now = ctx.now()
@@ -557,6 +615,8 @@ def tick(ctx: ServiceContext, lot_code: str) -> Auction:
         return start_bidding(ctx, lot_code)
     if rules.free_phase_over(s, now):
         return end_free_phase(ctx, lot_code)
+    if rules.opt_in_over(s, now):
+        return end_opt_in(ctx, lot_code)
     if rules.countdown_over(s, now):
         return close_timed_phase(ctx, lot_code)
     return a
@@ -646,6 +706,29 @@ def resume(ctx: ServiceContext, lot_code: str, reason: str) -> Auction:
                     "paused_at": a.paused_at, "deadline": a.deadline})
     a.paused_at, a.pause_reason = None, ""
     _phase_event(ctx, a, "auction:resumed", {"reason": reason})
+    ctx.session.flush()
+    return a
+
+
+def adjust_increment(ctx: ServiceContext, lot_code: str, increment_fen: object, reason: str) -> Auction:
+    """The host (the centre) adjusts the increment while bidding runs (rules.md G2.2, G3.3), with a
+    reason: audited old → new, announced to the room (auction:increment). A bid in flight that states
+    the old increment is refused (auction.increment_changed); one that does not is checked against the
+    new one."""
+    ctx.require("operator")
+    reason = _reason(reason)
+    new_fen = check_fen(increment_fen, field="increment_fen")
+    a = _lock(ctx, lot_code)
+    old = a.increment_fen
+    terms = _step(lambda: rules.adjust_increment(terms_of(a), state_of(a), new_fen))
+    a.increment_fen = terms.increment_fen
+    a.version += 1
+    state = state_of(a)
+    record(ctx, "auction.increment_adjusted", "lot", a.lot_id, project_id=a.project_id,
+           payload={"lot_code": lot_code, "old": old, "new": new_fen, "reason": reason, "phase": a.phase})
+    publish(ctx, channel(lot_code), "auction:increment",
+            {"increment_fen": new_fen, "old_increment_fen": old, "capitals": to_capitals(new_fen), "reason": reason,
+             "next_minimum_fen": rules.minimum_bid(terms, state), "phase": a.phase, "version": a.version})
     ctx.session.flush()
     return a
 

@@ -74,6 +74,16 @@ def area_mu(area_m2):
     return rules.mu_of(area_m2)
 
 
+@bp.app_template_global()
+def reserve_statement(a: Auction) -> str | None:
+    """拍卖法 Art. 50 for the pages: the lot has a sealed reserve, or none (once none can be entered),
+    in the reader's language; None while one may still be entered."""
+    ctx = service_context()
+    closed = a.phase in (rules.Phase.OPT_IN, rules.Phase.TIMED, rules.Phase.ENDED) or ctx.now() >= a.free_until
+    got = rules.reserve_statement(a.reserve_set_at is not None, closed)
+    return None if got is None else got[1 if ctx.locale == "en" else 0]
+
+
 # --- helpers -------------------------------------------------------------------------------------
 
 def _jsonable(value):
@@ -317,7 +327,8 @@ def _room_context(ctx: ServiceContext, lot_code: str, amount_fen: int | None = N
     state["last_event_id"] = _last_id(ctx, c["trade"].lot_code)
     can_bid = state["me"]["status"] in ("no_bid", "leading", "outbid")
     return {**c, "state": state, "can_bid": can_bid, "supervisor": ctx.actor.has("supervisor"),
-            "client_bid_id": secrets.token_hex(12)}
+            "host": ctx.actor.has("operator"), "client_bid_id": secrets.token_hex(12),
+            "optin_window_s": services.auction_settings(ctx)["auction.optin_window_s"]}
 
 
 def _localized(ctx: ServiceContext, state: dict) -> dict:
@@ -325,6 +336,9 @@ def _localized(ctx: ServiceContext, state: dict) -> dict:
     if ctx.locale == "en":
         state["phase_label"] = rules.PHASE_LABELS[rules.Phase(state["phase"])][1]
         state["method_label"] = rules.METHOD_LABELS[rules.Method(state["method"])][1]
+        for statement in (rules.NO_RESERVE, rules.RESERVE_SEALED):
+            if state.get("floor_statement") == statement[0]:
+                state["floor_statement"] = statement[1]
         basis = rules.OUTCOME_BASIS.get(state.get("basis") or "")
         if state.get("outcome_label") and basis is None:
             basis = next((v for v in rules.OUTCOME_BASIS.values() if v[0] == state["outcome_label"]), None)
@@ -369,9 +383,7 @@ def bid(lot_code: str):
                 raise InvalidInput("auction.bad_multiple", "加价倍数须为正整数", "The multiple must be a positive whole number",
                                    field="multiple")
             a = services.get_auction(ctx, lot_code)
-            base = a.price_fen
-            amount = a.starting_fen + (int(multiple) - 1) * a.increment_fen if base is None \
-                else base + int(multiple) * a.increment_fen
+            amount = rules.minimum_bid(services.terms_of(a), services.state_of(a)) + (int(multiple) - 1) * a.increment_fen
         else:
             amount = _yuan("amount")
         cid = (request.form.get("client_bid_id") or "").strip()
@@ -379,8 +391,11 @@ def bid(lot_code: str):
             # step one of two: the confirmation (大写, jump size, large-jump warning), nothing written
             c = _room_context(ctx, lot_code, amount_fen=amount)
             c["client_bid_id"] = cid or c["client_bid_id"]
-            return render_template("auctions/confirm.html", amount_fen=amount, answers_price=answers, **c)
-        r = services.place_bid(ctx, lot_code, answers_price=answers, amount_fen=amount, client_bid_id=cid)
+            return render_template("auctions/confirm.html", amount_fen=amount, answers_price=answers,
+                                   answers_increment=request.form.get("answers_increment") or "", **c)
+        r = services.place_bid(ctx, lot_code, answers_price=answers, amount_fen=amount, client_bid_id=cid,
+                               answers_increment=_whole_fen("answers_increment") if request.form.get("answers_increment")
+                               else None)
     except DomainError as err:
         if wants_json():
             raise
@@ -408,6 +423,18 @@ def _whole_fen(name: str) -> int:
     if not raw.isdigit() or len(raw) > 15 or int(raw) <= 0:
         raise InvalidInput("auction.bad_amount", *rules.REASONS["auction.bad_amount"], field=name)
     return int(raw)
+
+
+@bp.route("/<lot_code>/increment", methods=["POST"])
+@role_required("operator")
+def adjust_increment(lot_code: str):
+    """The host adjusts the increment while bidding runs, with a reason (audited, announced)."""
+    try:
+        services.adjust_increment(service_context(), lot_code, _yuan("increment"), request.form.get("reason", ""))
+    except DomainError as err:
+        return _refused(err, lambda s: _room_page(lot_code, s))
+    flash(_("加价幅度已调整"), "success")
+    return redirect(url_for(".room", lot_code=lot_code))
 
 
 @bp.route("/<lot_code>/pause", methods=["POST"])
