@@ -275,6 +275,39 @@ def _award_lot(w, procedure: str = "selection", step: str = "") -> dict:
     return out
 
 
+def _complaint(w, step: str = "") -> dict:
+    """A complaint (投诉) by the world's bidder about the result of a 比选 lot of the owner organisation,
+    after its objection was answered (one lot and objection for the whole world; a new complaint per
+    call) — then, by `step`, accepted, suspended or paused by the supervisor."""
+    from trading.procedures.common.awards import objections
+    from trading.supervision.complaints import services as complaints
+
+    if "complaint_lot" not in w:
+        lot = _award_lot(w, step="objection")
+        objections.answer_objection(w["as"]["owner"], lot["objection_id"], "经复核，第一名业绩证明材料真实有效，维持评审结果。")
+        w["complaint_lot"], w["complaint_objection"] = lot["lot_code"], lot["objection_id"]
+    out = {"lot_code": w["complaint_lot"]}
+    if step == "lot":
+        return out
+    bidder, sup = w["as"]["bidder"], w["as"]["supervisor"]
+    c = complaints.file_complaint(bidder, w["complaint_lot"], **_complaint_body(w, as_body=False))
+    if step in ("accepted", "paused"):
+        complaints.accept(sup, c.id)
+    if step == "paused":
+        complaints.pause(sup, c.id, "expert_review", "组织专家复核")
+    if step == "suspended":
+        complaints.suspend(sup, c.id, 5, "暂停采购活动待查")
+    out["complaint_id"] = c.id
+    return out
+
+
+def _complaint_body(w, as_body: bool = True) -> dict:
+    from trading.reference.workdays import beijing_date
+    known = beijing_date(w["as"]["owner"].now())
+    return {"matter": "result", "facts": "第一名的业绩证明材料与实际不符，评审委员会未予核实。", "request": "请责令重新评审",
+            "known_on": known.isoformat() if as_body else known, "objection_id": w["complaint_objection"]}
+
+
 def _award_body(w, **extra) -> dict:
     return {"bidder_org_id": w["as"]["bidder"].actor.org_id, **extra}
 
@@ -333,6 +366,7 @@ CENTRE_REVIEW = row(401, 403, 403, 403, 403, 403, OK, 403, 403)
 NOTICE_WRITE = row(401, OK, OK, 404, 403, 403, OK, 403, 403)
 AUDIT = row(401, 403, 403, 403, 403, 403, 403, OK, 403)
 BIDDER_ONLY = row(401, 403, 403, 403, OK, 403, 403, 403, 403)
+SUPERVISOR_ONLY = row(401, 403, 403, 403, 403, 403, 403, OK, 403)
 
 CASES = [
     Case("GET", "/openapi.json", every(OK)),
@@ -500,6 +534,29 @@ CASES = [
          body={"note": "调取接入记录"}, fresh=lambda w: _alert(w, "acknowledged")),
     Case("POST", "/alerts/{alert_id}/close", row(401, 403, 403, 403, 403, 403, 403, OK, 403),
          body={"outcome": "unfounded", "finding": "共用出口IP，无关联"}, fresh=lambda w: _alert(w, "acknowledged")),
+    # complaints (投诉): a bidder files; only supervisors handle; the complainant withdraws; the respondent
+    # owner/agency reads accepted ones (a filed one is 404 to it); decisions are public
+    Case("GET", "/complaints", row(401, OK, OK, OK, OK, 403, 403, OK, 403)),
+    Case("GET", "/complaints/clocks", row(401, 403, 403, 403, 403, 403, 403, OK, 403)),
+    Case("GET", "/complaint-decisions", every(OK)),
+    Case("POST", "/lots/{lot_code}/complaints", row(401, 403, 403, 403, CREATED, 403, 403, 403, 403),
+         body=_complaint_body, fresh=lambda w: _complaint(w, "lot")),
+    Case("GET", "/complaints/{complaint_id}", row(401, 404, 404, 404, OK, 404, 404, OK, 404), fresh=_complaint),
+    Case("POST", "/complaints/{complaint_id}/accept", SUPERVISOR_ONLY, fresh=_complaint),
+    Case("POST", "/complaints/{complaint_id}/rejection", SUPERVISOR_ONLY, body={"reason": "不属于受理范围"},
+         fresh=_complaint),
+    Case("POST", "/complaints/{complaint_id}/suspension", SUPERVISOR_ONLY, body={"days": 5, "reason": "暂停采购活动待查"},
+         fresh=_complaint),
+    Case("POST", "/complaints/{complaint_id}/suspension/lift", SUPERVISOR_ONLY, body={"reason": "无需继续暂停"},
+         fresh=lambda w: _complaint(w, "suspended")),
+    Case("POST", "/complaints/{complaint_id}/pause", SUPERVISOR_ONLY, body={"kind": "testing", "reason": "委托检测"},
+         fresh=lambda w: _complaint(w, "accepted")),
+    Case("POST", "/complaints/{complaint_id}/resume", SUPERVISOR_ONLY, fresh=lambda w: _complaint(w, "paused")),
+    Case("POST", "/complaints/{complaint_id}/decision", SUPERVISOR_ONLY,
+         body={"outcome": "dismissed", "decision": "经调查，投诉事项缺乏事实依据，予以驳回。"},
+         fresh=lambda w: _complaint(w, "accepted")),
+    Case("POST", "/complaints/{complaint_id}/withdrawal", BIDDER_ONLY, body={"reason": "已与招标人协商解决"},
+         fresh=_complaint),
 ]
 
 
