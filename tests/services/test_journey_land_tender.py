@@ -26,9 +26,10 @@ from tests.factories.journeys import (
     stage_history,
     submit_price,
 )
+from tests.factories.land_tender import CRITERIA, WAN, land_lot
 from tests.factories.notices import bj_at, make_notice, notice_project, published_notice
 from trading.audit.services import verify
-from trading.core.clock import beijing, to_beijing
+from trading.core.clock import to_beijing
 from trading.core.errors import Conflict, RuleViolation
 from trading.evaluation.criteria.services import set_criteria
 from trading.evaluation.reports import services as reports
@@ -45,29 +46,8 @@ from trading.procedures.common.lots import get_trade
 from trading.procedures.common.models import Notice
 from trading.procedures.common.opening.models import OpeningRecord
 
-WAN = 1_000_000                       # fen in 10,000 yuan
-START = 1_000 * WAN                   # 起始价 10,000,000 yuan
-CRITERIA = {"method": "highest_price", "min_price_fen": START,
-            "rejections": [{"code": "R1", "name": "投标人资格不符合出让公告要求"},
-                           {"code": "R2", "name": "报价低于起始价"}]}
 #: bidder 2 and 3 offer the same highest price; 2 submits first and wins; 4 is below the start price
 PRICES = [1_180 * WAN, 1_250 * WAN, 1_250 * WAN, 990 * WAN]
-
-
-def land_lot(ctx, *, procedure: str = "land_tender", category: str = "land", days: int = 25):
-    """(owner, octx, trade) of a published 招标出让 lot: the grant notice with the bid deadline and
-    the opening `days` Beijing days ahead."""
-    ensure_custodians(ctx)
-    ctx.clock.set(beijing(2026, 8, 4, 9, 0))     # a Tuesday: every period after it ends within 2026
-    owner = make_user(ctx, "owner")
-    octx = actor_ctx(ctx.session, ctx.clock, owner)
-    project = notice_project(ctx, owner, procedure=procedure, category=category, owner_type="gov",
-                             funding_source="self_raised", total_investment_fen=START,
-                             name=f"城区2026-{days}号地块国有建设用地使用权招标出让",
-                             lots=[{"name": "城区2026-21号宗地", "budget_fen": START}])
-    at = bj_at(ctx.now(), days, 9, 0)
-    published_notice(octx, project, deadline_at=at, opening_at=at, closing_at=None)
-    return owner, octx, get_trade(ctx, project.lots[0].code)
 
 
 def _sheet(decision: str = "score", **kw) -> dict:
