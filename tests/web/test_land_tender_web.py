@@ -80,3 +80,34 @@ def test_awards_page_awards_rank_one_without_publicity(ctx, client, session):
     assert award.bidder_org_id == lot.bidders[1].org.id and award.price_fen == 1_250 * 1_000_000
     letter = client.get(f"/awards/letters/{award.letters[0].id}.pdf")
     assert letter.status_code == 200 and letter.data.startswith(b"%PDF")
+
+
+def test_open_data_statistics_and_stage_pages_take_an_awarded_land_tender(ctx, client, session, clock):
+    """Nothing dispatching on the procedure 500s for the new kind: the OCDS record (a sale by
+    tender), the feed, the centre's monthly statistics, the public statistics and the stage page."""
+    from datetime import timedelta
+
+    from tests.factories.accounts import make_user
+    from trading.core.clock import to_beijing
+    from trading.procedures.common.awards import result
+
+    lot = reported_land_lot(ctx)
+    code = lot.trade.lot_code
+    result.award(lot.owner_ctx, code, lot.bidders[1].org.id)
+    clock.advance(timedelta(days=2))
+    result.record_contract(lot.owner_ctx, code, to_beijing(clock.now()).date(), 1_250 * 1_000_000)
+    operator = make_user(ctx, "operator")
+    db.session.commit()
+
+    record = client.get(f"/opendata/records/ocds-000000-{code}.json")
+    assert record.status_code == 200, record.get_data(as_text=True)
+    text = record.get_data(as_text=True)
+    assert '"saleMethod": "tender"' in text.replace('":"', '": "') and "landUseRight" in text
+    assert client.get("/opendata/releases.json").status_code == 200
+    assert client.get("/statistics").status_code == 200
+    login_as(client, operator)
+    month = to_beijing(clock.now()).strftime("%Y-%m")
+    monthly = client.get(f"/stats/monthly?month={month}")
+    assert monthly.status_code == 200 and "土地招标出让" in monthly.get_data(as_text=True)
+    stage = client.get(f"/stages/{code}")
+    assert stage.status_code == 200 and 'data-status="contracted"' in stage.get_data(as_text=True)
