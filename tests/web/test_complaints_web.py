@@ -48,6 +48,8 @@ def test_bidder_files_through_the_form_and_sees_it(client, w):
     page = client.get(f"/complaints/new?lot_code={w.trade.lot_code}")
     assert page.status_code == 302  # not signed in: the log-in page
     login_as(client, w.bidders[1])
+    bid = client.get(f"/awards/bid/{w.trade.lot_code}").get_data(as_text=True)
+    assert f'href="/complaints/new?lot_code={w.trade.lot_code}"' in bid  # from the bidder's result page
     html = client.get(f"/complaints/new?lot_code={w.trade.lot_code}").get_data(as_text=True)
     assert f'value="{w.objection.id}"' in html  # its own objection is offered
     r = file_by_form(client, w)
