@@ -74,6 +74,14 @@ def test_settings_change_the_figures():
                                       {"complaint.tender_window_cd": 3}) == eod(2026, 11, 5)
 
 
+def test_a_long_closed_window_is_refused_without_counting_in_unloaded_years():
+    now = beijing(2026, 11, 4, 10)
+    for regime, known, obj in [(TENDER, date(2019, 5, 1), None), (TENDER, date(1, 1, 1), None),
+                               (GP, None, PriorObjection(beijing(2019, 5, 1), eod(2019, 5, 10), None))]:
+        problem = rules.filing_problem(CAL, regime, Matter.RESULT if obj else Matter.PROCESS, known, obj, now, S)
+        assert problem is not None and problem.code == "complaint.window_closed"
+
+
 def test_an_unloaded_year_fails_closed():
     with pytest.raises(CalendarYearMissing):
         rules.accept_due(CAL, TENDER, beijing(2026, 12, 30, 10), S)

@@ -211,11 +211,34 @@ def filing_problem(cal: WorkCalendar, regime: Regime | str, matter: Matter | str
         return Problem("complaint.objection_pending", "异议（质疑）尚在答复期内：请在答复后或答复期满后投诉",
                        "The objection is still within its reply period: complain after the reply or its deadline",
                        "objection_id")
+    if _certainly_closed(regime, known_on, objection, now, settings):
+        return _CLOSED
     closes = filing_window_closes(cal, regime, known_on, objection, now, settings)
     if now >= closes:
-        return Problem("complaint.window_closed", "已超过法定投诉期限，不能提出投诉",
-                       "The statutory complaint period has ended", None)
+        return _CLOSED
     return None
+
+
+_CLOSED = Problem("complaint.window_closed", "已超过法定投诉期限，不能提出投诉", "The statutory complaint period has ended")
+#: no window can outlast its nominal length by more than this many days of rest days (the longest
+#: holiday runs are about 8–9 days): a start older than that closed long ago, whatever the calendar
+_SLACK_DAYS = 20
+
+
+def _certainly_closed(regime: Regime, known_on: date | None, objection: PriorObjection | None, now: datetime,
+                      settings: Mapping[str, int]) -> bool:
+    """True when the window closed long ago: decided without counting, so an old date never asks for a
+    calendar year nobody loaded (which would fail closed with a misleading message)."""
+    today = beijing_date(now)
+    if regime == Regime.GP:
+        if objection is None:
+            return False
+        days = 7 * (setting(settings, "complaint.gp_window_wd") // 5 + 1)  # n WD are at most this many CD
+        return today > last_day(objection.reply_due_at) + timedelta(days=days + _SLACK_DAYS)
+    if known_on is None:
+        return False
+    pending = objection_pending_days(objection, now) if objection else 0
+    return today > known_on + timedelta(days=pending + setting(settings, "complaint.tender_window_cd") + _SLACK_DAYS)
 
 
 def accept_due(cal: WorkCalendar, regime: Regime | str, filed_at: datetime, settings: Mapping[str, int]) -> datetime:
