@@ -51,6 +51,8 @@ def test_supervisor_reads_a_project_timeline(browser, live_server, timeline_worl
     page = _new_page(browser, live_server, DESKTOP, request, problems)
     login(page, live_server, "timelinesup", password=DEFAULT_PASSWORD, totp_secret=timeline_world["sup_secret"])
     page.goto("/supervise/")
+    expect(page.get_by_test_id("today-openings")).to_contain_text(timeline_world["lot"])   # opened today
+    shot(page, "supervision-timeline-00-dashboard")
     page.get_by_role("link", name="项目全过程记录").first.click()
     page.get_by_label("交易编号或项目名称").fill(code)
     page.get_by_role("button", name="查询").click()

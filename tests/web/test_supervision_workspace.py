@@ -156,6 +156,14 @@ def test_dashboard_lists_todays_opening_and_auction_with_live_views(app, ctx, cl
     room = client.get(f"/auctions/{w.code}/room")
     assert room.status_code == 200 and 'data-testid="pause-button"' in room.text and 'data-testid="bid-form"' not in room.text
 
+    before = len(_log_rows())
+    fragment = client.get("/supervise/today")                # what the dashboard's script swaps in
+    assert fragment.status_code == 200 and f'href="/auctions/{w.code}/room"' in fragment.text
+    assert "<html" not in fragment.text and len(_log_rows()) == before   # a poll, not a record read
+    owner = app.test_client()
+    login_as(owner, w.owner)
+    assert owner.get("/supervise/today").status_code == 403
+
     clock.set(lot.opening_at - timedelta(hours=1))
     page = client.get("/supervise/").text
     assert f'href="/opening/{lot.lot_code}/hall"' in page

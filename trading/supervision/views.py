@@ -94,6 +94,13 @@ def time_limits():
     return time_limit_views.render_board("supervision.time_limits", supervisor=True)
 
 
+@bp.route("/today")
+@role_required(SUPERVISOR)
+def today_fragment():
+    """The dashboard's 今日交易实时状态 section alone: its script swaps it in every 20 seconds."""
+    return render_template("supervision/_today.html", today=live.live_today(service_context()))
+
+
 @bp.route("/audit")
 @role_required(SUPERVISOR)
 def audit():
@@ -170,7 +177,7 @@ def access_log_page():
 #: when it is opened), static files, the log-in pages
 UNLOGGED_ENDPOINTS = frozenset({"static", "opening.hall_stream", "opening.hall_record", "auctions.stream",
                                 "auctions.room_state", "evaluation.progress_stream", "evaluation.progress_json",
-                                "supervision.alert_stream"})
+                                "supervision.alert_stream", "supervision.today_fragment"})
 #: the address argument each kind of record page is named by
 _OBJECT_ARGS = (("lot_code", "lot"), ("project_id", "project"), ("code", "project"), ("notice_id", "notice"),
                 ("document_id", "document"), ("record_id", "opening_record"), ("alert_id", "alert"),
