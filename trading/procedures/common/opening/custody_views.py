@@ -145,7 +145,7 @@ def record_respond(lot_code: str):
     try:
         opening.respond_to_record(ctx, lot_code, request.form.get("response", ""), request.form.get("reason", ""))
     except DomainError as err:
-        if err.status == 404:
+        if err.status in (403, 404):  # a role that may not act: refused, not a flash
             raise
         flash_error(err)
         return redirect(url_for(".record", lot_code=lot_code))

@@ -107,7 +107,7 @@ def hall_checkin(lot_code: str):
     try:
         _part, new = halls.check_in(ctx, lot_code)
     except DomainError as err:
-        if err.status == 404:
+        if err.status in (403, 404):  # a role that may not act: refused, not a flash
             raise
         flash_error(err)
         return redirect(url_for(".hall", lot_code=lot_code))
