@@ -100,3 +100,17 @@ def test_permissions(app, ctx, w):
     sup.post(f"/complaints/{cid}/accept")
     assert owner.get(f"/complaints/{cid}").status_code == 200
     assert bidder.post(f"/complaints/{cid}/withdrawal", {"reason": "已协商解决"}).json["status"] == "withdrawn"
+
+
+def test_documents_complaint_with_a_written_objection(app, w):
+    bidder = Caller(app, w.bidders[2])
+    path = f"/lots/{w.trade.lot_code}/complaints"
+    base = {"matter": "documents", "facts": FACTS, "request": "请责令修改招标文件", "known_on": "2026-11-20"}
+    r = bidder.post(path, base)
+    assert r.status_code == 422 and r.json["field"] == "declared_objection"
+    r = bidder.post(path, {**base, "declared_objection": {"note": "书面异议，招标人签收", "filed_on": "2026-11-20",
+                                                           "answered_on": "2026-11-23"}})
+    assert r.status_code == 201, r.json
+    assert r.json["declared_objection"] == {"note": "书面异议，招标人签收", "filed_on": "2026-11-20",
+                                            "answered_on": "2026-11-23"}
+    assert r.json["window_closes_at"] == "2026-12-04T00:00:00+08:00" and r.json["objection_id"] is None

@@ -35,7 +35,7 @@ def test_complaint_from_filing_to_public_decision(browser, live_server, world, r
     page.goto(f"/complaints/new?lot_code={world['code']}")
     page.get_by_label("投诉事项类别").select_option("result")
     page.get_by_label("知道或者应当知道之日（招标投标项目）").fill("2026-11-25")
-    page.get_by_label("在先的异议（质疑）").select_option(str(world["objection"]))
+    page.get_by_label("在平台上对评标（成交）结果提出的异议（质疑）").select_option(str(world["objection"]))
     page.get_by_label("投诉事项和事实依据").fill("第一名的业绩证明材料与实际不符，评审委员会未予核实。\n附：合同备案查询截图。")
     page.get_by_label("投诉请求").fill("请责令重新评审")
     evidence = tmp_path / "证明.pdf"

@@ -234,3 +234,26 @@ def test_open_complaint_clocks(sel, session, clock):
     assert services.open_complaint_clocks(session, eod(2026, 11, 30))[0].light == "yellow"
     assert services.open_complaint_clocks(session, eod(2026, 12, 1))[0].light == "red"
     assert ANSWERED_AT < COMPLAIN_AT
+
+
+def test_documents_complaint_with_a_written_objection_made_elsewhere(sel, session):
+    from trading.supervision.complaints.rules import Declared
+    code, who = sel.trade.lot_code, sel.c_bidders[2]
+    args = dict(matter="documents", facts=FACTS, request=REQUEST, known_on=date(2026, 11, 20))
+    err = refused(session, RuleViolation, services.file_complaint, who, code, **args)
+    assert err.code == "complaint.objection_required" and err.field == "declared_objection"
+    # the platform's result objection does not serve for the documents, nor a written one for the result
+    err = refused(session, InvalidInput, services.file_complaint, sel.c_bidders[1], code, objection_id=sel.objection.id,
+                  **args)
+    assert err.code == "complaint.objection_kind"
+    written = Declared("2026年11月20日书面异议，招标人签收", date(2026, 11, 20), date(2026, 11, 23))
+    err = refused(session, InvalidInput, services.file_complaint, sel.c_bidders[1], code, matter="result", facts=FACTS,
+                  request=REQUEST, known_on=date(2026, 11, 25), declared=written)
+    assert err.code == "complaint.declared_kind"
+    err = refused(session, InvalidInput, services.file_complaint, who, code,
+                  declared=Declared("书面异议", date(2026, 11, 24), date(2026, 11, 23)), **args)
+    assert err.code == "complaint.declared_dates"
+    c = services.file_complaint(who, code, declared=written, **args)
+    # known 20 Nov, the objection pending 20 → 23 Nov (3 days): 20 + 3 + 10 = Thu 3 Dec
+    assert c.window_closes_at == eod(2026, 12, 3) and c.declared_answered_on == date(2026, 11, 23)
+    assert c.declared_objection.startswith("2026年11月20日书面异议")

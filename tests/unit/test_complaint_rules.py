@@ -194,3 +194,35 @@ def test_departments_by_regime():
     assert rules.department_for("tender_law")[0] == "行政监督部门"
     assert rules.department_for("gp")[0] == "财政部门"
     assert rules.regime_for("selection") == TENDER and rules.regime_for("inquiry") == GP
+
+
+@pytest.mark.parametrize("regime, matter, kind", [
+    (TENDER, Matter.RESULT, "platform"), (TENDER, Matter.DOCUMENTS, "declared"), (TENDER, Matter.OPENING, "declared"),
+    (TENDER, Matter.PROCESS, None), (GP, Matter.RESULT, "platform"), (GP, Matter.DOCUMENTS, "declared"),
+    (GP, Matter.PROCESS, "declared"),
+])
+def test_which_prior_objection_each_matter_takes(regime, matter, kind):
+    assert rules.prior_kind(regime, matter) == kind
+
+
+def test_a_declared_objection_has_the_statutory_reply_period():
+    d = rules.Declared("书面异议，邮寄送达招标人", date(2026, 9, 29), None)
+    tender = rules.declared_prior(CAL, TENDER, d, S)     # 3 days: 2 Oct, a holiday → Thu 8 Oct
+    assert tender.filed_at == beijing(2026, 9, 29) and tender.reply_due_at == eod(2026, 10, 8)
+    gp = rules.declared_prior(CAL, GP, d, S)             # 7 WD: 30 Sep, 8, 9, 10 (make-up), 12, 13, 14 Oct
+    assert gp.reply_due_at == eod(2026, 10, 14) and gp.answered_at is None
+    answered = rules.declared_prior(CAL, TENDER, rules.Declared("书面异议", date(2026, 9, 20), date(2026, 9, 23)), S)
+    assert rules.objection_pending_days(answered, beijing(2026, 9, 25)) == 3
+
+
+@pytest.mark.parametrize("note, filed, answered, code", [
+    ("书面异议，邮寄送达", date(2026, 11, 2), None, None),
+    ("书面异议，邮寄送达", date(2026, 11, 2), date(2026, 11, 4), None),
+    ("短", date(2026, 11, 2), None, "complaint.declared_note"),
+    ("书面异议，邮寄送达", date(2026, 11, 5), None, "complaint.declared_dates"),            # future
+    ("书面异议，邮寄送达", date(2026, 11, 2), date(2026, 11, 1), "complaint.declared_dates"),  # before filing
+    ("书面异议，邮寄送达", date(2026, 11, 2), date(2026, 11, 5), "complaint.declared_dates"),  # future reply
+])
+def test_declared_objection_checks(note, filed, answered, code):
+    problem = rules.declared_problem(rules.Declared(note, filed, answered), date(2026, 11, 4))
+    assert (problem.code if problem else None) == code

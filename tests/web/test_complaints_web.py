@@ -67,7 +67,7 @@ def test_bidder_files_through_the_form_and_sees_it(client, w):
 def test_late_or_unprefaced_filing_shows_the_reason_and_writes_nothing(client, clock, w):
     entries = count(AuditEntry)
     r = file_by_form(client, w, objection_id="")
-    assert r.status_code == 422 and "应当先向招标人提出异议" in r.get_data(as_text=True)
+    assert r.status_code == 422 and "应当先提出异议" in r.get_data(as_text=True)
     clock.set(beijing(2026, 12, 8))  # the window closed at 24:00 on 7 Dec
     r = file_by_form(client, w)
     assert r.status_code == 422 and "已超过法定投诉期限" in r.get_data(as_text=True)
@@ -139,3 +139,13 @@ def test_permission_refusals(app, client, ctx, w):
     assert r.status_code == 302
     db.session.expire_all()
     assert db.session.get(Complaint, c.id).status == "withdrawn"
+
+
+def test_documents_complaint_through_the_form_with_a_written_objection(client, w):
+    r = file_by_form(client, w, matter="documents", objection_id="", known_on="2026-11-20",
+                     declared_note="书面异议，招标人签收", declared_filed_on="2026-11-20", declared_answered_on="2026-11-23")
+    assert r.status_code == 302, r.get_data(as_text=True)[:300]
+    html = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "书面异议，招标人签收" in html and "2026-11-23" in html
+    r = file_by_form(client, w, matter="documents", objection_id="", declared_note="书面异议", declared_filed_on="")
+    assert r.status_code == 422 and "提出之日" in r.get_data(as_text=True)

@@ -71,6 +71,12 @@ class ComplaintSuspensionSchema(Schema):
     active = fields.Boolean(required=True)
 
 
+class ComplaintDeclaredSchema(Schema):
+    note = fields.String(required=True)
+    filed_on = fields.Date(required=True)
+    answered_on = fields.Date(allow_none=True)
+
+
 class ComplaintSchema(Schema):
     id = fields.Integer(required=True)
     lot_code = fields.String(required=True)
@@ -82,6 +88,8 @@ class ComplaintSchema(Schema):
     filed_at = BeijingDateTime(required=True)
     known_on = fields.Date(allow_none=True)
     objection_id = fields.Integer(allow_none=True)
+    declared_objection = fields.Nested(ComplaintDeclaredSchema, allow_none=True,
+                                       metadata={"description": "平台外提出的书面异议（质疑） / a written objection made elsewhere"})
     facts = fields.String(required=True)
     request = fields.String(required=True)
     window_closes_at = BeijingDateTime(required=True)
@@ -135,6 +143,12 @@ class ComplaintFileIn(Schema):
     content_base64 = fields.String(required=True, metadata={"description": "PDF/PNG/JPEG，Base64，≤ 10 MB"})
 
 
+class ComplaintDeclaredIn(Schema):
+    note = Text(max_length=500, required=True, metadata={"description": "异议（质疑）的内容和提出方式"})
+    filed_on = fields.Date(required=True)
+    answered_on = fields.Date(load_default=None, allow_none=True, metadata={"description": "答复之日；未答复为 null"})
+
+
 class ComplaintIn(Schema):
     matter = fields.String(required=True, validate=validate.OneOf([m.value for m in rules.Matter]))
     facts = Text(max_length=services.FACTS_MAX, required=True)
@@ -142,7 +156,9 @@ class ComplaintIn(Schema):
     known_on = fields.Date(load_default=None, allow_none=True,
                            metadata={"description": "知道或者应当知道之日（招标投标项目必填） / the day the complainant knew"})
     objection_id = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                  metadata={"description": "在先的异议（质疑）编号 / the prior objection"})
+                                  metadata={"description": "平台上对评标（成交）结果的异议（质疑）编号 / the prior objection"})
+    declared_objection = fields.Nested(ComplaintDeclaredIn, load_default=None, allow_none=True,
+                                       metadata={"description": "招标文件、开标（及政府采购结果以外）事项的书面异议（质疑）"})
     files = fields.List(fields.Nested(ComplaintFileIn), load_default=list, validate=validate.Length(max=services.FILES_MAX))
 
 
@@ -181,7 +197,10 @@ def dump(c_ctx, c) -> dict:
     data = {
         "id": c.id, "lot_code": services.lot_code_of(c_ctx.session, c), "project_id": c.project_id, "regime": c.regime,
         "department": rules.department_for(c.regime)[0], "matter": c.matter, "complainant_org_id": c.complainant_org_id,
-        "filed_at": c.filed_at, "known_on": c.known_on, "objection_id": c.objection_id, "facts": c.facts,
+        "filed_at": c.filed_at, "known_on": c.known_on, "objection_id": c.objection_id,
+        "declared_objection": {"note": c.declared_objection, "filed_on": c.declared_filed_on,
+                               "answered_on": c.declared_answered_on} if c.declared_filed_on else None,
+        "facts": c.facts,
         "request": c.request, "window_closes_at": c.window_closes_at, "accept_due_at": c.accept_due_at,
         "status": c.status, "accepted_at": c.accepted_at, "rejected_at": c.rejected_at, "reject_reason": c.reject_reason,
         "decide_due_at": c.decide_due_at if c.decided_at else services.decide_due_or_none(c_ctx, c), "outcome": c.outcome,
@@ -193,6 +212,10 @@ def dump(c_ctx, c) -> dict:
         "clocks": [_clock(r) for r in services.clocks_of(c_ctx, c, now)],
     }
     return ComplaintSchema().dump(data)
+
+
+def _declared(d: dict | None) -> rules.Declared | None:
+    return rules.Declared(d["note"], d["filed_on"], d["answered_on"]) if d else None
 
 
 def _decoded(files: list[dict]) -> list[tuple[str, bytes]]:
@@ -245,7 +268,7 @@ def complaint_file(lot_code, body):
     c = ctx()
     row = services.file_complaint(c, lot_code, matter=body["matter"], facts=body["facts"], request=body["request"],
                                   known_on=body["known_on"], objection_id=body["objection_id"],
-                                  files=_decoded(body["files"]))
+                                  declared=_declared(body["declared_objection"]), files=_decoded(body["files"]))
     return dump(c, row), 201
 
 

@@ -28,6 +28,10 @@ class Complaint(Base):
     known_on: Mapped[date | None] = mapped_column(Date)
     #: the prior 异议/质疑 on the platform
     objection_id: Mapped[int | None] = mapped_column(ForeignKey("objection.id"))
+    #: or a prior objection made outside the platform (documents, opening, GP process), as stated
+    declared_objection: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    declared_filed_on: Mapped[date | None] = mapped_column(Date)
+    declared_answered_on: Mapped[date | None] = mapped_column(Date)
     facts: Mapped[str] = mapped_column(Text, nullable=False)
     request: Mapped[str] = mapped_column(Text, nullable=False)
     #: the statutory window it was filed in closed then (kept for the record)

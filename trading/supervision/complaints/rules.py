@@ -48,7 +48,9 @@ define(
 )
 
 SETTINGS = ("complaint.tender_window_cd", "complaint.gp_window_wd", "complaint.tender_accept_wd",
-            "complaint.gp_accept_wd", "complaint.decide_wd", "complaint.suspension_max_cd", "complaint.warn_hours")
+            "complaint.gp_accept_wd", "complaint.decide_wd", "complaint.suspension_max_cd", "complaint.warn_hours",
+            # the reply periods of a prior objection made off the platform (defined by the award rules)
+            "award.objection_reply_cd", "award.gp_challenge_reply_wd")
 
 
 def setting(settings: Mapping[str, int], code: str) -> int:
@@ -163,6 +165,49 @@ def last_day(instant: datetime) -> date:
     return beijing_date(instant - timedelta(microseconds=1))
 
 
+#: which prior objection each matter takes: "platform" — the 异议/质疑 filed on the platform against
+#: the result (awards.objections); "declared" — a written objection made to the tenderer/buyer outside
+#: the platform (documents, the opening, GP process), stated with its dates
+def prior_kind(regime: Regime | str, matter: Matter | str) -> str | None:
+    regime, matter = Regime(regime), Matter(matter)
+    if not needs_objection(regime, matter):
+        return None
+    return "platform" if matter == Matter.RESULT else "declared"
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A prior objection made outside the platform, as the complainant states it."""
+    note: str
+    filed_on: date
+    answered_on: date | None
+
+
+def declared_problem(d: Declared, today: date) -> Problem | None:
+    if not 4 <= len(d.note.strip()) <= 500:
+        return Problem("complaint.declared_note", "请写明在先异议（质疑）的内容和提出方式（4–500 字）",
+                       "Describe the prior objection and how it was made (4–500 characters)", "declared_objection")
+    if d.filed_on > today:
+        return Problem("complaint.declared_dates", "异议（质疑）提出之日不能晚于今天",
+                       "The objection cannot be dated in the future", "declared_objection")
+    if d.answered_on is not None and not d.filed_on <= d.answered_on <= today:
+        return Problem("complaint.declared_dates", "答复之日须在提出之日与今天之间",
+                       "The reply date must lie between the objection date and today", "declared_objection")
+    return None
+
+
+def declared_prior(cal: WorkCalendar, regime: Regime | str, d: Declared, settings: Mapping[str, int]) -> PriorObjection:
+    """The declared objection as a PriorObjection: its reply period is the statutory one — 3 days for
+    a tender-law 异议 (实施条例 Art. 22, 44, 54), 7 working days for a GP 质疑 (94号令 Art. 13)."""
+    if Regime(regime) == Regime.GP:
+        last = period_last_day(cal, d.filed_on, setting(settings, "award.gp_challenge_reply_wd"), Unit.WD)
+    else:
+        last = period_last_day(cal, d.filed_on, setting(settings, "award.objection_reply_cd"), Unit.CD)
+    filed = end_of_day(d.filed_on - timedelta(days=1))  # 00:00 Beijing time of that day
+    answered = end_of_day(d.answered_on - timedelta(days=1)) if d.answered_on else None
+    return PriorObjection(filed, end_of_day(last), answered)
+
+
 def objection_pending_days(obj: PriorObjection, now: datetime) -> int:
     """Calendar days the objection was pending (filed → answered, or → the last day of its reply period
     if it was never answered): not counted in the tender-law window (实施条例 Art. 60 ¶2)."""
@@ -193,13 +238,20 @@ def filing_problem(cal: WorkCalendar, regime: Regime | str, matter: Matter | str
     objection's reply, then the window."""
     regime, matter = Regime(regime), Matter(matter)
     if needs_objection(regime, matter) and objection is None:
+        if prior_kind(regime, matter) == "platform":
+            what = ("质疑" if regime == Regime.GP else "异议", "challenge" if regime == Regime.GP else "objection")
+            return Problem("complaint.objection_required",
+                           f"就评标（成交）结果投诉的，应当先提出{what[0]}：请选择本单位在平台上提出的{what[0]}",
+                           f"A complaint about the result must follow a {what[1]}: choose your {what[1]} on the platform",
+                           "objection_id")
         if regime == Regime.GP:
-            return Problem("complaint.objection_required", "政府采购投诉须先提出质疑：请选择本单位就该事项提出的质疑",
-                           "A GP complaint must follow a challenge: choose your challenge on this matter", "objection_id")
+            return Problem("complaint.objection_required", "政府采购投诉须先提出质疑：请填写本单位书面质疑的内容和日期",
+                           "A GP complaint must follow a challenge: state your written challenge and its dates",
+                           "declared_objection")
         return Problem("complaint.objection_required",
-                       "就招标文件、开标或评标结果投诉的，应当先向招标人提出异议（实施条例第六十条）：请选择本单位的异议",
-                       "Complaints about the documents, the opening or the result must follow an objection to the "
-                       "tenderer (Regulations Art. 60): choose your objection", "objection_id")
+                       "就招标文件、开标投诉的，应当先向招标人提出异议（实施条例第六十条）：请填写本单位书面异议的内容和日期",
+                       "Complaints about the documents or the opening must follow an objection to the tenderer "
+                       "(Regulations Art. 60): state your written objection and its dates", "declared_objection")
     if regime == Regime.TENDER_LAW:
         if known_on is None:
             return Problem("complaint.known_on_required", "请填写知道或者应当知道违法行为之日",

@@ -99,11 +99,37 @@ def _objection(ctx: ServiceContext, trade: LotTrade, objection_id: int | None) -
     return obj
 
 
+def _prior_for(ctx: ServiceContext, regime, matter: Matter, obj: Objection | None,
+               declared: rules.Declared | None) -> rules.PriorObjection | None:
+    """The prior objection the matter takes: the platform's 异议/质疑 for the result, a declared
+    written one otherwise; the wrong kind is refused with what to give instead."""
+    kind = rules.prior_kind(regime, matter)
+    if obj is not None and declared is not None:
+        raise InvalidInput("complaint.prior_both", "请只选择平台上的异议（质疑）或只填写书面异议，不要同时提供",
+                           "Give either the platform objection or a written one, not both", field="objection_id")
+    if obj is not None and kind != "platform":
+        raise InvalidInput("complaint.objection_kind", "平台上的异议（质疑）针对评标（成交）结果；该事项请填写书面异议，或无需在先异议",
+                           "Platform objections concern the result; for this matter state a written objection, "
+                           "or none is needed", field="objection_id")
+    if declared is not None and kind != "declared":
+        raise InvalidInput("complaint.declared_kind", "该事项的在先异议（质疑）须选择平台上的记录，或无需在先异议",
+                           "For this matter choose the objection recorded on the platform, or none is needed",
+                           field="declared_objection")
+    if declared is not None:
+        problem = rules.declared_problem(declared, rules.beijing_date(ctx.now()))
+        if problem is not None:
+            raise _refuse(problem, InvalidInput)
+        return rules.declared_prior(get_calendar(ctx), regime, declared, settings_of(ctx))
+    return _prior(obj)
+
+
 def file_complaint(ctx: ServiceContext, lot_code: str, *, matter: str, facts: str, request: str,
                    known_on: date | None = None, objection_id: int | None = None,
+                   declared: rules.Declared | None = None,
                    files: list[tuple[str, bytes]] | None = None) -> Complaint:
     """A bidder/supplier complains about a lot to the competent department, inside the statutory
-    window; the acceptance clock starts now."""
+    window; the acceptance clock starts now. A matter that needs a prior objection names it: the
+    platform's 异议/质疑 (`objection_id`, the result) or a written one made elsewhere (`declared`)."""
     ctx.require(*FILERS)
     trade = get_trade(ctx, lot_code)
     try:
@@ -113,19 +139,22 @@ def file_complaint(ctx: ServiceContext, lot_code: str, *, matter: str, facts: st
                            field="matter") from None
     regime = rules.regime_for(trade.procedure)
     obj = _objection(ctx, trade, objection_id)
+    prior = _prior_for(ctx, regime, matter, obj, declared)
     facts = _text(facts, "facts", FACTS_MIN, FACTS_MAX)
     request = _text(request, "request", REQUEST_MIN, REQUEST_MAX)
     evidence = _files(files)
     now, cal, settings = ctx.now(), get_calendar(ctx), settings_of(ctx)
     if regime == rules.Regime.GP:
         known_on = None  # the GP window runs from the challenge's reply deadline
-    problem = rules.filing_problem(cal, regime, matter, known_on, _prior(obj), now, settings)
+    problem = rules.filing_problem(cal, regime, matter, known_on, prior, now, settings)
     if problem is not None:
         raise _refuse(problem)
-    closes = rules.filing_window_closes(cal, regime, known_on, _prior(obj), now, settings)
+    closes = rules.filing_window_closes(cal, regime, known_on, prior, now, settings)
     c = Complaint(lot_id=trade.lot_id, project_id=trade.project_id, regime=regime.value, matter=matter.value,
                   complainant_org_id=ctx.actor.org_id, filed_by=ctx.actor.user_id, filed_at=now, known_on=known_on,
-                  objection_id=obj.id if obj else None, facts=facts, request=request, window_closes_at=closes,
+                  objection_id=obj.id if obj else None, declared_objection=declared.note.strip() if declared else "",
+                  declared_filed_on=declared.filed_on if declared else None,
+                  declared_answered_on=declared.answered_on if declared else None, facts=facts, request=request, window_closes_at=closes,
                   accept_due_at=rules.accept_due(cal, regime, now, settings), status=Status.FILED.value)
     ctx.session.add(c)
     ctx.session.flush()
@@ -137,6 +166,9 @@ def file_complaint(ctx: ServiceContext, lot_code: str, *, matter: str, facts: st
     record(ctx, rules.ACTIONS["file"], "complaint", c.id, project_id=trade.project_id,
            payload={"lot_code": lot_code, "regime": regime.value, "department": rules.department_for(regime)[0],
                     "matter": matter.value, "complainant_org_id": c.complainant_org_id, "objection_id": c.objection_id,
+                    "declared_objection": {"filed_on": declared.filed_on.isoformat(),
+                                           "answered_on": declared.answered_on.isoformat() if declared.answered_on
+                                           else None} if declared else None,
                     "known_on": known_on.isoformat() if known_on else None, "window_closes_at": closes,
                     "accept_due_at": c.accept_due_at, "facts_len": len(facts),
                     "files": [{"name": n, "size": len(d)} for n, d in evidence]})

@@ -104,15 +104,28 @@ def _int(value: str | None) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _known_on(value: str | None) -> date | None:
+def _known_on(value: str | None, field: str = "known_on") -> date | None:
     value = (value or "").strip()
     if not value:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput("complaint.known_on_format", "知道之日须为日期，例如 2026-11-20",
-                           "The day you knew must be a date, e.g. 2026-11-20", field="known_on") from None
+        raise InvalidInput(f"complaint.{field}_format", "日期格式应为 2026-11-20", "Dates look like 2026-11-20",
+                           field=field) from None
+
+
+def _declared(f) -> rules.Declared | None:
+    """The written prior objection of the form, when any of its fields is filled in."""
+    note = (f.get("declared_note") or "").strip()
+    filed = _known_on(f.get("declared_filed_on"), "declared_objection")
+    answered = _known_on(f.get("declared_answered_on"), "declared_objection")
+    if not (note or filed or answered):
+        return None
+    if filed is None:
+        raise InvalidInput("complaint.declared_dates", "请填写书面异议（质疑）的提出之日", "Give the day the objection was made",
+                           field="declared_objection")
+    return rules.Declared(note, filed, answered)
 
 
 @bp.route("/new", methods=["POST"])
@@ -124,7 +137,7 @@ def create():
         c = services.file_complaint(service_context(), (f.get("lot_code") or "").strip(), matter=f.get("matter", ""),
                                     facts=f.get("facts", ""), request=f.get("request", ""),
                                     known_on=_known_on(f.get("known_on")), objection_id=_int(f.get("objection_id")),
-                                    files=files)
+                                    declared=_declared(f), files=files)
     except DomainError as err:
         flash_error(err)
         return _form_page(err.status)
