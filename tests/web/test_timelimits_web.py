@@ -99,3 +99,30 @@ def test_anonymous_is_sent_to_log_in(client, world):
     for path in PAGES:
         r = client.get(path)
         assert r.status_code in (302, 401) and "/auth/login" in r.headers.get("Location", "/auth/login")
+
+
+def test_owner_sees_its_projects_lights_on_the_project_page(client, world, clock):
+    project = world["project"]
+    login_as(client, world["owner"])
+    html = client.get(f"/projects/{project.id}").get_data(as_text=True)
+    assert 'data-testid="project-time-limits"' in html
+    assert re.findall(r'data-testid="project-step" data-kind="([^"]+)" data-light="([^"]+)"', html) == \
+        [("entry_review", "red")]
+    # the lot's owner sees its lot's steps on its own project page, not the other project's
+    w = world["w"]
+    login_as(client, w.owner)
+    html = client.get(f"/projects/{w.trade.project_id}").get_data(as_text=True)
+    steps = re.findall(r'data-testid="project-step" data-kind="([^"]+)" data-light="([^"]+)"', html)
+    assert ("objection_reply", "yellow") in steps and ("entry_review", "red") not in steps
+
+
+def test_cli_lists_the_overdue_steps(app, world):
+    out = app.test_cli_runner().invoke(args=["timelimits", "list"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.strip().splitlines()
+    assert [line.split("\t")[:3] for line in lines[:-1]] == [
+        ["red", "monthly_report", "2026-10"], ["red", "entry_review", world["project"].trade_code],
+        ["yellow", "objection_reply", world["w"].trade.lot_code]]
+    assert "red=2" in lines[-1] and "yellow=1" in lines[-1]
+    out = app.test_cli_runner().invoke(args=["timelimits", "list", "--light", "purple"])
+    assert out.exit_code == 2 and "Unknown light filter" in out.output
