@@ -257,3 +257,17 @@ def test_documents_complaint_with_a_written_objection_made_elsewhere(sel, sessio
     # known 20 Nov, the objection pending 20 → 23 Nov (3 days): 20 + 3 + 10 = Thu 3 Dec
     assert c.window_closes_at == eod(2026, 12, 3) and c.declared_answered_on == date(2026, 11, 23)
     assert c.declared_objection.startswith("2026年11月20日书面异议")
+
+
+def test_time_limit_rows_for_the_supervision_list(sel, session):
+    from trading.supervision.complaints.timelimits import complaint_steps
+    from trading.supervision.timelimits.rules import Scope
+    c = file(sel)
+    owner_scope = Scope(org_id=sel.owner.org_id)
+    rows = complaint_steps(session, COMPLAIN_AT, Scope())
+    assert [(r.code, r.name, r.due_at, r.light.value, r.responsible) for r in rows] == [
+        (sel.trade.lot_code, f"投诉 #{c.id} · 受理审查", eod(2026, 12, 1), "green", "行政监督部门")]
+    assert not [r for r in rows if owner_scope.wants(r)]          # the respondent is not told before acceptance
+    services.accept(sel.c_supervisor, c.id)
+    rows = complaint_steps(session, COMPLAIN_AT, Scope())
+    assert [r.name for r in rows if owner_scope.wants(r)] == [f"投诉 #{c.id} · 作出处理决定"]
