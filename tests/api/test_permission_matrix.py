@@ -484,6 +484,11 @@ CASES = [
          body={"reason": "系统故障"}, fresh=_auction_lot),
     Case("POST", "/auctions/{lot_code}/resume", row(401, 403, 403, 403, 403, 403, 403, OK, 403),
          body={"reason": "故障排除"}, fresh=lambda w: _auction_lot(w, "paused")),
+    # 挂牌: a qualified buyer opts in to the timed phase; only the centre (the host) adjusts the increment
+    Case("POST", "/auctions/{lot_code}/opt-in", row(401, 403, 403, 403, OK, 403, 403, 403, 403),
+         fresh=_auction_lot),
+    Case("POST", "/auctions/{lot_code}/increment", row(401, 403, 403, 403, 403, 403, OK, 403, 403),
+         body={"increment_fen": 2_000_000, "reason": "竞价激烈"}, fresh=_auction_lot),
     # the sealed reserve (底价): the owner side starts and submits it once; whether one exists is public
     # (never its amount before the opening); only the lot's custodians submit shares, after bidding ends
     Case("GET", "/auctions/{lot_code}/reserve", every(OK), fresh=_auction_lot),

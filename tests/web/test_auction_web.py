@@ -487,3 +487,64 @@ def test_lot_page_states_a_sealed_reserve_or_none(app, running, clock):
     clock.set(w.auction.free_until)
     page = owner.get(f"/auctions/{w.code}").text
     assert "本标的未设底价（保留价），最高报价者竞得（《拍卖法》第五十条）" in page
+
+
+# --- the custodians open the sealed reserve ------------------------------------------------------
+
+def test_custodians_open_the_sealed_reserve_from_their_page(app, world, clock):
+    from sqlalchemy import select as sel
+
+    from tests.factories.auctions import close_listing, seal_reserve
+    from tests.factories.custodians import ensure_custodians
+    from trading.procedures.common.opening.models import CustodianShare, OpeningKey, ShareAttempt
+
+    w = world
+    seal_reserve(w, START + INC)
+    a = started(w)
+    place(w, w.buyers[0], START)
+    place(w, w.buyers[1], START + 2 * INC)
+    db.session.commit()
+    people = {u.id: (u, p) for u, p in ensure_custodians(w.ctx)}
+    key = db.session.execute(sel(OpeningKey).where(OpeningKey.lot_id == a.lot_id)).scalar_one()
+    shares = db.session.execute(sel(CustodianShare).where(CustodianShare.opening_key_id == key.id)
+                                .order_by(CustodianShare.x)).scalars().all()
+    first, pw = people[shares[0].custodian_user_id]
+    c = client_for(app, first)
+    page = c.get(f"/auctions/{w.code}/custody")
+    assert page.status_code == 200 and 'data-testid="custody-too-early"' in page.text  # bidding runs
+    assert f"0 / {key.k}" in page.text and 'data-testid="share-form"' not in page.text
+    mine = c.get("/opening/custody").text  # the custody list sends auction lots to this page
+    assert f'href="/auctions/{w.code}/custody"' in mine
+    close_listing(w)
+    db.session.commit()
+    assert fresh(w).basis == "awaiting_reserve"
+    lot = c.get(f"/auctions/{w.code}").text
+    assert 'data-testid="reserve-custody-link"' in lot
+    page = c.get(f"/auctions/{w.code}/custody").text
+    assert 'data-testid="share-form"' in page and "提交我的份额" in page
+    wrong = post(c, f"/auctions/{w.code}/custody", {"passphrase": "not-it"}, token_path=f"/auctions/{w.code}/custody")
+    assert wrong.status_code == 302
+    assert db.session.execute(sel(func.count()).select_from(ShareAttempt)).scalar_one() == 1  # kept as evidence
+    no_2fa = app.test_client()
+    login_as(no_2fa, first, two_factor=False)
+    # the custodian roles need two-factor for every page: without it, sent to the set-up page
+    r = no_2fa.get(f"/auctions/{w.code}/custody")
+    assert r.status_code == 302 and "/custody" not in r.headers["Location"]
+    for share in shares[:key.k]:
+        user, p = people[share.custodian_user_id]
+        cl = client_for(app, user)
+        r = post(cl, f"/auctions/{w.code}/custody", {"passphrase": p}, token_path=f"/auctions/{w.code}/custody")
+        assert r.status_code == 302
+    got = fresh(w)
+    assert (got.reserve_fen, got.outcome, got.basis) == (START + INC, "sold", "sold_highest")
+    assert 'data-testid="reserve-opened"' in c.get(f"/auctions/{w.code}/custody").text
+    # strangers: a bidder is refused by role, an operator who holds no share by the service
+    assert client_for(app, w.buyers[0].user).get(f"/auctions/{w.code}/custody").status_code == 403
+    assert client_for(app, user_of(w.c_op)).get(f"/auctions/{w.code}/custody").status_code == 403
+
+
+def test_custody_page_of_a_lot_without_a_sealed_reserve(app, world):
+    from tests.factories.custodians import ensure_custodians
+
+    user, _ = ensure_custodians(world.ctx)[0]
+    assert client_for(app, user).get(f"/auctions/{world.code}/custody").status_code == 404

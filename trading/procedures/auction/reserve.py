@@ -179,6 +179,43 @@ def reserve_status(ctx: ServiceContext, lot_code: str) -> dict:
 
 # --- custodians open the reserve ------------------------------------------------------------------
 
+def reserve_custody(ctx: ServiceContext, lot_code: str) -> dict:
+    """The custodian's view of one lot's sealed reserve: its own share (x, held | accepted), the k-of-n
+    progress, whether shares can be submitted now (bidding ended, the reserve sealed and not opened)
+    and the reserve's status. 404 for a lot without a sealed reserve, 403 for a non-custodian."""
+    from ..common.opening.shares import share_progress
+    from .services import get_auction
+
+    ctx.require(*roles_for("opening.submit_share"))
+    a = get_auction(ctx, lot_code)
+    r = _reserve(ctx, a.lot_id)
+    if r is None or r.status == "uploading":
+        raise not_found("密封底价", "Sealed reserve")
+    key = get_opening_key(ctx, a.lot_id)
+    share = ctx.session.execute(select(CustodianShare).where(
+        CustodianShare.opening_key_id == key.id, CustodianShare.custodian_user_id == ctx.actor.user_id)
+    ).scalar_one_or_none()
+    if share is None:
+        raise Forbidden("opening.not_custodian", f"您不是标的 {lot_code} 的开标密钥保管人",
+                        f"You are not a custodian of lot {lot_code}")
+    return {"lot_code": a.lot_code, "x": share.x, "status": share.status, "reserve_status": r.status,
+            "phase": a.phase, "sealed_at": r.sealed_at, "free_until": a.free_until,
+            "can_submit": a.phase == Phase.ENDED and r.status == "sealed" and share.status == "held",
+            "progress": share_progress(ctx, a.lot_code)}
+
+
+def is_reserve_custodian(ctx: ServiceContext, a: Auction) -> bool:
+    """The acting user holds a share of the lot's key and the lot has a sealed reserve."""
+    if not ctx.actor.has(*roles_for("opening.submit_share")) or ctx.actor.user_id is None:
+        return False
+    r = _reserve(ctx, a.lot_id)
+    if r is None or r.status == "uploading":
+        return False
+    return ctx.session.execute(select(CustodianShare.id).join(OpeningKey, OpeningKey.id == CustodianShare.opening_key_id)
+                               .where(OpeningKey.lot_id == a.lot_id,
+                                      CustodianShare.custodian_user_id == ctx.actor.user_id)).first() is not None
+
+
 def submit_reserve_share(ctx: ServiceContext, lot_code: str, passphrase: str) -> dict:
     """A custodian of the lot's key submits its share once bidding has ended; refused and attributed
     when wrong (ShareAttempt + audit, then ShareRefused: the caller commits before answering); at k

@@ -14,7 +14,10 @@ bid, which the engine keeps as an attempt (committed, like the API).
 /auctions/<lot>/bid (POST)           a bid; without confirm it answers the confirmation page (大写,
                                      jump size, large-jump warning); with confirm it bids
 /auctions/<lot>/qualification.pdf    竞买资格确认书 (the buyer itself)
-/auctions/<lot>/confirmation.pdf     成交确认书 (the winner, the owner side, centre, supervisors)"""
+/auctions/<lot>/confirmation.pdf     成交确认书 (the winner, the owner side, centre, supervisors)
+/auctions/<lot>/custody              the lot key's custodians open the sealed 底价 after bidding ended:
+                                     k-of-n progress and the share form (the opening custody page's
+                                     partials); a two-factor session is required"""
 
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -39,6 +43,7 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from trading.accounts.models import Organisation
+from trading.accounts.rules import roles_for
 from trading.accounts.web_auth import role_required
 from trading.core.clock import BEIJING
 from trading.core.context import ServiceContext
@@ -59,7 +64,8 @@ from trading.procedures.common.deposits.services import totals
 from trading.procedures.common.lots import get_trade
 from trading.projects.models import Lot, Project
 
-from . import documents, queries, rules, services
+from ..common.opening.shares import ShareRefused
+from . import documents, queries, reserve, rules, services
 from .models import Auction, AuctionApplication
 
 bp = Blueprint("auctions", __name__)
@@ -161,6 +167,7 @@ def _lot_context(ctx: ServiceContext, lot_code: str) -> dict:
             "account": account, "applications": apps,
             "method_label": rules.METHOD_LABELS[rules.METHOD_OF[trade.procedure]],
             "winner": _is_winner(a, app_row), "now": ctx.now(),
+            "custodian": a is not None and reserve.is_reserve_custodian(ctx, a),
             "basis_label": rules.OUTCOME_BASIS[a.basis] if a is not None and a.basis in rules.OUTCOME_BASIS else None,
             "next_steps": rules.next_steps(a.procedure, a.appraisal_fen, services.auction_settings(ctx))
             if a is not None and a.outcome == rules.Outcome.NO_SALE else []}
@@ -435,6 +442,47 @@ def adjust_increment(lot_code: str):
         return _refused(err, lambda s: _room_page(lot_code, s))
     flash(_("加价幅度已调整"), "success")
     return redirect(url_for(".room", lot_code=lot_code))
+
+
+# --- the custodians open the sealed reserve --------------------------------------------------------
+
+@bp.app_template_global()
+def auction_custody_url(lot_code: str) -> str | None:
+    """For the opening custody list: an auction lot's shares open its sealed reserve on this page."""
+    ctx = service_context()
+    a = _auction_or_none(ctx, lot_code)
+    return url_for("auctions.custody", lot_code=lot_code) if a is not None else None
+
+
+@bp.route("/<lot_code>/custody", methods=["GET", "POST"])
+@role_required(*roles_for("opening.submit_share"))
+def custody(lot_code: str):
+    ctx = service_context()
+    item = reserve.reserve_custody(ctx, lot_code)
+    if request.method == "POST":
+        if not session.get("2fa_ok"):
+            flash(_("提交密钥份额须以双因素认证登录。"), "danger")
+            return redirect(url_for(".custody", lot_code=lot_code))
+        try:
+            out = reserve.submit_reserve_share(ctx, lot_code, request.form.get("passphrase", ""))
+        except ShareRefused as err:
+            db.session.commit()  # the refused attempt is evidence: keep its record
+            flash_error(err)
+            return redirect(url_for(".custody", lot_code=lot_code))
+        except DomainError as err:
+            if err.status == 404:
+                raise
+            db.session.rollback()
+            flash_error(err)
+            return redirect(url_for(".custody", lot_code=lot_code))
+        if out["opened"]:
+            flash(_("份额已接受，已达到 %(k)d 份，底价已开启。", k=out["k"]), "success")
+            return redirect(url_for(".lot_page", lot_code=lot_code))
+        flash(_("份额已接受（%(a)d / %(k)d）。", a=out["accepted"], k=out["k"]), "success")
+        return redirect(url_for(".custody", lot_code=lot_code))
+    c = _lot_context(ctx, lot_code)
+    return render_template("auctions/custody.html", item=item, progress=item["progress"],
+                           two_factor=bool(session.get("2fa_ok")), **c)
 
 
 @bp.route("/<lot_code>/pause", methods=["POST"])
