@@ -450,7 +450,8 @@ CASES = [
     Case("POST", "/lots/{lot_code}/opening-record/responses", row(401, 403, 403, 403, 404, 403, 403, 403, 403),
          body={"response": "confirm"}, fresh=_lot_code),
     # evaluation criteria (评分细则): the project side only, before the deadline; a fresh lot per role
-    Case("GET", "/lots/{lot_code}/criteria", row(401, 404, 404, 404, 403, 403, 403, 403, 403), fresh=_lot_code),
+    # (supervisors read them too: the fresh lot has none yet, the same 404 criteria.missing as the owner's)
+    Case("GET", "/lots/{lot_code}/criteria", row(401, 404, 404, 404, 403, 403, 403, 404, 403), fresh=_lot_code),
     Case("PUT", "/lots/{lot_code}/criteria", row(401, OK, OK, 404, 403, 403, 403, 403, 403),
          body=lambda w: _criteria_body(), fresh=_criteria_lot),
     # 竞争性谈判 round quotes (after the opening: the suppliers are known to the team, the prices are not)

@@ -60,8 +60,8 @@ def _dump(lot_code: str, row, editable: bool) -> dict:
 
 
 @operation(bp, "GET", "/lots/<lot_code>/criteria", summary="标段评分细则 / a lot's evaluation criteria",
-           tag="evaluation", response=CriteriaSchema, errors=(403, 404), roles=("owner", "agency"),
-           description="当前版本；未设定时 404 criteria.missing。")
+           tag="evaluation", response=CriteriaSchema, errors=(403, 404), roles=("owner", "agency", "supervisor"),
+           description="当前版本；未设定时 404 criteria.missing。监督人员可读任一标段的评分细则（只读）。")
 def get_criteria(lot_code):
     trade, row, editable = services.view_criteria(ctx(), lot_code)
     if row is None:

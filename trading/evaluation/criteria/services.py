@@ -114,7 +114,11 @@ def carried_from(ctx: ServiceContext, row: LotCriteria | None) -> tuple[str, int
 
 
 def view_criteria(ctx: ServiceContext, lot_code: str) -> tuple[LotTrade, LotCriteria | None, bool]:
-    """For the owner's page: the lot, its current criteria (or None) and whether they may change."""
+    """For the owner's page: the lot, its current criteria (or None) and whether they may change.
+    Supervisors read any lot's criteria too (they read every record; the criteria reveal no bidder)."""
+    if ctx.actor.has(*roles_for("supervision.read")):
+        trade = get_trade(ctx, lot_code)
+        return trade, latest(ctx.session, trade.lot_id), before_deadline(trade, ctx.now())
     ctx.require(*roles_for("criteria.set"))
     trade = get_trade(ctx, lot_code)
     _project_party(ctx, trade)
