@@ -114,6 +114,22 @@ def test_every_supervisor_read_is_logged_with_who_what_where(app, ctx, lot):
     assert db.session.execute(select(func.count()).select_from(AuditEntry)).scalar() == n
 
 
+def test_an_api_read_with_a_bearer_token_is_logged(app, ctx, clock, lot):
+    from tests.factories.accounts import actor_ctx
+    from trading.accounts.services import create_api_token
+
+    sup = make_user(ctx, "supervisor", totp=True)
+    _row, token = create_api_token(actor_ctx(db.session, clock, sup), name="监督平台对接")
+    db.session.commit()
+    client = app.test_client()
+    resp = client.get(f"/api/v1/audit/entries?project_id={lot.project_id}", headers={"Authorization": f"Bearer {token}"},
+                      environ_base={"REMOTE_ADDR": "192.0.2.80"})
+    assert resp.status_code == 200
+    row = _log_rows()[-1]
+    assert (row.user_id, row.endpoint, row.object_type, row.object_code, row.ip) == (
+        sup.id, "api.audit_entries", "project", str(lot.project_id), "192.0.2.80")
+
+
 def test_access_log_page_filters(app, ctx, lot):
     client, sup = _supervisor_client(app, ctx)
     other, other_sup = _supervisor_client(app, ctx, ip="192.0.2.5")
