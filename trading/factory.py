@@ -23,6 +23,7 @@ def create_app(config: dict | type | None = None, *, clock: Clock | None = None)
     _register_web_glue(app)
     _register_blueprints(app)
     _register_cli(app)
+    _wire_hooks()
     return app
 
 
@@ -72,6 +73,23 @@ def _init_extensions(app: Flask) -> None:
                    default_translation_directories=str(ROOT / "trading" / "translations"))
     import trading.models  # noqa: F401  (every model registered on the metadata)
     import trading.procedures.registry  # noqa: F401  (every procedure's stage machine registered)
+
+
+def _wire_hooks() -> None:
+    """Hooks through which a higher layer reads a lower one's results without reaching into it: the
+    open-data feed's sale outcome comes from the auction package (lots sold elsewhere: their awards)."""
+    from trading.opendata import sales
+    from trading.procedures.auction.queries import sale_of_lot
+
+    def auction_sale(session, trade):
+        got = sale_of_lot(session, trade.lot_id)
+        if got is None:
+            return sales.award_outcome(session, trade)
+        if not got.pop("decided"):
+            return None
+        return sales.SaleOutcome(**got)
+
+    sales.set_auction_outcome_provider(auction_sale)
 
 
 def _register_web_glue(app: Flask) -> None:

@@ -403,3 +403,66 @@ def test_a_winner_default_cancels_its_award_and_the_next_candidate_is_awarded_or
     assert two[-1]["tender"]["status"] == "unsuccessful" and two[-1]["awards"][0]["status"] == "cancelled"
     record, _ = record_of(session, first.trade.lot_code, clock.now())
     assert record["compiledRelease"]["awards"] == last["awards"]
+
+
+def test_a_finished_auction_is_awarded_in_its_release(session, clock, ctx):
+    """The wiring (trading/factory.py) reads the auction's outcome: a listing with a sealed reserve
+    sold in its timed phase shows its winner, the deal price and reserveMet; a 流拍 has no award."""
+    from tests.factories.auctions import (
+        INC,
+        START,
+        auction_lot,
+        close_listing,
+        open_reserve_by_custodians,
+        place,
+        seal_reserve,
+        started,
+    )
+    from trading.procedures.auction import services as auctions
+
+    w = auction_lot(ctx)
+    unsold = auction_lot(ctx)
+    seal_reserve(w, START + INC)
+    a = started(w)
+    started(unsold)
+    b1, b2 = w.buyers
+    place(w, b1, START)
+    place(w, b2, START + INC)
+    for b in (b1, b2):
+        auctions.opt_in(b.ctx, w.code)
+    close_listing(w)
+    close_listing(unsold)  # nobody bid: 流拍
+    assert a.phase == "timed" and unsold.auction.outcome == "no_sale"
+    place(w, b1, START + 3 * INC)
+    clock.set(a.deadline)
+    auctions.tick(w.c_op, w.code)
+    assert auction_outcome(session, get_trade(ctx, w.code)) is None  # bidding ended, the reserve still sealed
+    open_reserve_by_custodians(w)
+    assert (a.outcome, a.basis) == ("sold", "sold_highest")
+    releases = all_releases(session, clock.now())
+    for r in releases:
+        check_sale_release(r)
+    sold = [r for r in releases if r["ocid"] == rules.ocid(PUB.prefix, w.code)]
+    assert [r["tag"][0] for r in sold] == ["tender", "award"]
+    [award] = sold[-1]["awards"]
+    winner = session.get(Organisation, b1.app.bidder_org_id)
+    assert award["value"] == {"amount": yuan(START + 3 * INC), "currency": "CNY"} and award["reserveMet"] is True
+    assert award["status"] == "active" and award["suppliers"][0]["id"] == f"CN-USCC-{winner.credit_code}"
+    assert party(sold[-1], winner)["roles"] == ["supplier"]
+    assert award["premiumRate"] == rules.premium_rate(START + 3 * INC, session.get(Lot, a.lot_id).budget_fen)
+    other = [r for r in releases if r["ocid"] == rules.ocid(PUB.prefix, unsold.code)]
+    assert other and all(not r.get("awards") for r in other)
+
+
+def test_a_sale_without_a_reserve_leaves_reserve_met_out(session, clock, ctx):
+    from tests.factories.auctions import START, auction_lot, close_listing, place, started
+
+    w = auction_lot(ctx)
+    started(w)
+    place(w, w.buyers[0], START)
+    close_listing(w)
+    assert (w.auction.outcome, w.auction.basis) == ("sold", "sold_no_reserve")
+    [award] = [r for r in all_releases(session, clock.now())
+               if r["ocid"] == rules.ocid(PUB.prefix, w.code)][-1]["awards"]
+    assert award["value"]["amount"] == yuan(START) and "reserveMet" not in award
+    check_sale_release(all_releases(session, clock.now())[-1])

@@ -48,6 +48,12 @@ def auction_outcome(session: Session, trade: LotTrade) -> SaleOutcome | None:
     """The outcome of a sale lot: from the installed provider, else from the lot's latest Award."""
     if _provider is not None:
         return _provider(session, trade)
+    return award_outcome(session, trade)
+
+
+def award_outcome(session: Session, trade: LotTrade) -> SaleOutcome | None:
+    """The general award rows' answer: the lot's latest Award (winner and price), the reserve unknown.
+    A provider falls back to it for lots it does not sell."""
     row = session.execute(select(Award).where(Award.lot_id == trade.lot_id)
                           .order_by(Award.id.desc()).limit(1)).scalar_one_or_none()
     if row is None:

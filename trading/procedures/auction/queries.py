@@ -66,6 +66,25 @@ def _reserve_statement(a: Auction, state, now: datetime) -> str | None:
     return got[0] if got else None
 
 
+def sale_of_lot(session, lot_id: int) -> dict | None:
+    """The outcome of a sale for open data (opendata.sales' provider, wired in trading/factory.py): None
+    for a lot with no auction; {"decided": False} while bidding runs or awaits the reserve; else the
+    winner's organisation and the deal price (None, None after 流拍), whether the reserve was met (True
+    when sold with an opened reserve, False below it, None without one: 拍卖法 Art. 50) and when."""
+    a = session.execute(select(Auction).where(Auction.lot_id == lot_id)).scalar_one_or_none()
+    if a is None:
+        return None
+    if a.outcome is None:
+        return {"decided": False}
+    sold = a.outcome == rules.Outcome.SOLD
+    winner = session.get(AuctionApplication, a.leader_id) if sold and a.leader_id else None
+    reserve_met = None
+    if a.reserve_fen is not None:
+        reserve_met = sold if a.basis in ("sold_highest", "below_reserve") else None
+    return {"decided": True, "winner_org_id": winner.bidder_org_id if winner else None,
+            "deal_fen": a.price_fen if sold else None, "reserve_met": reserve_met, "decided_at": a.ended_at}
+
+
 def room_state(ctx: ServiceContext, lot_code: str, *, amount_fen: int | None = None) -> dict:
     a = get_auction(ctx, lot_code)
     terms, state = terms_of(a), state_of(a)
