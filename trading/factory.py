@@ -118,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
     from trading.procedures.common.participation.views import bp as offers_bp
     from trading.procedures.common.stage_views import bp as stages_bp
     from trading.procedures.common.views import bp as notices_bp
+    from trading.procedures.land_tender.views import bp as land_tender_bp
     from trading.procedures.negotiation.views import bp as negotiation_bp
     from trading.projects.views import bp as projects_bp
     from trading.stats.views import bp as stats_bp
@@ -140,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(stages_bp, url_prefix="/stages")
     app.register_blueprint(awards_bp, url_prefix="/awards")
     app.register_blueprint(auctions_bp, url_prefix="/auctions")
+    app.register_blueprint(land_tender_bp, url_prefix="/land-tender")
     app.register_blueprint(evaluation_bp, url_prefix="/evaluation")
     app.register_blueprint(experts_bp, url_prefix="/experts")
     app.register_blueprint(negotiation_bp, url_prefix="/negotiation")

@@ -16,6 +16,7 @@ from trading.procedures.common.awards import models as awards  # noqa: F401
 from trading.procedures.common.deposits import models as deposits  # noqa: F401
 from trading.procedures.common.opening import models as opening  # noqa: F401
 from trading.procedures.common.participation import models as participation  # noqa: F401
+from trading.procedures.land_tender import models as land_tender  # noqa: F401
 from trading.procedures.negotiation import models as negotiation  # noqa: F401
 from trading.projects import models as projects  # noqa: F401
 from trading.reference import models as reference  # noqa: F401

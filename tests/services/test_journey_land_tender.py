@@ -222,3 +222,37 @@ def test_mining_right_tender_needs_twenty_working_days_of_notice_and_runs_the_sa
     deposits.set_lot_deposit(octx, trade.lot_code, 176 * WAN)
     set_criteria(octx, trade.lot_code, {**CRITERIA, "min_price_fen": 880 * WAN})
     assert stages.available_actions(octx, trade) == ["terminate"]
+
+
+def test_the_parcel_is_recorded_by_the_grantor_before_the_deadline_and_audited(session, clock, ctx):
+    from tests.factories.notices import notice_project as other_project
+    from trading.audit.models import AuditEntry
+    from trading.core.errors import Forbidden, InvalidInput, NotFound
+    from trading.procedures.land_tender import services as parcels
+
+    owner, octx, trade = land_lot(ctx)
+    raw = {"subject_ref": "城区2026-21号", "location": "城区滨江路北侧", "area_m2": "12345.67",
+           "land_use": "城镇住宅用地", "term_years": "70", "plot_ratio": "1.0–2.5"}
+    row = parcels.set_parcel(octx, trade.lot_code, raw)
+    assert (row.subject_ref, str(row.area_m2), row.term_years) == ("城区2026-21号", "12345.67", 70)
+    parcels.set_parcel(octx, trade.lot_code, {**raw, "plot_ratio": "≤2.0"})
+    entries = session.execute(select(AuditEntry).where(AuditEntry.action == "land_tender.parcel_set")
+                              .order_by(AuditEntry.seq)).scalars().all()
+    assert len(entries) == 2
+    before = len(entries)
+
+    with pytest.raises(InvalidInput):                    # nothing written on bad input
+        parcels.set_parcel(octx, trade.lot_code, {**raw, "area_m2": "-1"})
+    stranger = actor_ctx(session, clock, make_user(ctx, "owner"))
+    with pytest.raises(Forbidden):
+        parcels.set_parcel(stranger, trade.lot_code, raw)
+    selection_owner = make_user(ctx, "owner")
+    project = other_project(ctx, selection_owner, procedure="selection")
+    with pytest.raises(NotFound):                         # not a land tender: the 404 of an unknown lot
+        parcels.parcel_of(ctx, project.lots[0].code)
+    clock.set(trade.deadline_at)
+    with pytest.raises(Conflict) as locked:
+        parcels.set_parcel(octx, trade.lot_code, raw)
+    assert locked.value.code == "land_tender.parcel_locked"
+    assert session.query(AuditEntry).filter(AuditEntry.action == "land_tender.parcel_set").count() == before
+    assert parcels.parcel_of(ctx, trade.lot_code)[2].plot_ratio == "≤2.0"

@@ -281,3 +281,38 @@ def test_the_result_is_due_ten_working_days_after_the_report():
     assert end_day(due).isoformat() == "2026-10-16" and to_beijing(due).time().hour == 0   # 24:00 of the 16th
     assert awards.land_result_due(CAL, beijing(2026, 8, 4, 9, 0), {"award.land_result_wd": 5}) == \
         awards.land_result_due(CAL, beijing(2026, 8, 4, 9, 0), {}) - timedelta(days=7)
+
+
+# --- the parcel ------------------------------------------------------------------------------------------
+LAND_PARCEL = {"subject_ref": "城区2026-21号", "location": "城区滨江路北侧", "area_m2": "12,345.67",
+               "land_use": "城镇住宅用地", "term_years": "70", "plot_ratio": "1.0–2.5", "mineral": ""}
+
+
+@pytest.mark.parametrize("procedure, change, field", [
+    ("land_tender", {}, None),
+    ("land_tender", {"area_m2": "0"}, "area_m2"),
+    ("land_tender", {"area_m2": "12.345"}, "area_m2"),
+    ("land_tender", {"area_m2": "abc"}, "area_m2"),
+    ("land_tender", {"area_m2": ""}, "area_m2"),              # a land parcel needs its area
+    ("land_tender", {"area_m2": 12.5}, "area_m2"),            # floats are refused
+    ("land_tender", {"term_years": "71"}, "term_years"),
+    ("land_tender", {"term_years": "0"}, "term_years"),
+    ("land_tender", {"term_years": "4.5"}, "term_years"),
+    ("land_tender", {"subject_ref": " "}, "subject_ref"),
+    ("land_tender", {"location": ""}, "location"),
+    ("land_tender", {"plot_ratio": "x" * 41}, "plot_ratio"),
+    ("land_tender", {"land_use": 5}, "land_use"),
+    ("mining_tender", {"area_m2": "", "location": "", "mineral": "建筑用砂岩"}, None),
+    ("mining_tender", {"mineral": ""}, "mineral"),
+])
+def test_parcel_validation(procedure, change, field):
+    raw = {**LAND_PARCEL, **change}
+    if field is None:
+        p = land.parse_parcel(raw, procedure)
+        assert p.subject_ref == raw["subject_ref"].strip()
+        if procedure == "land_tender":
+            assert (p.area_m2, p.term_years, land.mu_of(p.area_m2)) == (D("12345.67"), 70, D("18.52"))
+    else:
+        with pytest.raises(InvalidInput) as err:
+            land.parse_parcel(raw, procedure)
+        assert (err.value.code, err.value.field) == (f"parcel.{field}", field)

@@ -111,3 +111,26 @@ def test_open_data_statistics_and_stage_pages_take_an_awarded_land_tender(ctx, c
     assert monthly.status_code == 200 and "土地招标出让" in monthly.get_data(as_text=True)
     stage = client.get(f"/stages/{code}")
     assert stage.status_code == 200 and 'data-status="contracted"' in stage.get_data(as_text=True)
+
+
+def test_parcel_page_public_and_owner_form(ctx, client, session, app):
+    from trading.procedures.land_tender.models import TenderParcel
+
+    owner, _octx, trade = land_lot(ctx)
+    db.session.commit()
+    url = f"/land-tender/{trade.lot_code}"
+    public = client.get(url).get_data(as_text=True)
+    assert 'data-testid="no-parcel"' in public and 'data-testid="parcel-form"' not in public
+    assert client.post(f"{url}/parcel", data={}).status_code in (400, 302, 401, 403)   # no session, no CSRF
+    assert session.execute(select(TenderParcel)).first() is None
+
+    login_as(client, owner)
+    token = csrf_token(client, url)
+    form = {"csrf_token": token, "subject_ref": "城区2026-21号", "location": "城区滨江路北侧", "area_m2": "12345.67",
+            "land_use": "城镇住宅用地", "term_years": "70", "plot_ratio": "1.0–2.5", "mineral": ""}
+    bad = client.post(f"{url}/parcel", data={**form, "term_years": "99"})
+    assert bad.status_code == 422 and "出让年限" in bad.get_data(as_text=True) and 'value="12345.67"' in bad.get_data(as_text=True)
+    assert client.post(f"{url}/parcel", data=form).status_code == 302
+    page = app.test_client().get(url).get_data(as_text=True)          # anonymous again
+    assert "城区2026-21号" in page and "18.52" in page
+    assert client.get("/land-tender/NO-SUCH-LOT").status_code == 404

@@ -18,10 +18,14 @@ Where the other figures live: the notice periods (period.land_notice_cd, period.
 common.periods), the deposit floor ≥ 20 % of the starting price with no cap (deposit.land_floor_bp,
 common.deposits.rules), the refund (deposit.land_refund_wd).
 
-Imports: reference (settings), procedures.common (flow, phases)."""
+Imports: core.errors, reference (settings), procedures.common (flow, phases)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from trading.core.errors import InvalidInput
 from trading.procedures.common.flow import Machine, Transition, register
 from trading.procedures.common.phases import (
     RUNNERS,
@@ -88,4 +92,88 @@ def is_land_tender(procedure: str) -> bool:
     return procedure in MACHINES
 
 
-__all__ = ["LAND", "LABELS", "MACHINES", "MINING", "PROCEDURES", "TERMS", "is_land_tender"]
+__all__ = ["LAND", "LABELS", "MACHINES", "MINING", "PROCEDURES", "TERMS", "Parcel", "is_land_tender", "mu_of",
+           "parse_parcel"]
+
+
+# --- the parcel (宗地) or mining right announced with the grant notice --------------------------------
+TEXT_MAX = {"subject_ref": 60, "location": 200, "land_use": 60, "plot_ratio": 40, "mineral": 60}
+TERM_YEARS_MAX = 70  # the longest grant term (residential land, 城镇国有土地使用权出让和转让暂行条例 Art. 12)
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """What the grant notice says about the object: 宗地编号 (or the mining right's name), location,
+    area in ㎡, 土地用途 (or 矿种 for a mining right), 出让年限, 容积率."""
+    subject_ref: str
+    location: str
+    area_m2: Decimal | None
+    land_use: str
+    term_years: int | None
+    plot_ratio: str
+    mineral: str
+
+    def as_dict(self) -> dict:
+        return {"subject_ref": self.subject_ref, "location": self.location,
+                "area_m2": str(self.area_m2) if self.area_m2 is not None else None, "land_use": self.land_use,
+                "term_years": self.term_years, "plot_ratio": self.plot_ratio, "mineral": self.mineral}
+
+
+def _bad(field: str, zh: str, en: str) -> InvalidInput:
+    return InvalidInput(f"parcel.{field}", zh, en, field=field)
+
+
+def parse_parcel(raw: object, procedure: str) -> Parcel:
+    """Validate the typed (or sent) parcel data: texts within their lengths, the area a positive
+    number of ㎡ with at most 2 decimals, the term 1–70 years; a land parcel needs its number,
+    location and area; a mining right its name and 矿种. InvalidInput names the field to fix."""
+    raw = raw if isinstance(raw, dict) else {}
+    text = {}
+    for name, most in TEXT_MAX.items():
+        value = raw.get(name)
+        value = value.strip() if isinstance(value, str) else ("" if value is None else None)
+        if value is None or len(value) > most:
+            raise _bad(name, f"此项须为不超过 {most} 字的文字", f"Text of at most {most} characters")
+        text[name] = value
+    area = raw.get("area_m2")
+    area_dec = None
+    if area not in (None, ""):
+        try:
+            area_dec = Decimal(str(area).replace(",", "").strip())
+        except InvalidOperation:
+            area_dec = None
+        if isinstance(area, bool | float) or area_dec is None or not area_dec.is_finite() or area_dec <= 0 \
+                or area_dec.as_tuple().exponent < -2 or area_dec >= Decimal("1e12"):
+            raise _bad("area_m2", "面积须为大于 0 的平方米数（最多两位小数）",
+                       "The area is a positive number of square metres (at most 2 decimals)")
+    term = raw.get("term_years")
+    term_int = None
+    if term not in (None, ""):
+        try:
+            term_int = int(str(term).strip()) if not isinstance(term, bool | float) else None
+        except ValueError:
+            term_int = None
+        if term_int is None or not 1 <= term_int <= TERM_YEARS_MAX:
+            raise _bad("term_years", f"出让年限须为 1–{TERM_YEARS_MAX} 年的整数",
+                       f"The term is a whole number of years, 1–{TERM_YEARS_MAX}")
+    if procedure == MINING:
+        for name, zh, en in (("subject_ref", "请填写矿业权名称", "Give the mining right's name"),
+                             ("mineral", "请填写开采矿种", "Give the mineral")):
+            if not text[name]:
+                raise _bad(name, zh, en)
+    else:
+        for name, zh, en in (("subject_ref", "请填写宗地编号", "Give the parcel number"),
+                             ("location", "请填写宗地坐落", "Give the parcel's location")):
+            if not text[name]:
+                raise _bad(name, zh, en)
+        if area_dec is None:
+            raise _bad("area_m2", "请填写宗地面积（平方米）", "Give the parcel's area (square metres)")
+    return Parcel(text["subject_ref"], text["location"], area_dec, text["land_use"], term_int, text["plot_ratio"],
+                  text["mineral"])
+
+
+def mu_of(area_m2: Decimal | None) -> Decimal | None:
+    """㎡ → 亩 (1 亩 = 10000/15 ㎡), two decimals, half up."""
+    if area_m2 is None:
+        return None
+    return (Decimal(area_m2) * 15 / 10_000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
