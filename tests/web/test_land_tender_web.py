@@ -40,6 +40,7 @@ def test_public_notice_project_stage_and_criteria_pages(ctx, client, session):
     assert 'data-status="accepting"' in stage and 'data-testid="stage-path"' in stage
     path = stage.split('data-testid="stage-path"', 1)[1].split("</ol>", 1)[0]
     assert "已定标" in path and "候选人公示" not in path
+    assert f'href="/land-tender/{trade.lot_code}" data-testid="parcel-link"' in stage
 
     url = f"/evaluation/{trade.lot_code}/criteria"
     html = client.get(url).get_data(as_text=True)
