@@ -401,6 +401,9 @@ CASES = [
     Case("POST", "/notices/{notice_draft}/publish", NOTICE_WRITE, fresh=_notice_draft),
     Case("GET", "/audit/entries", AUDIT),
     Case("GET", "/audit/verify", AUDIT),
+    # the supervision workspace's reads: supervisors only (and each read lands in their access log)
+    Case("GET", "/supervision/projects/{submitted}/timeline", SUPERVISOR_ONLY, fresh=_submitted),
+    Case("GET", "/supervision/access-log", SUPERVISOR_ONLY),
     # stage 2: checkpoints, proofs and keys are public; only a registered witness's supervisor cosigns
     Case("GET", "/audit/log-key", every(OK)),
     Case("GET", "/audit/checkpoints/latest", every(OK), fresh=_checkpoint),

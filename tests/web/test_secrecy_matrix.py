@@ -45,7 +45,8 @@ SKIP_ENDPOINTS = {"opening.hall_stream", "auctions.stream", "evaluation.progress
 #: pages whose content legitimately moves with any activity on the platform (they show no bidder):
 #: the integrity check prints the chain length (see the README's note on stage-1 audit counts); the
 #: supervisors' access log lists the supervisor's own reads, so it grows with every page this matrix visits
-CHANGES_WITH_ANY_ACTIVITY = {"supervision.audit_verify", "api.audit_verify", "supervision.access_log_page"}
+CHANGES_WITH_ANY_ACTIVITY = {"supervision.audit_verify", "api.audit_verify", "supervision.access_log_page",
+                             "api.supervision_access_log"}
 
 
 def _lot_pair(ctx, owner):

@@ -209,3 +209,30 @@ def test_a_trusted_proxy_passes_the_client_address(app):
     client = app.test_client()
     client.environ_base.update({"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "10.9.9.9, 203.0.113.77"})
     assert _failed_login(client)["ip"] == "203.0.113.77"   # the proxy's own hop, not the client's claim
+
+
+# --- the same through the JSON API ---------------------------------------------------------------
+
+def test_api_timeline_and_access_log(app, ctx, clock, lot):
+    client, sup = _supervisor_client(app, ctx)
+    body = client.get(f"/api/v1/supervision/projects/{lot.project_id}/timeline").json
+    assert body["project_id"] == lot.project_id and body["next_after"] is None
+    seqs = [i["seq"] for i in body["items"]]
+    assert seqs == sorted(seqs) and body["items"][0]["label"] == "项目登记"
+    assert not {"participation.registered", "offer.submitted"} & {i["action"] for i in body["items"]}
+    published = next(i for i in body["items"] if i["action"] == "notice.published")
+    assert published["doc"]["kind"] == "notice" and published["doc"]["version"] == 1
+    assert len(published["doc"]["sha256"]) == 64 and len(published["entry_hash"]) == 64
+    assert published["at"].endswith("+08:00") and published["ip"] == "127.0.0.1"
+    assert client.get("/api/v1/supervision/projects/999999/timeline").status_code == 404
+
+    log = client.get(f"/api/v1/supervision/access-log?user={sup.username}").json
+    assert [r["endpoint"] for r in log["items"]] == ["api.supervision_timeline"]   # the 404 read is not one
+    assert log["items"][0]["object_code"] == str(lot.project_id) and log["items"][0]["ip"] == "198.51.100.9"
+    bad = client.get("/api/v1/supervision/access-log?since=2026-11-10T00:00:00%2B08:00&until=2026-11-01T00:00:00%2B08:00")
+    assert bad.status_code == 422
+
+    owner = app.test_client()
+    login_as(owner, make_user(ctx, "owner"))
+    assert owner.get(f"/api/v1/supervision/projects/{lot.project_id}/timeline").status_code == 403
+    assert owner.get("/api/v1/supervision/access-log").status_code == 403

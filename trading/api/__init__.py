@@ -35,4 +35,5 @@ from . import (  # noqa: E402,F401
     opening,
     organisations,
     projects,
+    supervision,  # noqa: E402,F401
 )
