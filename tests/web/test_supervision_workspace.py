@@ -236,3 +236,18 @@ def test_api_timeline_and_access_log(app, ctx, clock, lot):
     login_as(owner, make_user(ctx, "owner"))
     assert owner.get(f"/api/v1/supervision/projects/{lot.project_id}/timeline").status_code == 403
     assert owner.get("/api/v1/supervision/access-log").status_code == 403
+
+
+def test_dashboard_lists_an_evaluation_with_its_progress_counts(app, ctx):
+    from tests.factories.evaluation import evaluation_lot, fill_and_submit
+
+    ev = evaluation_lot(ctx)
+    fill_and_submit(ev, members=ev.members[:1])
+    db.session.commit()
+    client, _sup = _supervisor_client(app, ctx)
+    page = client.get("/supervise/").text
+    section = page.split('data-testid="today-evaluations"', 1)[1].split("</ul>", 1)[0]
+    assert ev.code in section and f'href="/evaluation/{ev.code}/progress"' in section
+    expected = len(ev.members) * len(ev.bidders)
+    assert f"评分表已提交 {len(ev.bidders)}/{expected}" in section     # counts only, never a score
+    assert client.get(f"/evaluation/{ev.code}/progress").status_code == 200
