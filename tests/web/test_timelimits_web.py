@@ -126,3 +126,12 @@ def test_cli_lists_the_overdue_steps(app, world):
     assert "red=2" in lines[-1] and "yellow=1" in lines[-1]
     out = app.test_cli_runner().invoke(args=["timelimits", "list", "--light", "purple"])
     assert out.exit_code == 2 and "Unknown light filter" in out.output
+
+
+@pytest.mark.parametrize(("who", "target"), [("op", "/time-limits/?kind=contract_signing"),
+                                             ("sup", "/supervise/time-limits?kind=contract_signing")])
+def test_the_award_reminders_link_the_whole_list(client, world, who, target):
+    login_as(client, world[who])
+    html = client.get("/awards/").get_data(as_text=True)
+    assert f'href="{target}"' in html
+    assert client.get(target).status_code == 200
