@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from flask import url_for
 from marshmallow import Schema, fields, validate
+from sqlalchemy import select
 
 from trading.core.context import ServiceContext
 from trading.projects.models import Lot
@@ -160,8 +161,8 @@ def _row(alert: SupervisionAlert, codes: dict[int, str]) -> dict:
 def _detail(c: ServiceContext, alert: SupervisionAlert) -> dict:
     session = c.session
     linked = alerts.evidence_context(c, alert)
-    lot_names = {lot.id: lot.name for lot in session.query(Lot).filter(
-        Lot.id.in_([t.lot_id for t in linked["evidence_lots"]]))} if linked["evidence_lots"] else {}
+    lot_ids = [t.lot_id for t in linked["evidence_lots"]]
+    lot_names = dict(session.execute(select(Lot.id, Lot.name).where(Lot.id.in_(lot_ids))).all()) if lot_ids else {}
     entries = [e | {"url": url_for("api.audit_entries", seq_from=e["seq"], seq_to=e["seq"])}
                for e in alerts.evidence_entries(c, alert)]
     workflow = {name: getattr(alert, name) for name in (
