@@ -235,6 +235,8 @@ def _negotiation_with_an_open_round(ctx, clock) -> dict:
 @pytest.fixture
 def world(app, ctx, session, clock):
     from tests.factories.auctions import INC, START, auction_lot, place, started
+    from tests.factories.land_tender import land_lot
+    from tests.timeline import T0
     from trading.audit.checkpoints import make_checkpoint
     from trading.audit.services import record
     from trading.opendata import rules as od_rules
@@ -245,6 +247,8 @@ def world(app, ctx, session, clock):
     from trading.supervision.alerts import services as alerts
     from trading.supervision.alerts.rules import Finding
 
+    land = land_lot(ctx)[2]        # a published 招标出让 lot: its factory starts in August 2026
+    clock.set(T0)
     sup = make_user(ctx, "supervisor", totp=True)
     auction = auction_lot(ctx, procedure="online_bidding", buyers=2)   # first: its periods end within 2026
     first_checkpoint = make_checkpoint(auction.c_op, "manual")
@@ -292,7 +296,7 @@ def world(app, ctx, session, clock):
         "record_id": 1, "complaint_id": complaint.id, "file_id": complaint.files[0].id, "step": "accept",
     }
     project = session.get(Project, trade.project_id)
-    return {"sup": sup, "args": args, "project_code": project.trade_code, "auction_code": auction.code, "negotiation_code": neg["lot_code"], "lot_name": lot.name, "alert": alert.id}
+    return {"sup": sup, "args": args, "project_code": project.trade_code, "land_code": land.lot_code, "auction_code": auction.code, "negotiation_code": neg["lot_code"], "lot_name": lot.name, "alert": alert.id}
 
 
 def _path(rule, world) -> str | None:
@@ -301,6 +305,8 @@ def _path(rule, world) -> str | None:
         args["lot_code"] = world["auction_code"]
     if rule.endpoint == "supervision.project_timeline_by_code":
         args["code"] = world["project_code"]
+    if rule.endpoint.startswith("land_tender."):
+        args["lot_code"] = world["land_code"]
     if rule.endpoint.startswith(("negotiation.", "api.negotiation")):
         args["lot_code"] = world["negotiation_code"]
     path = rule.rule
