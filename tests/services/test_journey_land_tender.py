@@ -29,7 +29,7 @@ from tests.factories.journeys import (
 from tests.factories.land_tender import CRITERIA, WAN, land_lot
 from tests.factories.notices import bj_at, make_notice, notice_project, published_notice
 from trading.audit.services import verify
-from trading.core.clock import to_beijing
+from trading.core.clock import beijing, to_beijing
 from trading.core.errors import Conflict, RuleViolation
 from trading.evaluation.criteria.services import set_criteria
 from trading.evaluation.reports import services as reports
@@ -126,10 +126,16 @@ def test_land_tender_won_by_the_highest_price_from_the_notice_to_the_archive(ses
     clock.advance(timedelta(hours=1))
     row = result.award(octx, code, bidders[1].org.id)
     assert trade.status == "awarded" and row.price_fen == PRICES[1] and row.result_due_at is None
+    # the grant contract within 10 working days of the deal (国土资发〔2010〕34号), not the 30-day clock
+    # the grant contract within 10 working days of the deal (国土资发〔2010〕34号), not the 30-day clock:
+    # Sat 29 Aug → 31 Aug … 4 Sep, 7 … 11 Sep, 24:00
+    assert to_beijing(clock.now()).date().isoformat() == "2026-08-29"
+    assert to_beijing(row.contract_due_at) == to_beijing(beijing(2026, 9, 12))
     notice = session.get(Notice, row.result_notice_id)
     assert notice.kind == "result" and notice.status == "published" and "招标出让中标结果公告" in notice.title
     _letter, data = result.letter_pdf(bidders[1].ctx, row.letters[0].id)
     assert "人民币壹仟贰佰伍拾万元整" in pdf_text(data)
+    assert "签订出让合同" in pdf_text(data).replace("\n", "") and "30日内" not in pdf_text(data)
     # the losers' deposits are due back within 5 WD of the result; the winner's becomes part of the price
     for a in accounts:
         session.refresh(a)

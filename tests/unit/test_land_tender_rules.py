@@ -283,6 +283,20 @@ def test_the_result_is_due_ten_working_days_after_the_report():
         awards.land_result_due(CAL, beijing(2026, 8, 4, 9, 0), {}) - timedelta(days=7)
 
 
+
+@pytest.mark.parametrize("regime, deal, settings, due", [
+    # 招标出让: the grant contract within 10 WD of the deal (国土资发〔2010〕34号), 24:00 of the last day
+    (awards.Regime.LAND, beijing(2026, 11, 27, 9, 0), {}, beijing(2026, 12, 12)),        # Fri → Fri 11 Dec
+    (awards.Regime.LAND, beijing(2026, 9, 28, 15, 0), {}, beijing(2026, 10, 17)),        # across 国庆 → 16 Oct
+    (awards.Regime.LAND, beijing(2026, 11, 27, 9, 0), {"award.land_contract_wd": 5}, beijing(2026, 12, 5)),
+    # the procurement 30-day clock is not used by land (and land's setting not by procurement)
+    (awards.Regime.LAND, beijing(2026, 11, 27, 9, 0), {"award.contract_cd": 3}, beijing(2026, 12, 12)),
+    (awards.Regime.TENDER_LAW, beijing(2026, 11, 27, 9, 0), {"award.land_contract_wd": 5}, beijing(2026, 12, 29)),
+    (awards.Regime.GP, beijing(2026, 11, 27, 9, 0), {}, beijing(2026, 12, 29)),
+])
+def test_the_grant_contract_is_due_ten_working_days_after_the_deal(regime, deal, settings, due):
+    assert awards.contract_due(CAL, deal, settings, regime) == due
+
 # --- the parcel ------------------------------------------------------------------------------------------
 LAND_PARCEL = {"subject_ref": "城区2026-21号", "location": "城区滨江路北侧", "area_m2": "12,345.67",
                "land_use": "城镇住宅用地", "term_years": "70", "plot_ratio": "1.0–2.5", "mineral": ""}

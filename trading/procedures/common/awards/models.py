@@ -119,7 +119,7 @@ class Award(Base):
     challenge_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: GP: names of the negotiation/inquiry team as published (74号令 18)
     team_names: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
-    #: the contract is due by then (30 days of the notice)
+    #: the contract is due by then (30 days of the notice; 招标出让: award.land_contract_wd working days)
     contract_due_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
 
     letters: Mapped[list[ResultLetter]] = relationship(back_populates="award", order_by="ResultLetter.id",

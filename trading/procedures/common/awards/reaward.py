@@ -161,7 +161,7 @@ def award_next(ctx: ServiceContext, lot_code: str, *, team_names: Sequence[str] 
     chosen = next(c for c in cl.candidates if c.bidder_org_id == nxt.bidder_org_id)
     row = Award(lot_id=trade.lot_id, list_id=cl.id, bidder_org_id=chosen.bidder_org_id, rank=chosen.rank,
                 price_fen=chosen.price_fen, determined_by=ctx.actor.user_id, determined_at=now, team_names=team,
-                contract_due_at=rules.contract_due(cal, now, settings))
+                contract_due_at=rules.contract_due(cal, now, settings, regime))
     notice_until = None
     if regime == Regime.GP:
         row.result_due_at = rules.result_due(cal, now, settings)

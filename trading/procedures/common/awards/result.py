@@ -112,7 +112,7 @@ def award(ctx: ServiceContext, lot_code: str, bidder_org_id: int, *, team_names:
     chosen = next(c for c in cl.candidates if c.bidder_org_id == bidder_org_id)
     row = Award(lot_id=trade.lot_id, list_id=cl.id, bidder_org_id=bidder_org_id, rank=chosen.rank,
                 price_fen=chosen.price_fen, determined_by=ctx.actor.user_id, determined_at=now, team_names=team,
-                contract_due_at=rules.contract_due(cal, now, settings))
+                contract_due_at=rules.contract_due(cal, now, settings, regime))
     notice_until = None
     land_due = None
     if regime == Regime.GP:
@@ -181,7 +181,9 @@ def letter_context(ctx: ServiceContext, letter: ResultLetter) -> dict:
     project = project_of(ctx, trade)
     names = org_names(ctx, [award_row.bidder_org_id, letter.bidder_org_id, project.owner_org_id])
     return {"letter": letter, "award": award_row, "project": project, "lot": ctx.session.get(Lot, trade.lot_id),
-            "gp": award_row.result_due_at is not None, "addressee": names.get(letter.bidder_org_id, ""),
+            "gp": award_row.result_due_at is not None,
+            "land": ctx.session.get(CandidateList, award_row.list_id).regime == Regime.LAND,
+            "addressee": names.get(letter.bidder_org_id, ""),
             "winner_name": names.get(award_row.bidder_org_id, ""), "owner_name": names.get(project.owner_org_id, ""),
             "amount": format_yuan(award_row.price_fen), "capitals": to_capitals(award_row.price_fen),
             "issued": fmt_bj(letter.issued_at), "contract_due": fmt_bj(award_row.contract_due_at),

@@ -10,7 +10,8 @@ Sources (domain/rules.md §1 A9–A13, B, C9–C13, C challenges, D):
 - GP 谈判/询价: candidates ranked by price low → high; the buyer decides within 5 WD, silence → the
   lowest price stands (74号令 36, 49 [V]); result within 2 WD (74号令 18 [V]); 质疑 within 7 WD
   of the end of the result announcement period, reply within 7 WD (94号令 10–13 [V]);
-- contract within 30 CD of the notice (招标投标法 46; 74号令 19 [V]).
+- contract within 30 CD of the notice (招标投标法 46; 74号令 19 [V]); 招标出让: the grant contract within
+  10 WD of the deal (国土资发〔2010〕34号 [U], award.land_contract_wd).
 
 Imports: core, reference (settings, workdays), this package's periods. No Flask, no SQLAlchemy;
 time comes in as `now`."""
@@ -44,6 +45,8 @@ define(
                "Reply to a challenge within (working days)", 1, 7),
     SettingDef("award.contract_cd", 30, "CD", "招标投标法 Art. 46; 74号令 Art. 19 [V]", "发出通知书后签订合同期限（日）",
                "Sign the contract within (calendar days of the notice)", 1, 30),
+    SettingDef("award.land_contract_wd", 10, "WD", "国土资发〔2010〕34号 [U]", "招标出让成交后签订出让合同期限（工作日）",
+               "Land / mining tender: sign the grant contract within (working days of the deal)", 1, 30),
     SettingDef("award.land_result_wd", 10, "WD", "39号令 [S]", "招标出让结果公布期限（活动结束后，工作日）",
                "Land / mining tender: publish the result within (working days after the activity)", 1, 30),
     SettingDef("award.contract_warn_days", 5, "CD", "平台设定 [P]", "合同签订到期提醒（提前天数）",
@@ -200,7 +203,13 @@ def reply_due(cal: WorkCalendar, kind: str, filed_at: datetime, settings: Mappin
     return period_end(cal, filed_at, setting(settings, "award.objection_reply_cd"), Unit.CD)
 
 
-def contract_due(cal: WorkCalendar, notice_at: datetime, settings: Mapping[str, int]) -> datetime:
+def contract_due(cal: WorkCalendar, notice_at: datetime, settings: Mapping[str, int],
+                 regime: Regime = Regime.TENDER_LAW) -> datetime:
+    """The contract clock from the notice of award: 30 CD (招标投标法 46; 74号令 19); 招标出让 (land /
+    mining rights): the grant contract within award.land_contract_wd (10) working days of the deal
+    (国土资发〔2010〕34号 [U]), 24:00 Beijing of the last day."""
+    if regime == Regime.LAND:
+        return period_end(cal, notice_at, setting(settings, "award.land_contract_wd"), Unit.WD)
     return period_end(cal, notice_at, setting(settings, "award.contract_cd"), Unit.CD)
 
 
