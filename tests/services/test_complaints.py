@@ -264,10 +264,26 @@ def test_time_limit_rows_for_the_supervision_list(sel, session):
     from trading.supervision.timelimits.rules import Scope
     c = file(sel)
     owner_scope = Scope(org_id=sel.owner.org_id)
-    rows = complaint_steps(session, COMPLAIN_AT, Scope())
+    rows = complaint_steps(session, COMPLAIN_AT, Scope(supervision=True))
     assert [(r.code, r.name, r.due_at, r.light.value, r.responsible) for r in rows] == [
         (sel.trade.lot_code, f"投诉 #{c.id} · 受理审查", eod(2026, 12, 1), "green", "行政监督部门")]
     assert not [r for r in rows if owner_scope.wants(r)]          # the respondent is not told before acceptance
+    assert complaint_steps(session, COMPLAIN_AT, Scope()) == []   # nor the centre: under review, supervisors only
     services.accept(sel.c_supervisor, c.id)
     rows = complaint_steps(session, COMPLAIN_AT, Scope())
+    assert [r.name for r in rows] == [f"投诉 #{c.id} · 作出处理决定"]
     assert [r.name for r in rows if owner_scope.wants(r)] == [f"投诉 #{c.id} · 作出处理决定"]
+
+
+def test_the_lists_show_a_complaint_to_supervisors_under_review_and_to_the_centre_once_accepted(ctx, sel, session,
+                                                                                               clock):
+    from trading.supervision.timelimits import queries
+
+    c = file(sel)
+    clock.set(COMPLAIN_AT)
+    operator = actor_ctx(session, clock, make_user(ctx, "operator"))
+    names = lambda ctx: [r.name for r in queries.time_limits(ctx, lights=("all",), kinds=("complaint",)).rows]  # noqa: E731
+    assert names(sel.c_supervisor) == [f"投诉 #{c.id} · 受理审查"]
+    assert names(operator) == []
+    services.accept(sel.c_supervisor, c.id)
+    assert names(sel.c_supervisor) == names(operator) == [f"投诉 #{c.id} · 作出处理决定"]

@@ -1,10 +1,9 @@
 """The complaints' running clocks (acceptance review, decision, suspension end) as rows of the
-supervision time-limit list (限时办结), through its provider registry. Open clocks only; the project's
-owner and agency (and the project page) see a row only once the complaint is accepted (before that the
-respondent is not told of it).
-
-Not registered on import: the centre's own list (/time-limits/, operators) shows every provider's rows,
-and whether the centre should see complaints under review is the lead's call. `register()` plugs it in."""
+supervision time-limit list (限时办结), through its provider registry (registered when the complaint
+pages are imported, like the statistics' provider). Open clocks only. A complaint under acceptance
+review is the supervisors' alone (Scope.supervision); once accepted, the centre's list and the
+project's owner and agency (and the project page) see its clocks too: a suspension stops the trade
+the centre runs, and the respondent has been told."""
 
 from __future__ import annotations
 
@@ -30,6 +29,8 @@ def complaint_steps(session: Session, now: datetime, scope: Scope) -> Iterable[S
         c = row.complaint
         if row.due_at is None:  # paused (excluded time) or a calendar year not loaded: no instant to show
             continue
+        if c.accepted_at is None and not scope.supervision:
+            continue
         project = session.get(Project, c.project_id)
         orgs = frozenset(i for i in (project.owner_org_id, project.agency_org_id) if i is not None)
         step = services.STEP_LABELS[row.step][0]
@@ -42,4 +43,7 @@ def complaint_steps(session: Session, now: datetime, scope: Scope) -> Iterable[S
 
 
 def register() -> None:
-    register_provider("complaints", complaint_steps)
+    register_provider(KIND, complaint_steps)  # under its kind: the filter knows it even with no row
+
+
+register()

@@ -29,6 +29,7 @@ from trading.projects.models import Project
 from trading.projects.views import due_text
 
 from . import rules, services
+from . import timelimits as _timelimits  # noqa: F401  (the complaint clocks on the time-limit lists)
 
 bp = Blueprint("complaints", __name__)
 

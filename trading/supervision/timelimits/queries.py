@@ -4,6 +4,7 @@ agency sees the steps of its own projects. Read-only: nothing here writes, so no
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from trading.accounts.rules import roles_for
@@ -29,7 +30,7 @@ def coloured_rows(ctx: ServiceContext, scope: Scope, now: datetime | None = None
     now = now or ctx.now()
     values = settings(ctx)
     if scope.done_since is None:
-        scope = Scope(scope.org_id, scope.project_id, now - timedelta(days=values["timelimit.done_days"]))
+        scope = replace(scope, done_since=now - timedelta(days=values["timelimit.done_days"]))
     return [rules.coloured(r, now, values) for r in collect(ctx.session, now, scope)]
 
 
@@ -46,7 +47,13 @@ def known_kinds(rows: Iterable[StepRow] = ()) -> list[str]:
 def time_limits(ctx: ServiceContext, *, lights: Iterable[str] = (), kinds: Iterable[str] = ()) -> Board:
     """The whole list (centre, supervisors), filtered by light (default: red and yellow) and kind."""
     ctx.require(*READERS)
-    return _board(ctx, Scope(), lights, kinds)
+    return _board(ctx, _whole(ctx), lights, kinds)
+
+
+def _whole(ctx: ServiceContext, project_id: int | None = None) -> Scope:
+    """The centre's or a supervisor's scope: every step; a supervisor also those only supervisors
+    follow (see Scope.supervision)."""
+    return Scope(project_id=project_id, supervision=ctx.actor.has("supervisor"))
 
 
 def own_time_limits(ctx: ServiceContext, *, project_id: int | None = None, lights: Iterable[str] = ("all",),
@@ -59,7 +66,7 @@ def own_time_limits(ctx: ServiceContext, *, project_id: int | None = None, light
 def project_time_limits(ctx: ServiceContext, project_id: int) -> Board:
     """Every step of one project, open and recently finished, for whoever may read the project page
     (the caller checked that); an owner/agency only ever gets its own organisation's steps."""
-    scope = Scope(project_id=project_id)
+    scope = _whole(ctx, project_id)
     if not ctx.actor.has(*READERS):
         ctx.require(*PROJECT_SIDE)
         scope = Scope(org_id=ctx.actor.org_id, project_id=project_id)
@@ -76,4 +83,4 @@ def _board(ctx: ServiceContext, scope: Scope, lights: Iterable[str], kinds: Iter
 def counts(ctx: ServiceContext) -> dict[str, int]:
     """The counts per light ("red", "yellow", …) over every step (the supervisor dashboard's badges)."""
     ctx.require(*READERS)
-    return {lt.value: n for lt, n in rules.board(coloured_rows(ctx, Scope()), frozenset()).counts.items()}
+    return {lt.value: n for lt, n in rules.board(coloured_rows(ctx, _whole(ctx)), frozenset()).counts.items()}

@@ -120,10 +120,13 @@ class StepRow:
 @dataclass(frozen=True)
 class Scope:
     """What a provider is asked for. org_id: only that owner's/agency's projects; project_id: only
-    that project; done_since: finished steps are wanted if they finished at or after it."""
+    that project; done_since: finished steps are wanted if they finished at or after it;
+    supervision: the reader is a supervisor, who also follows steps nobody else is told of yet
+    (a complaint under acceptance review)."""
     org_id: int | None = None
     project_id: int | None = None
     done_since: datetime | None = None
+    supervision: bool = False
 
     def wants(self, row: StepRow) -> bool:
         if self.org_id is not None and self.org_id not in row.org_ids:
