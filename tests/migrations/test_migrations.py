@@ -151,7 +151,8 @@ def test_migrated_checkpoints_are_append_only(mig_app, statement):
             conn.execute(sa.text(statement))
     names = set(db.session.execute(sa.text(
         "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE '%append_only'")).scalars())
-    assert names == {f"{t}_append_only" for t in ("audit_checkpoint", "audit_cosignature", "audit_merkle_node")}
+    assert names == {f"{t}_append_only" for t in ("audit_checkpoint", "audit_cosignature", "audit_merkle_node",
+                                                  "supervision_view_log")}
 
 
 def test_downgrade_removes_everything_and_upgrade_works_again(mig_app):

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import DDL, ForeignKey, Index, Integer, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trading.audit.models import PG_APPEND_ONLY_FUNCTION
+from trading.audit.models import APPEND_ONLY_TABLES, PG_APPEND_ONLY_FUNCTION, PG_APPEND_ONLY_TRIGGERS
 from trading.core.db import Base, UTCDateTime
 
 
@@ -40,10 +40,9 @@ class SupervisionViewLog(Base):
     )
 
 
-#: PostgreSQL refuses UPDATE and DELETE on the log whatever the caller (the function is the audit
-#: tables' one, audit.models). The migration must create the same trigger (see the report of issue 6 part 2).
-PG_VIEW_LOG_TRIGGER = ("CREATE TRIGGER supervision_view_log_append_only BEFORE UPDATE OR DELETE ON supervision_view_log "
-                       "FOR EACH ROW EXECUTE FUNCTION audit_append_only()")
+#: PostgreSQL refuses UPDATE and DELETE on the log whatever the caller: the audit tables' function and
+#: a trigger from audit.models' list of append-only tables (the migration creates the same ones).
+PG_VIEW_LOG_TRIGGER = PG_APPEND_ONLY_TRIGGERS[APPEND_ONLY_TABLES.index(SupervisionViewLog.__tablename__)]
 event.listen(SupervisionViewLog.__table__, "after_create",
              DDL(PG_APPEND_ONLY_FUNCTION.replace("%", "%%")).execute_if(dialect="postgresql"))
 event.listen(SupervisionViewLog.__table__, "after_create", DDL(PG_VIEW_LOG_TRIGGER).execute_if(dialect="postgresql"))

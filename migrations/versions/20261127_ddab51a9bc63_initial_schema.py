@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ba303b120c8a
+Revision ID: ddab51a9bc63
 Revises: 
-Create Date: 2026-11-27 07:37:05.067374
+Create Date: 2026-11-27 10:15:41.548982
 
 """
 from alembic import op
@@ -17,7 +17,7 @@ from trading.audit.models import (
 )
 
 # revision identifiers, used by Alembic.
-revision = 'ba303b120c8a'
+revision = 'ddab51a9bc63'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -337,6 +337,27 @@ def upgrade():
     )
     with op.batch_alter_table('signing_key', schema=None) as batch_op:
         batch_op.create_index('ix_signing_key_org', ['org_id', 'revoked_at'], unique=False)
+
+    op.create_table('supervision_view_log',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=True),
+    sa.Column('username', sa.String(length=40), nullable=False),
+    sa.Column('endpoint', sa.String(length=80), nullable=False),
+    sa.Column('path', sa.String(length=300), nullable=False),
+    sa.Column('object_type', sa.String(length=32), nullable=False),
+    sa.Column('object_code', sa.String(length=64), nullable=False),
+    sa.Column('ip', sa.String(length=45), nullable=False),
+    sa.Column('user_agent', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['organisation.id'], name=op.f('fk_supervision_view_log_org_id_organisation')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_supervision_view_log_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_supervision_view_log'))
+    )
+    with op.batch_alter_table('supervision_view_log', schema=None) as batch_op:
+        batch_op.create_index('ix_supervision_view_log_at', ['at'], unique=False)
+        batch_op.create_index('ix_supervision_view_log_object', ['object_type', 'object_code', 'id'], unique=False)
+        batch_op.create_index('ix_supervision_view_log_user', ['user_id', 'id'], unique=False)
 
     op.create_table('entry_review',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -748,6 +769,26 @@ def upgrade():
     with op.batch_alter_table('tender_document', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tender_document_lot_id'), ['lot_id'], unique=False)
 
+    op.create_table('tender_parcel',
+    sa.Column('lot_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('subject_ref', sa.String(length=60), nullable=False),
+    sa.Column('location', sa.String(length=200), nullable=False),
+    sa.Column('area_m2', sa.Numeric(precision=14, scale=2), nullable=True),
+    sa.Column('land_use', sa.String(length=60), nullable=False),
+    sa.Column('term_years', sa.Integer(), nullable=True),
+    sa.Column('plot_ratio', sa.String(length=40), nullable=False),
+    sa.Column('mineral', sa.String(length=60), nullable=False),
+    sa.Column('updated_by', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_tender_parcel_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_tender_parcel_project_id_project')),
+    sa.ForeignKeyConstraint(['updated_by'], ['user_account.id'], name=op.f('fk_tender_parcel_updated_by_user_account')),
+    sa.PrimaryKeyConstraint('lot_id', name=op.f('pk_tender_parcel'))
+    )
+    with op.batch_alter_table('tender_parcel', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_parcel_project_id'), ['project_id'], unique=False)
+
     op.create_table('auction_application',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('lot_id', sa.Integer(), nullable=False),
@@ -1095,6 +1136,7 @@ def upgrade():
     sa.Column('pause_reason', sa.String(length=500), nullable=False),
     sa.Column('outcome', sa.String(length=10), nullable=True),
     sa.Column('basis', sa.String(length=20), nullable=True),
+    sa.Column('timed_start_fen', sa.BigInteger(), nullable=True),
     sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_bid_hash', sa.LargeBinary(length=32), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -1137,6 +1179,52 @@ def upgrade():
     )
     with op.batch_alter_table('award_default', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_award_default_lot_id'), ['lot_id'], unique=False)
+
+    op.create_table('complaint',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('lot_id', sa.Integer(), nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('regime', sa.String(length=12), nullable=False),
+    sa.Column('matter', sa.String(length=12), nullable=False),
+    sa.Column('complainant_org_id', sa.Integer(), nullable=False),
+    sa.Column('filed_by', sa.Integer(), nullable=False),
+    sa.Column('filed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('known_on', sa.Date(), nullable=True),
+    sa.Column('objection_id', sa.Integer(), nullable=True),
+    sa.Column('declared_objection', sa.Text(), nullable=False),
+    sa.Column('declared_filed_on', sa.Date(), nullable=True),
+    sa.Column('declared_answered_on', sa.Date(), nullable=True),
+    sa.Column('facts', sa.Text(), nullable=False),
+    sa.Column('request', sa.Text(), nullable=False),
+    sa.Column('window_closes_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('accept_due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('handled_by', sa.Integer(), nullable=True),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('rejected_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reject_reason', sa.Text(), nullable=False),
+    sa.Column('outcome', sa.String(length=12), nullable=True),
+    sa.Column('decision', sa.Text(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decide_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('withdraw_reason', sa.Text(), nullable=False),
+    sa.Column('suspended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('suspension_ends_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('suspension_lifted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('suspension_reason', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['complainant_org_id'], ['organisation.id'], name=op.f('fk_complaint_complainant_org_id_organisation')),
+    sa.ForeignKeyConstraint(['filed_by'], ['user_account.id'], name=op.f('fk_complaint_filed_by_user_account')),
+    sa.ForeignKeyConstraint(['handled_by'], ['user_account.id'], name=op.f('fk_complaint_handled_by_user_account')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_complaint_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['objection_id'], ['objection.id'], name=op.f('fk_complaint_objection_id_objection')),
+    sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_complaint_project_id_project')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint'))
+    )
+    with op.batch_alter_table('complaint', schema=None) as batch_op:
+        batch_op.create_index('ix_complaint_lot', ['lot_id'], unique=False)
+        batch_op.create_index('ix_complaint_org', ['complainant_org_id'], unique=False)
+        batch_op.create_index('ix_complaint_status', ['status'], unique=False)
 
     op.create_table('contract_record',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1338,6 +1426,31 @@ def upgrade():
     sa.PrimaryKeyConstraint('lot_id', name=op.f('pk_auction_reserve')),
     sa.UniqueConstraint('submission_id', name=op.f('uq_auction_reserve_submission_id'))
     )
+    op.create_table('complaint_file',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('complaint_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['complaint_id'], ['complaint.id'], name=op.f('fk_complaint_file_complaint_id_complaint')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint_file'))
+    )
+    with op.batch_alter_table('complaint_file', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaint_file_complaint_id'), ['complaint_id'], unique=False)
+
+    op.create_table('complaint_pause',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('complaint_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['complaint_id'], ['complaint.id'], name=op.f('fk_complaint_pause_complaint_id_complaint')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint_pause'))
+    )
+    with op.batch_alter_table('complaint_pause', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaint_pause_complaint_id'), ['complaint_id'], unique=False)
+
     op.create_table('conflict_declaration',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('lot_id', sa.Integer(), nullable=False),
@@ -1417,6 +1530,14 @@ def downgrade():
         batch_op.drop_index('ix_conflict_declaration_member')
 
     op.drop_table('conflict_declaration')
+    with op.batch_alter_table('complaint_pause', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_complaint_pause_complaint_id'))
+
+    op.drop_table('complaint_pause')
+    with op.batch_alter_table('complaint_file', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_complaint_file_complaint_id'))
+
+    op.drop_table('complaint_file')
     op.drop_table('auction_reserve')
     with op.batch_alter_table('auction_bid', schema=None) as batch_op:
         batch_op.drop_index('ix_auction_bid_lot_id')
@@ -1452,6 +1573,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_contract_record_award_id'))
 
     op.drop_table('contract_record')
+    with op.batch_alter_table('complaint', schema=None) as batch_op:
+        batch_op.drop_index('ix_complaint_status')
+        batch_op.drop_index('ix_complaint_org')
+        batch_op.drop_index('ix_complaint_lot')
+
+    op.drop_table('complaint')
     with op.batch_alter_table('award_default', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_award_default_lot_id'))
 
@@ -1502,6 +1629,10 @@ def downgrade():
 
     op.drop_table('award')
     op.drop_table('auction_application')
+    with op.batch_alter_table('tender_parcel', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_parcel_project_id'))
+
+    op.drop_table('tender_parcel')
     with op.batch_alter_table('tender_document', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tender_document_lot_id'))
 
@@ -1566,6 +1697,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_entry_review_project_id'))
 
     op.drop_table('entry_review')
+    with op.batch_alter_table('supervision_view_log', schema=None) as batch_op:
+        batch_op.drop_index('ix_supervision_view_log_user')
+        batch_op.drop_index('ix_supervision_view_log_object')
+        batch_op.drop_index('ix_supervision_view_log_at')
+
+    op.drop_table('supervision_view_log')
     with op.batch_alter_table('signing_key', schema=None) as batch_op:
         batch_op.drop_index('ix_signing_key_org')
 
