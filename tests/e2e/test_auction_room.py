@@ -309,3 +309,69 @@ def test_a_reconnect_misses_no_bid(browser, live_server, listing, request, probl
     expect(mine).to_contain_text("本单位")
     expect(conn).to_have_attribute("data-state", "live", timeout=15_000)
     assert a.evaluate("window.__noReload") is True
+
+
+def test_opt_in_window_and_an_adjusted_increment(browser, live_server, listing, request, problems):
+    """汕头: both bid during the listing, nobody asked to continue; at the close the rooms switch to the
+    opt-in window with its countdown, both click 参加限时竞价, the window ends in the timed phase. The
+    host raises the increment from the room: both rooms show it live and the next +1× uses it."""
+    from tests.factories.accounts import make_user as mk
+
+    code = listing["code"]
+    a = _new_page(browser, live_server, DESKTOP, request, problems)
+    b = _new_page(browser, live_server, PHONE, request, problems)
+    login(a, live_server, "buyer_a", password=DEFAULT_PASSWORD)
+    login(b, live_server, "buyer_b", password=DEFAULT_PASSWORD)
+    with live_server.app.app_context():
+        op_user = mk(ServiceContext(session=db.session, clock=live_server.clock), "operator", username="host_a", totp=True)
+        op_secret = op_user.totp_secret
+        db.session.commit()
+        db.session.remove()
+    host = _new_page(browser, live_server, DESKTOP, request, problems)
+    login(host, live_server, "host_a", password=DEFAULT_PASSWORD, totp_secret=op_secret)
+    for page, quick in ((a, 1), (b, 1)):
+        page.goto(f"/auctions/{code}/room")
+        expect(page.get_by_test_id("room-conn")).to_have_attribute("data-state", "live")
+        _bid(page, quick=quick)
+        page.get_by_test_id("confirm-ok").click()
+        expect(page.get_by_test_id("bid-result")).to_contain_text("报价成功")
+    _rows(a, 2)
+
+    live_server.clock.set(listing["free_until"])
+    phase, _, deadline = _host(live_server, listing, services.tick)
+    assert phase == "opt_in" and deadline == listing["free_until"] + timedelta(minutes=5)
+    for page in (a, b):
+        expect(page.get_by_test_id("opt-in-button")).to_be_visible(timeout=10_000)
+        expect(page.get_by_test_id("room-countdown")).to_have_text(re.compile(r"00:0(5:00|4:5\d)"), timeout=10_000)
+        expect(page.get_by_test_id("bid-form")).to_have_count(0)
+        expect(page.get_by_test_id("reserve-statement")).to_contain_text("未设底价")
+    shot(a, "auction-20-opt-in-window")
+    shot(b, "auction-21-opt-in-window-phone")
+    live_server.clock.advance(minutes=2)
+    for page in (a, b):
+        page.get_by_test_id("opt-in-button").click()
+        expect(page.get_by_test_id("opted-in")).to_be_visible()
+    expect(a.get_by_test_id("room-countdown")).to_have_text(re.compile(r"00:0(3:00|2:5\d)"), timeout=10_000)
+    live_server.clock.advance(minutes=3)
+    phase, _, _ = _host(live_server, listing, services.tick)
+    assert phase == "timed"
+    for page in (a, b):
+        expect(page.get_by_test_id("bid-form")).to_be_visible(timeout=10_000)
+        expect(page.get_by_test_id("room-phase")).to_have_text("限时竞价")
+
+    host.goto(f"/auctions/{code}/room")
+    host.get_by_label("新加价幅度（元）").fill("20000")
+    host.get_by_test_id("adjust-increment").get_by_label("理由（审计留痕）").fill("竞价激烈，提高加价幅度")
+    host.get_by_test_id("adjust-increment-button").click()
+    expect(host.get_by_test_id("room-increment")).to_have_text("20,000.00")
+    shot(host, "auction-22-host-increment")
+    for page in (a, b):
+        expect(page.get_by_test_id("room-increment")).to_have_text("20,000.00", timeout=10_000)
+        expect(page.get_by_test_id("bid-result")).to_contain_text("加价幅度已调整为 20,000.00 元")
+    shot(a, "auction-23-increment-adjusted")
+    _bid(a, quick=1)  # A was outbid by B (810,000): +1× is now 830,000
+    expect(a.get_by_test_id("confirm-capitals")).to_have_text("人民币捌拾叁万元整")
+    a.get_by_test_id("confirm-ok").click()
+    for page in (a, b):
+        _rows(page, 3)
+        expect(page.get_by_test_id("room-price")).to_have_text("¥830,000.00")
