@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from datetime import timedelta
 
 from sqlalchemy import func, select, update
 
 from trading.accounts.models import Organisation
 from trading.accounts.rules import roles_for
-from trading.accounts.services import current_user_row
 from trading.audit.services import record
 from trading.core.context import SYSTEM, ServiceContext
-from trading.core.errors import Conflict, Forbidden, InvalidInput, Throttled, not_found
+from trading.core.errors import Conflict, Forbidden, InvalidInput, not_found
 from trading.projects.models import Project
 from trading.sealing import envelope as env
 from trading.sealing import shamir
@@ -42,7 +40,14 @@ from trading.sealing.failures import EnvelopeError, Failure
 from ..common.lots import get_trade
 from ..common.opening.ceremony import get_opening_key, run_ceremony
 from ..common.opening.models import CustodianShare, OpeningKey, ShareAttempt
-from ..common.opening.shares import MAX_WRONG_ATTEMPTS, WRONG_WINDOW_MINUTES, ShareRefused, unseal_verified
+from ..common.opening.shares import (
+    ShareRefused,
+    accept_share,
+    check_throttle,
+    submitting_custodian,
+    unseal_verified,
+    wrong_since,
+)
 from ..common.participation.base import EnvelopeRefused
 from . import rules
 from .models import Auction, AuctionReserve
@@ -222,14 +227,7 @@ def submit_reserve_share(ctx: ServiceContext, lot_code: str, passphrase: str) ->
     shares the reserve opens and, when the outcome waited for it, the outcome is settled."""
     from .services import _lock
 
-    ctx.require(*roles_for("opening.submit_share"))
-    user = current_user_row(ctx)
-    if not user.totp_enabled:
-        raise Forbidden("opening.two_factor_required", "提交密钥份额须先启用双因素认证",
-                        "Enable two-factor authentication before submitting a share")
-    if not isinstance(passphrase, str) or not passphrase:
-        raise InvalidInput("opening.passphrase_required", "请输入保管口令", "Enter your custodian passphrase",
-                           field="passphrase")
+    user = submitting_custodian(ctx, passphrase)
     a = _lock(ctx, lot_code)
     r = _reserve(ctx, a.lot_id, lock=True)
     if r is None or r.status == "uploading":
@@ -252,18 +250,13 @@ def submit_reserve_share(ctx: ServiceContext, lot_code: str, passphrase: str) ->
                        "Your share was already accepted")
     refused = ctx.session.execute(select(func.count()).select_from(ShareAttempt).where(
         ShareAttempt.custodian_share_id == share.id, ShareAttempt.outcome.in_(("wrong_passphrase", "bad_share")),
-        ShareAttempt.at > now - timedelta(minutes=WRONG_WINDOW_MINUTES))).scalar_one()
-    if refused >= MAX_WRONG_ATTEMPTS:
-        raise Throttled("opening.share_throttled",
-                        f"保管口令连续错误 {refused} 次，请 {WRONG_WINDOW_MINUTES} 分钟后再试",
-                        f"{refused} wrong attempts in a row; try again in {WRONG_WINDOW_MINUTES} minutes",
-                        details={"x": share.x})
+        ShareAttempt.at > wrong_since(now))).scalar_one()
+    check_throttle(refused, share.x)
     unsealed = unseal_verified(ctx, share, lot_code, passphrase, user.display_name)
     if unsealed.error is not None:
         _attempt(ctx, a, share, unsealed.outcome, unsealed.detail)
         raise unsealed.error
-    share.status, share.accepted_at = "accepted", now
-    share.accepted_y = unsealed.value.y.to_bytes(32, "big")
+    accept_share(share, unsealed.value, now)
     _attempt(ctx, a, share, "accepted", "share matches its commitment")
     accepted = ctx.session.execute(select(func.count()).select_from(CustodianShare).where(
         CustodianShare.opening_key_id == key.id, CustodianShare.status == "accepted")).scalar_one()

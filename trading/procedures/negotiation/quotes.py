@@ -27,18 +27,17 @@ Imports: core, audit, sealing, accounts, projects, procedures.common (opening, l
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 
 from trading.accounts.models import Organisation, SigningKey
 from trading.accounts.rules import roles_for
-from trading.accounts.services import current_user_row
 from trading.accounts.signing_keys import signing_key_valid_at
 from trading.audit.services import record
 from trading.core.blobs import get_store
 from trading.core.context import ServiceContext
-from trading.core.errors import Conflict, Forbidden, InvalidInput, RuleViolation, Throttled, not_found
+from trading.core.errors import Conflict, Forbidden, RuleViolation, not_found
 from trading.projects.models import Project
 from trading.sealing import envelope as env
 from trading.sealing import shamir
@@ -48,7 +47,13 @@ from ..common.lots import get_trade
 from ..common.models import LotTrade
 from ..common.opening import rules as opening_rules
 from ..common.opening.ceremony import split_opening_key
-from ..common.opening.shares import MAX_WRONG_ATTEMPTS, WRONG_WINDOW_MINUTES, unseal_verified
+from ..common.opening.shares import (
+    accept_share,
+    check_throttle,
+    submitting_custodian,
+    unseal_verified,
+    wrong_since,
+)
 from ..common.participation.services import EnvelopeRefused
 from . import rules
 from .models import NegotiationRound, NegotiationSupplier, RoundKeyShare, RoundQuote, RoundShareAttempt
@@ -186,14 +191,7 @@ def put_quote(ctx: ServiceContext, submission_id: str, manifest_raw: bytes | str
 def submit_round_share(ctx: ServiceContext, round_code: str, passphrase: str) -> dict:
     """A custodian of the round's key submits its share after the round closed; refused and
     attributed when wrong (audited, then ShareRefused); at k shares the round's quotes open."""
-    ctx.require(*roles_for("opening.submit_share"))
-    user = current_user_row(ctx)
-    if not user.totp_enabled:
-        raise Forbidden("opening.two_factor_required", "提交密钥份额须先启用双因素认证",
-                        "Enable two-factor authentication before submitting a share")
-    if not isinstance(passphrase, str) or not passphrase:
-        raise InvalidInput("opening.passphrase_required", "请输入保管口令", "Enter your custodian passphrase",
-                           field="passphrase")
+    user = submitting_custodian(ctx, passphrase)
     rnd = get_round(ctx, round_code, lock=True)
     share = ctx.session.execute(select(RoundKeyShare).where(
         RoundKeyShare.round_id == rnd.id, RoundKeyShare.custodian_user_id == user.id)).scalar_one_or_none()
@@ -210,12 +208,8 @@ def submit_round_share(ctx: ServiceContext, round_code: str, passphrase: str) ->
     now = ctx.now()
     refused = ctx.session.execute(select(func.count()).select_from(RoundShareAttempt).where(
         RoundShareAttempt.round_share_id == share.id, RoundShareAttempt.outcome != "accepted",
-        RoundShareAttempt.at > now - timedelta(minutes=WRONG_WINDOW_MINUTES))).scalar_one()
-    if refused >= MAX_WRONG_ATTEMPTS:
-        raise Throttled("opening.share_throttled",
-                        f"保管口令连续错误 {refused} 次，请 {WRONG_WINDOW_MINUTES} 分钟后再试",
-                        f"{refused} wrong attempts in a row; try again in {WRONG_WINDOW_MINUTES} minutes",
-                        details={"x": share.x})
+        RoundShareAttempt.at > wrong_since(now))).scalar_one()
+    check_throttle(refused, share.x)
     unsealed = unseal_verified(ctx, share, rnd.code, passphrase, user.display_name)
     ctx.session.add(RoundShareAttempt(round_share_id=share.id, user_id=user.id, at=now, ip=(ctx.ip or "")[:45],
                                       outcome=unsealed.outcome))
@@ -226,8 +220,7 @@ def submit_round_share(ctx: ServiceContext, round_code: str, passphrase: str) ->
         record(ctx, "negotiation.share_refused", "lot", trade.lot_id, project_id=trade.project_id, payload=payload)
         ctx.session.flush()
         raise unsealed.error
-    share.status, share.accepted_at = "accepted", now
-    share.accepted_y = unsealed.value.y.to_bytes(32, "big")
+    accept_share(share, unsealed.value, now)
     record(ctx, "negotiation.share_accepted", "lot", trade.lot_id, project_id=trade.project_id, payload=payload)
     accepted = ctx.session.execute(select(func.count()).select_from(RoundKeyShare).where(
         RoundKeyShare.round_id == rnd.id, RoundKeyShare.status == "accepted")).scalar_one()

@@ -86,6 +86,43 @@ def unseal_verified(ctx: ServiceContext, share, code: str, passphrase: str, disp
     return Unsealed(value, "accepted", "share matches its commitment")
 
 
+# --- the steps every share submission shares (a lot's opening, an auction's reserve, a round's quotes) ---
+
+def submitting_custodian(ctx: ServiceContext, passphrase: object):
+    """The acting custodian's user row, before any key is read: a custodian role, two-factor
+    authentication enabled, a passphrase given."""
+    ctx.require(*roles_for("opening.submit_share"))
+    user = current_user_row(ctx)
+    if not user.totp_enabled:
+        raise Forbidden("opening.two_factor_required", "提交密钥份额须先启用双因素认证",
+                        "Enable two-factor authentication before submitting a share")
+    if not isinstance(passphrase, str) or not passphrase:
+        raise InvalidInput("opening.passphrase_required", "请输入保管口令", "Enter your custodian passphrase",
+                           field="passphrase")
+    return user
+
+
+def check_throttle(refused: int, x: int, *, hint_zh: str = "", hint_en: str = "") -> None:
+    """`refused` wrong attempts of share x within WRONG_WINDOW_MINUTES: at MAX_WRONG_ATTEMPTS the next
+    waits (Throttled, nothing recorded)."""
+    if refused >= MAX_WRONG_ATTEMPTS:
+        raise Throttled("opening.share_throttled",
+                        f"保管口令连续错误 {refused} 次，请 {WRONG_WINDOW_MINUTES} 分钟后再试{hint_zh}",
+                        f"{refused} wrong attempts in a row; try again in {WRONG_WINDOW_MINUTES} minutes{hint_en}",
+                        details={"x": x})
+
+
+def wrong_since(now):
+    """The start of the throttle window."""
+    return now - timedelta(minutes=WRONG_WINDOW_MINUTES)
+
+
+def accept_share(share, value: shamir.Share, now) -> None:
+    """Mark a verified share accepted and keep its value until the key is rebuilt (then wiped)."""
+    share.status, share.accepted_at = "accepted", now
+    share.accepted_y = value.y.to_bytes(32, "big")
+
+
 # --- share submission ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -114,14 +151,7 @@ def submit_share(ctx: ServiceContext, lot_code: str, passphrase: str) -> ShareOu
     """A custodian (two-factor enabled) unseals its share with its passphrase after the deadline; the
     share is checked against its commitment. A refused attempt is recorded and attributed, then
     ShareRefused is raised; at k accepted shares the lot is opened (open_lot) in the same transaction."""
-    ctx.require(*roles_for("opening.submit_share"))
-    user = current_user_row(ctx)
-    if not user.totp_enabled:
-        raise Forbidden("opening.two_factor_required", "提交密钥份额须先启用双因素认证",
-                        "Enable two-factor authentication before submitting a share")
-    if not isinstance(passphrase, str) or not passphrase:
-        raise InvalidInput("opening.passphrase_required", "请输入保管口令", "Enter your custodian passphrase",
-                           field="passphrase")
+    user = submitting_custodian(ctx, passphrase)
     trade, key, share = _my_share(ctx, lot_code, lock=True)
     now = ctx.now()
     status = effective_status(trade, now)
@@ -138,20 +168,13 @@ def submit_share(ctx: ServiceContext, lot_code: str, passphrase: str) -> ShareOu
                        "Your share was already accepted")
     refused = ctx.session.execute(select(func.count()).select_from(ShareAttempt).where(
         ShareAttempt.custodian_share_id == share.id, ShareAttempt.outcome.in_(("wrong_passphrase", "bad_share")),
-        ShareAttempt.at > now - timedelta(minutes=WRONG_WINDOW_MINUTES))).scalar_one()
-    if refused >= MAX_WRONG_ATTEMPTS:
-        raise Throttled("opening.share_throttled",
-                        f"保管口令连续错误 {refused} 次，请 {WRONG_WINDOW_MINUTES} 分钟后再试，或联系开标主持人",
-                        f"{refused} wrong attempts in a row; try again in {WRONG_WINDOW_MINUTES} minutes or "
-                        "contact the host", details={"x": share.x})
+        ShareAttempt.at > wrong_since(now))).scalar_one()
+    check_throttle(refused, share.x, hint_zh="，或联系开标主持人", hint_en=" or contact the host")
     unsealed = unseal_verified(ctx, share, trade.lot_code, passphrase, user.display_name)
     if unsealed.error is not None:
         _attempt(ctx, trade, share, unsealed.outcome, unsealed.detail)
         raise unsealed.error
-    value = unsealed.value
-    share.status, share.accepted_at = "accepted", now
-    share.accepted_y = value.y.to_bytes(32, "big")
-    del value
+    accept_share(share, unsealed.value, now)
     _attempt(ctx, trade, share, "accepted", "share matches its commitment")
     if trade.status != LotStatus.OPENING:
         trade.status, trade.status_changed_at = LotStatus.OPENING, now
