@@ -32,7 +32,9 @@ def test_trade_type(category, owner_type, expected):
 def test_every_procedure_has_a_family():
     assert set(rules.PROCEDURE_FAMILIES) == set(Procedure)
     assert rules.procedure_family("land_listing") == "land_listing"
-    assert rules.procedure_family("mining_auction") == "land"
+    # mining-right sales count their notice in working days (rules.md H): families of their own
+    assert rules.procedure_family("mining_auction") == "mining"
+    assert rules.procedure_family("mining_listing") == "mining_listing"
     assert rules.procedure_family("something_new") == "other"
 
 
@@ -48,6 +50,8 @@ def test_every_kind_has_labels():
     ("tender", "announcement", {"docs_from", "docs_until", "deadline_at", "opening_at"}),
     ("negotiation", "announcement", {"deadline_at", "opening_at"}),
     ("land_listing", "land_grant", {"deadline_at", "opening_at", "closing_at"}),
+    ("mining_listing", "land_grant", {"deadline_at", "opening_at", "closing_at"}),
+    ("mining", "land_grant", {"deadline_at", "opening_at"}),
     ("asset", "disclosure", {"closing_at"}),
     ("tender", "candidates", {"publicity_until"}),
     ("negotiation", "result", {"publicity_until"}),

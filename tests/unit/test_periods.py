@@ -75,6 +75,11 @@ BOUNDARIES = [
     ("period.land_listing", "land_listing", "land_grant",
      {"published_at": beijing(2026, 10, 20, 9), "opening_at": beijing(2026, 11, 10, 9),
       "closing_at": beijing(2026, 11, 24, 15)}, "closing_at", 10),
+    ("period.mining_notice", "mining", "land_grant",
+     {"published_at": PUB, "opening_at": beijing(2026, 12, 10, 9)}, "opening_at", 20),
+    ("period.mining_listing", "mining_listing", "land_grant",
+     {"published_at": beijing(2026, 10, 20, 9), "opening_at": beijing(2026, 11, 17, 9),
+      "closing_at": beijing(2026, 12, 1, 15)}, "closing_at", 10),
     ("period.asset_disclosure", "asset", "disclosure",
      {"published_at": PUB, "closing_at": beijing(2026, 12, 10, 17)}, "closing_at", 20),
     ("period.auction_notice", "auction", "announcement",
@@ -175,3 +180,16 @@ def test_rules_apply_only_to_their_family_and_kind():
 
 def test_rules_without_their_dates_do_not_fire():
     assert _codes("tender", "announcement", published_at=PUB) == []
+
+
+@pytest.mark.parametrize("family, codes", [
+    ("mining", {"period.mining_notice"}),
+    ("mining_listing", {"period.mining_notice", "period.mining_listing"}),
+    ("land_listing", {"period.land_notice", "period.land_listing"}),
+])
+def test_mining_sales_count_working_days_and_never_take_the_land_rules(family, codes):
+    assert {r.code for r in rules_for(family, "land_grant")} == codes
+    # a mining listing announced 22 calendar days (16 working days) ahead is refused; land's 20 CD would pass
+    dates = {"published_at": beijing(2026, 10, 26, 9), "opening_at": beijing(2026, 11, 17, 9),
+             "closing_at": beijing(2026, 12, 1, 15)}
+    assert ("period.mining_notice" in _codes(family, "land_grant", **dates)) == family.startswith("mining")

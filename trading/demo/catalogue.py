@@ -168,9 +168,10 @@ PROJECTS: tuple[ProjectSpec, ...] = (
     ProjectSpec(
         "sand_mine", "landres", "石桥镇建筑用砂岩矿采矿权挂牌出让", "mining", "gov", "self_raised", 0,
         8_800_000, (("石桥镇建筑用砂岩矿采矿权", 8_800_000),), "mining_listing", "石桥镇",
-        ("示自然资矿〔2026〕3号", "示范县自然资源局"), "矿区面积0.21平方公里，出让年限10年。", **_accepted(-8),
-        notices=(NoticeSpec("land_grant", (-8, 10, 0), "示范县石桥镇建筑用砂岩矿采矿权挂牌出让公告",
-                            {"opening_at": (14, 9, 0), "deadline_at": (24, 16, 0), "closing_at": (28, 10, 0)},
+        ("示自然资矿〔2026〕3号", "示范县自然资源局"), "矿区面积0.21平方公里，出让年限10年。", **_accepted(-20),
+        # a mining-right notice runs ≥ 20 working days before the listing, the listing ≥ 10 working days
+        notices=(NoticeSpec("land_grant", (-20, 10, 0), "示范县石桥镇建筑用砂岩矿采矿权挂牌出让公告",
+                            {"opening_at": (12, 9, 0), "deadline_at": (26, 16, 0), "closing_at": (30, 10, 0)},
                             ONLINE),)),
     # --- state assets, other -----------------------------------------------------------------------
     ProjectSpec(

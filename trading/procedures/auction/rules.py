@@ -35,7 +35,7 @@ from enum import StrEnum
 from trading.core.money import format_yuan
 from trading.procedures.common.deposits.rules import DepositRefused, check_deposit
 from trading.procedures.common.flow import Machine, Transition, register
-from trading.procedures.common.periods import check_periods
+from trading.procedures.common.periods import check_periods  # also defines period.mining_*_wd
 from trading.procedures.common.phases import HOST, PROJECT, RUNNERS, SYSTEM, failure_paths
 from trading.reference.settings import SettingDef, define, definition
 from trading.reference.workdays import CalendarYearMissing, Unit, WorkCalendar, meets_minimum
@@ -65,10 +65,7 @@ define(
                "大额加价提示：加价幅度倍数", "Large-jump warning: increments", 2, 10_000),
     SettingDef("auction.large_jump_bp", 1000, "bp", "平台设定 [P]（ux.md §1.4）", "大额加价提示：相对当前价比例",
                "Large-jump warning: share of the current price", 1, 100_000),
-    SettingDef("period.mining_notice_wd", 20, "WD", "国土资规〔2017〕7号 [U]", "矿业权出让公告提前期（工作日）",
-               "Mining-right notice lead (working days)", 1),
-    SettingDef("period.mining_listing_wd", 10, "WD", "国土资规〔2017〕7号 [U]", "矿业权挂牌期（工作日）",
-               "Mining-right listing period (working days)", 1),
+    # period.mining_notice_wd and period.mining_listing_wd are defined once, in common/periods.py
     SettingDef("period.asset_small_wd", 5, "WD", "县规定 [U]（100万元以下）", "资产转让披露期：100万元以下",
                "Asset disclosure below 1 M yuan", 1),
     SettingDef("period.asset_mid_wd", 10, "WD", "32号令 Art. 48 [S]（100万–1000万元）", "资产转让披露期：100万–1000万元",

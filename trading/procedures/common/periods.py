@@ -27,6 +27,8 @@ define(
                "Consultation documents → first response", 1),
     SettingDef("period.mining_notice_wd", 20, "WD", "国土资规〔2017〕7号 [U]", "矿业权出让公告提前期（工作日）",
                "Mining-right notice lead (working days)", 1),
+    SettingDef("period.mining_listing_wd", 10, "WD", "国土资规〔2017〕7号 [U]", "矿业权挂牌期（工作日）",
+               "Mining-right listing period (working days)", 1),
 )
 
 
@@ -142,7 +144,10 @@ PERIOD_RULES: tuple[PeriodRule, ...] = (
           "MLR Order 39", "出让公告发布之日至招标拍卖挂牌活动开始之日", "from the grant notice to the start of the sale"),
     _rule("period.mining_notice", ["mining"], ["land_grant", "announcement"], ["published_at"], "opening_at", Unit.WD,
           "period.mining_notice_wd", "《矿业权交易规则》（国土资规〔2017〕7号）", "MLR 2017 No. 7 (mining-right trading rules)",
-          "矿业权出让公告发布之日至招标活动开始之日", "from the mining-right grant notice to the start of the tender"),
+          "矿业权出让公告发布之日至出让活动开始之日", "from the mining-right grant notice to the start of the sale"),
+    _rule("period.mining_listing", ["mining_listing"], ["land_grant", "announcement"], ["opening_at"], "closing_at",
+          Unit.WD, "period.mining_listing_wd", "《矿业权交易规则》（国土资规〔2017〕7号）",
+          "MLR 2017 No. 7 (mining-right trading rules)", "矿业权挂牌期", "mining-right listing period"),
     _rule("period.land_listing", ["land_listing"], ["land_grant", "announcement"], ["opening_at"], "closing_at", Unit.WD,
           "period.land_listing_wd", "国土资源部令第39号、第11号", "MLR Orders 39 and 11", "挂牌期", "listing period"),
     _rule("period.asset_disclosure", ["asset"], ["disclosure", "announcement"], ["published_at"], "closing_at", Unit.WD,
@@ -156,7 +161,9 @@ PERIOD_RULES: tuple[PeriodRule, ...] = (
 
 def rules_for(family: str, kind: str) -> list[PeriodRule]:
     # land_listing is also land: the 20-day notice applies to every land sale
-    families = {family} | ({"land"} if family.startswith("land") else set())
+    # and a mining listing is also mining: the 20-working-day notice applies to every mining-right sale
+    families = {family} | ({"land"} if family.startswith("land") else set()) \
+        | ({"mining"} if family.startswith("mining") else set())
     return [r for r in PERIOD_RULES if r.families & families and kind in r.kinds]
 
 

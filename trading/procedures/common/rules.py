@@ -104,8 +104,9 @@ PROCEDURE_FAMILIES: dict[str, str] = {
     Procedure.GP_TENDER: "gp_tender",
     # mining rights use the land machinery (rules.md H)
     Procedure.LAND_TENDER: "land", Procedure.LAND_AUCTION: "land", Procedure.LAND_LISTING: "land_listing",
-    # a mining tender's notice runs ≥ 20 WD (period.mining_notice_wd, rules.md H), its own family
-    Procedure.MINING_TENDER: "mining", Procedure.MINING_AUCTION: "land", Procedure.MINING_LISTING: "land_listing",
+    # a mining-right notice runs ≥ 20 WD (period.mining_notice_wd, rules.md H) and a mining listing
+    # ≥ 10 WD (period.mining_listing_wd): families of their own
+    Procedure.MINING_TENDER: "mining", Procedure.MINING_AUCTION: "mining", Procedure.MINING_LISTING: "mining_listing",
     Procedure.ASSET_TRANSFER: "asset",
     Procedure.ONLINE_BIDDING: "auction",
     Procedure.DIRECT: "other",
@@ -138,6 +139,9 @@ _FAMILY_DATE_LABELS = {
     ("land_listing", "deadline_at"): ("竞买申请截止", "Bidder applications close"),
     ("land_listing", "opening_at"): ("挂牌开始", "Listing starts"),
     ("land_listing", "closing_at"): ("挂牌截止", "Listing closes"),
+    ("mining_listing", "deadline_at"): ("竞买申请截止", "Bidder applications close"),
+    ("mining_listing", "opening_at"): ("挂牌开始", "Listing starts"),
+    ("mining_listing", "closing_at"): ("挂牌截止", "Listing closes"),
     ("asset", "closing_at"): ("信息披露期满", "Disclosure ends"),
     ("asset", "deadline_at"): ("受让申请截止", "Applications close"),
     ("auction", "opening_at"): ("拍卖（竞价）开始", "Auction starts"),
@@ -158,7 +162,7 @@ def required_dates(family: str, kind: str) -> tuple[str, ...]:
             return ("deadline_at", "opening_at")
         if family in ("land", "mining"):
             return ("deadline_at", "opening_at")
-        if family == "land_listing":
+        if family in ("land_listing", "mining_listing"):
             return ("deadline_at", "opening_at", "closing_at")
         if family == "asset":
             return ("closing_at",)
@@ -178,7 +182,7 @@ def date_order(family: str) -> tuple[tuple[str, str], ...]:
     """Pairs (earlier, later) the key dates must respect. In a land listing the applications close
     during the listing, after it starts (rules.md G3.2)."""
     common = (("docs_from", "docs_until"), ("docs_until", "deadline_at"), ("objection_until", "deadline_at"))
-    if family == "land_listing":
+    if family in ("land_listing", "mining_listing"):
         return common + (("opening_at", "deadline_at"), ("deadline_at", "closing_at"), ("opening_at", "closing_at"))
     return common + (("deadline_at", "opening_at"), ("opening_at", "closing_at"))
 
