@@ -87,6 +87,28 @@ def _criteria_lot(w) -> dict:
     return {"lot_code": trade.lot_code}
 
 
+def _land_lot(w) -> dict:
+    """A published 招标出让 lot of the owner organisation (registered by its agency), made once."""
+    if "land_code" not in w:
+        from sqlalchemy import select
+
+        from tests.factories.notices import bj_at, published_notice
+        from tests.factories.projects import accepted_project
+        from trading.procedures.common.models import LotTrade
+        project = accepted_project(w["as"]["agency"], w["as"]["operator"], owner_org_id=w["owner_org"],
+                                   procedure="land_tender", category="land", owner_type="gov",
+                                   funding_source="self_raised", fiscal_share_bp=0)
+        at = bj_at(w["as"]["owner"].now(), 25, 9, 0)
+        published_notice(w["as"]["owner"], project, deadline_at=at, opening_at=at, closing_at=None)
+        w["land_code"] = db.session.execute(select(LotTrade.lot_code).where(LotTrade.project_id == project.id)) \
+            .scalar_one()
+    return {"lot_code": w["land_code"]}
+
+
+def _parcel_body() -> dict:
+    return {"subject_ref": "城区2026-21号", "location": "城区滨江路北侧", "area_m2": "12345.67"}
+
+
 def _checkpoint(w) -> dict:
     from trading.audit.checkpoints import make_checkpoint
     cp = make_checkpoint(w["as"]["operator"], "manual")
@@ -457,6 +479,11 @@ CASES = [
     Case("GET", "/lots/{lot_code}/criteria", row(401, 404, 404, 404, 403, 403, 403, 404, 403), fresh=_lot_code),
     Case("PUT", "/lots/{lot_code}/criteria", row(401, OK, OK, 404, 403, 403, 403, 403, 403),
          body=lambda w: _criteria_body(), fresh=_criteria_lot),
+    # 招标出让 parcel: public once the grant notice is out; the project side records it before the deadline
+    # (another owner is told it is not a party: the lot itself is public)
+    Case("GET", "/land-tender/{lot_code}/parcel", every(OK), fresh=_land_lot),
+    Case("PUT", "/land-tender/{lot_code}/parcel", row(401, OK, OK, 403, 403, 403, 403, 403, 403),
+         body=lambda w: _parcel_body(), fresh=_land_lot),
     # 竞争性谈判 round quotes (after the opening: the suppliers are known to the team, the prices are not)
     Case("GET", "/negotiation/lots/{round_code}/sealing", every(OK, anonymous=401), fresh=_negotiation_round),
     # suppliers come from the opening, they do not register: the call only answers whether one is still in

@@ -305,7 +305,7 @@ def _path(rule, world) -> str | None:
         args["lot_code"] = world["auction_code"]
     if rule.endpoint == "supervision.project_timeline_by_code":
         args["code"] = world["project_code"]
-    if rule.endpoint.startswith("land_tender."):
+    if rule.endpoint.startswith(("land_tender.", "api.land_tender")):
         args["lot_code"] = world["land_code"]
     if rule.endpoint.startswith(("negotiation.", "api.negotiation")):
         args["lot_code"] = world["negotiation_code"]

@@ -27,6 +27,7 @@ from . import (  # noqa: E402,F401
     criteria,  # noqa: E402,F401
     deposits,
     keys,
+    land_tender,  # noqa: E402,F401
     me,
     meta,
     negotiation,  # noqa: E402,F401  (after offers: it reuses its schemas)
