@@ -466,3 +466,59 @@ def test_a_sale_without_a_reserve_leaves_reserve_met_out(session, clock, ctx):
                if r["ocid"] == rules.ocid(PUB.prefix, w.code)][-1]["awards"]
     assert award["value"]["amount"] == yuan(START) and "reserveMet" not in award
     check_sale_release(all_releases(session, clock.now())[-1])
+
+
+def test_a_land_tender_names_its_award_criteria_and_its_parcel(session, clock, ctx):
+    """招标出让: the grant notice's release has neither (the criteria and the parcel come after it); the
+    parcel entry's tenderUpdate carries the parcel as the tender's item (description, area in ㎡) and
+    awardCriteria from the criteria's method then in force: the highest price is priceOnly."""
+    from tests.factories.land_tender import CRITERIA as LAND_CRITERIA
+    from tests.factories.land_tender import land_lot
+    from trading.procedures.land_tender import services as parcels
+
+    _owner, octx, trade = land_lot(ctx)
+    set_criteria(octx, trade.lot_code, LAND_CRITERIA)
+    parcels.set_parcel(octx, trade.lot_code, {"subject_ref": "城区2026-21号", "location": "城区滨江路北侧",
+                                              "area_m2": "12345.67", "land_use": "城镇住宅用地", "term_years": "70",
+                                              "plot_ratio": "1.0–2.5"})
+    releases = all_releases(session, clock.now())
+    for r in releases:
+        check_sale_release(r)
+    assert [r["tag"] for r in releases] == [["tender"], ["tenderUpdate"]]
+    first, update = releases[0]["tender"], releases[1]["tender"]
+    assert "awardCriteria" not in first and "items" not in first
+    assert (update["saleMethod"], update["saleObject"]) == ("tender", "landUseRight")
+    assert update["awardCriteria"] == "priceOnly" and update["awardCriteriaDetails"].startswith("最高价法")
+    [item] = update["items"]
+    assert item["quantity"] == Decimal("12345.67") and item["unit"] == {"scheme": "UNCEFACT", "id": "MTK",
+                                                                           "name": "平方米"}
+    assert item["description"] == ("宗地编号：城区2026-21号；坐落：城区滨江路北侧；面积：12345.67平方米；"
+                                   "土地用途：城镇住宅用地；出让年限：70年；容积率：1.0–2.5")
+    record, _ = record_of(session, trade.lot_code, clock.now())
+    assert record["compiledRelease"]["tender"]["items"][0]["quantity"] == Decimal("12345.67")
+
+
+def test_a_mining_tender_by_comprehensive_scoring_has_rated_criteria(session, clock, ctx):
+    from tests.factories.land_tender import land_lot
+    from trading.procedures.land_tender import services as parcels
+
+    _owner, octx, trade = land_lot(ctx, procedure="mining_tender", category="mining", days=35)
+    body = {"method": "comprehensive", "price_weight": "60", "tie_break": "draw",
+            "items": [{"code": "T1", "name": "开发利用方案", "group": "technical", "max": "40"}],
+            "rejections": [{"code": "R1", "name": "投标人资格不符合出让公告要求"}]}
+    set_criteria(octx, trade.lot_code, body)
+    clock.advance(timedelta(minutes=1))
+    parcels.set_parcel(octx, trade.lot_code, {"subject_ref": "石桥镇建筑用砂岩矿采矿权", "mineral": "建筑用砂岩",
+                                              "location": "石桥镇"})
+    clock.advance(timedelta(minutes=1))
+    set_criteria(octx, trade.lot_code, {**LAND_HIGHEST, "rejections": body["rejections"]})  # after the parcel: not in its release
+    releases = all_releases(session, clock.now())
+    for r in releases:
+        check_sale_release(r)
+    tender = releases[-1]["tender"]
+    assert tender["saleObject"] == "miningRight"
+    assert tender["awardCriteria"] == "ratedCriteria" and tender["awardCriteriaDetails"].startswith("综合评估法")
+    assert tender["items"] == [{"id": "1", "description": "矿业权名称：石桥镇建筑用砂岩矿采矿权；坐落：石桥镇；开采矿种：建筑用砂岩"}]
+
+
+LAND_HIGHEST = {"method": "highest_price", "min_price_fen": 1_000 * 1_000_000}

@@ -148,3 +148,23 @@ def test_versioned_release_keeps_each_fields_changes_with_the_release_that_made_
                             "value": {"amount": [{**m1, "value": Decimal("100.00")}]}},
                  "awards": [{"id": "a", "status": [{**m1, "value": "pending"}, {**m2, "value": "active"}]},
                             {"id": "b", "status": [{**m2, "value": "unsuccessful"}]}]}
+
+
+@pytest.mark.parametrize("method, code", [
+    ("highest_price", "priceOnly"), ("comprehensive", "ratedCriteria"), ("lowest_price", None), (None, None),
+])
+def test_a_sale_by_tender_maps_its_method_to_award_criteria(method, code):
+    got = rules.sale_award_criteria(method)
+    assert got.get("awardCriteria") == code and bool(got.get("awardCriteriaDetails")) == (code is not None)
+
+
+@pytest.mark.parametrize("parcel, mining, description, quantity", [
+    ({"subject_ref": "CQ-1", "location": "城区", "area_m2": "100.5", "term_years": 40, "land_use": "商业用地"}, False,
+     "宗地编号：CQ-1；坐落：城区；面积：100.5平方米；土地用途：商业用地；出让年限：40年", Decimal("100.5")),
+    ({"subject_ref": "某矿", "mineral": "石灰岩", "area_m2": None, "term_years": None}, True,
+     "矿业权名称：某矿；开采矿种：石灰岩", None),
+])
+def test_the_parcel_item(parcel, mining, description, quantity):
+    item = rules.parcel_item(parcel, mining=mining)
+    assert item["id"] == "1" and item["description"] == description and item.get("quantity") == quantity
+    assert ("unit" in item) == (quantity is not None)

@@ -21,11 +21,12 @@ import json
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
 from trading.accounts.models import Organisation
 from trading.audit.models import AuditEntry
+from trading.evaluation.criteria.models import LotCriteria
 from trading.procedures.common.awards.models import Award, CandidateList
 from trading.procedures.common.models import LotTrade, Notice
 from trading.procedures.common.opening.models import OpeningRecord
@@ -138,6 +139,10 @@ class _Process:
             self.tender["status"] = "unsuccessful"
         elif action in ("award.contract_recorded", "award.contract_corrected"):
             self._contract(p)
+        elif action == "land_tender.parcel_set":
+            self.tender["items"] = [rules.parcel_item(p.get("new") or {}, mining=self.trade.procedure == "mining_tender")]
+        if self.trade.procedure in rules.TENDER_SALES:
+            self._sale_criteria(entry.seq)
         elif action == "lot.sell":
             return self._sold(at)
         elif action == "lot.sign_contract":
@@ -181,6 +186,18 @@ class _Process:
             self.related = [{"id": "1", "relationship": ["unsuccessfulProcess"], "scheme": "ocid",
                              "identifier": rules.ocid(self.pub.prefix, previous), "title": title,
                              "uri": self.pub.record_url(rules.ocid(self.pub.prefix, previous))}]
+
+    def _sale_criteria(self, upto_seq: int) -> None:
+        """招标出让: awardCriteria from the method of the lot's latest criteria version whose audit entry
+        (criteria.set / criteria.carried_over) comes before audit seq `upto_seq` (versions are never
+        changed; the criteria are public with the grant notice)."""
+        method = self.session.execute(
+            select(LotCriteria.body)
+            .join(AuditEntry, (AuditEntry.object_type == "lot_criteria")
+                  & (AuditEntry.object_id == cast(LotCriteria.id, String)))
+            .where(LotCriteria.lot_id == self.trade.lot_id, AuditEntry.seq < upto_seq)
+            .order_by(LotCriteria.version.desc()).limit(1)).scalar_one_or_none()
+        self.tender.update(rules.sale_award_criteria((method or {}).get("method")))
 
     def _redated(self, seq: int, p: dict, at: str) -> None:
         new, old = p.get("new") or {}, p.get("old") or {}

@@ -78,6 +78,16 @@ METHODS: dict[str, tuple[str, str]] = {
 #: (74号令 Art. 36, 49); 比选 scores (综合评分); a sale goes to the highest price
 AWARD_CRITERIA: dict[str, str] = {"negotiation": "priceOnly", "inquiry": "priceOnly", "selection": "ratedCriteria",
                                   "consultation": "ratedCriteria"}
+#: 招标出让 (land / mining rights by tender): awardCriteria follows the method of the lot's criteria —
+#: the highest price (price only) or the best comprehensive score (rated criteria) — with the local
+#: rule in awardCriteriaDetails (the codelist's priceOnly speaks of the lowest price: a sale reverses it)
+TENDER_SALES = frozenset({"land_tender", "mining_tender"})
+SALE_AWARD_CRITERIA: dict[str, tuple[str, str]] = {
+    "highest_price": ("priceOnly", "最高价法：报价不低于起始价且最高的投标人中标"),
+    "comprehensive": ("ratedCriteria", "综合评估法：按评分细则综合得分最高的投标人中标（得分相同的，报价高者优先）"),
+}
+#: the parcel's area: square metres (UN/CEFACT Rec. 20 MTK)
+SQUARE_METRE = {"scheme": "UNCEFACT", "id": "MTK", "name": "平方米"}
 MAIN_CATEGORIES = {"works": "works", "goods": "goods", "services": "services"}
 
 #: audit action → the release it makes (the releaseTag codelist). Only lot-level entries of public
@@ -99,6 +109,7 @@ TAGS: dict[str, str] = {
     "award.contract_recorded": "contract",
     "award.contract_corrected": "contractUpdate",
     "lot.sign_contract": "contract",             # a sale's contract (auction outcome hook)
+    "land_tender.parcel_set": "tenderUpdate",    # 招标出让: the parcel (宗地) or mining right described
 }
 #: actions that make a release only for a sale (the procurement side has its own entries)
 SALE_ONLY = frozenset({"lot.sell", "lot.sign_contract"})
@@ -139,6 +150,35 @@ def tag_for(action: str, procedure: str) -> str | None:
     if action in SALE_ONLY and not is_sale(procedure):
         return None
     return TAGS.get(action)
+
+
+# --- sales by tender ------------------------------------------------------------------------------
+
+def sale_award_criteria(method: str | None) -> dict:
+    """{"awardCriteria", "awardCriteriaDetails"} of a sale by tender whose criteria name `method`;
+    {} before the criteria are set (or for a method a sale does not use)."""
+    if method not in SALE_AWARD_CRITERIA:
+        return {}
+    code, details = SALE_AWARD_CRITERIA[method]
+    return {"awardCriteria": code, "awardCriteriaDetails": details}
+
+
+def parcel_item(parcel: dict, *, mining: bool) -> dict:
+    """The tender's item for the parcel (宗地) or mining right a sale by tender grants, from the
+    land_tender.parcel_set entry's `new` figures: a description in the notice's words (empty figures
+    left out) and, when the area is known, its quantity in square metres."""
+    area = parcel.get("area_m2")
+    area_dec = Decimal(str(area)) if area not in (None, "") else None
+    parts = [("矿业权名称" if mining else "宗地编号", parcel.get("subject_ref")), ("坐落", parcel.get("location")),
+             ("面积", f"{area_dec}平方米" if area_dec is not None else None),
+             ("开采矿种", parcel.get("mineral")), ("土地用途", parcel.get("land_use")),
+             ("出让年限", f"{parcel['term_years']}年" if parcel.get("term_years") else None),
+             ("容积率", parcel.get("plot_ratio"))]
+    item: dict = {"id": "1", "description": "；".join(f"{k}：{v}" for k, v in parts if v)}
+    if area_dec is not None:
+        item["quantity"] = area_dec
+        item["unit"] = dict(SQUARE_METRE)
+    return item
 
 
 # --- values ------------------------------------------------------------------------------------
