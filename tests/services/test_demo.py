@@ -68,6 +68,7 @@ def test_the_demo_county(demo, session, clock):
     check_people(session, clock)
     check_sealed_offers(session, clock)
     check_evaluation(demo, session, clock)
+    check_land_tender(session, clock)
     assert clock.now() == T0  # the history ran on the demo's own clock; the app's clock did not move
 
 
@@ -83,7 +84,7 @@ def check_states(demo, session):
     by_name = {name: status for name, status, _ in rows}
     assert by_name == {spec.name: expected_status(spec) for spec in PROJECTS} | {TONIGHT_NAME: "accepted"}
     statuses = Counter(s for _, s, _ in rows)
-    assert statuses == {"accepted": 18, "draft": 2, "submitted": 2, "returned": 1, "refused": 1}
+    assert statuses == {"accepted": 19, "draft": 2, "submitted": 2, "returned": 1, "refused": 1}
     assert set(c for _, _, c in rows) == {"works", "goods", "services", "land", "mining", "state_asset", "other"}
     assert demo.projects_by_status == statuses
 
@@ -104,7 +105,7 @@ def check_notices(session, clock):
     """Open now, openings today, closed, publicity running, results."""
     now = clock.now()
     published = session.execute(select(Notice).where(Notice.status == "published")).scalars().all()
-    assert len(published) == 21
+    assert len(published) == 22
     kinds = Counter(n.kind for n in published)
     assert kinds["candidates"] == 1 and kinds["result"] == 2 and kinds["deal_publicity"] == 1
     today = to_beijing(now).date()
@@ -397,3 +398,35 @@ def test_the_committee_can_finish_the_demo_evaluation_and_the_owner_publicizes(d
     assert notice.kind == "candidates" and "示范县清源水利水电工程有限公司" in notice.body
     session.commit()
     assert verify(session).ok
+
+
+def check_land_tender(session, clock):
+    """The 招标出让 lot: grant notice out, bids still open, the highest-price criteria and the parcel
+    recorded by the grantor; anyone reads the parcel through the API and its OCDS tender names both."""
+    from trading.evaluation.criteria.models import LotCriteria
+    from trading.opendata import queries, rules
+    from trading.procedures.common.models import LotTrade
+    from trading.procedures.land_tender.models import TenderParcel
+
+    trade = session.execute(select(LotTrade).where(LotTrade.procedure == "land_tender")).scalar_one()
+    assert trade.status == "accepting" and trade.deadline_at > clock.now() + timedelta(days=5)
+    notice = session.get(Notice, trade.notice_id)
+    assert notice.kind == "land_grant" and notice.status == "published" and "招标出让公告" in notice.title
+    parcel = session.get(TenderParcel, trade.lot_id)
+    assert parcel.subject_ref == "CQ2026-21" and str(parcel.area_m2) == "15320.00" and parcel.term_years == 70
+    criteria = session.execute(select(LotCriteria).where(LotCriteria.lot_id == trade.lot_id)).scalar_one()
+    assert criteria.body["method"] == "highest_price"
+    pub = rules.Publication("ocds-a1b2c3", "https://ggzy.example.cn", "示范县公共资源交易中心")
+    tender = queries.process_releases(session, pub, trade.lot_code, clock.now())[-1]["tender"]
+    assert tender["awardCriteria"] == "priceOnly" and "宗地编号：CQ2026-21" in tender["items"][0]["description"]
+
+
+def test_the_demo_land_tender_parcel_is_public(demo, app):
+    from trading.procedures.common.models import LotTrade
+
+    code = db.session.execute(select(LotTrade.lot_code).where(LotTrade.procedure == "land_tender")).scalar_one()
+    client = app.test_client()
+    page = client.get(f"/land-tender/{code}")
+    assert page.status_code == 200 and "CQ2026-21" in page.get_data(as_text=True)
+    got = client.get(f"/api/v1/land-tender/{code}/parcel").json
+    assert got["recorded"] is True and got["area_m2"] == "15320.00" and got["land_use"] == "城镇住宅用地"

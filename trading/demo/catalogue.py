@@ -50,6 +50,11 @@ class ProjectSpec:
     #: a fix after a return: new lots (or None) and a resubmission time
     fix: tuple[tuple[tuple[str, int], ...] | None, When] | None = None
     notices: tuple[NoticeSpec, ...] = ()
+    #: 招标出让: the evaluation criteria and the parcel (宗地) the owner records after the grant notice
+    #: (land_tender services), set at `extras_at`
+    criteria: dict | None = None
+    parcel: dict | None = None
+    extras_at: When | None = None
 
 
 ROOM1, ROOM2 = "示范县公共资源交易中心第一开标室", "示范县公共资源交易中心第二开标室"
@@ -165,6 +170,21 @@ PROJECTS: tuple[ProjectSpec, ...] = (
             NoticeSpec("deal_publicity", (-1, 15, 0), "示范县龙泉镇2026-03号地块国有建设用地使用权出让成交公示",
                        {"publicity_until": (9, 17, 0)}),
         )),
+    # 招标出让: the grant notice is out, bids close in twelve days; the criteria (highest price, not
+    # below the starting price) and the parcel are recorded, so its parcel page and OCDS record show them
+    ProjectSpec(
+        "land_tender", "landres", "城区2026-21号地块国有建设用地使用权招标出让", "land", "gov", "self_raised", 0,
+        24_500_000, (("宗地CQ2026-21（城镇住宅用地，15,320平方米）", 24_500_000),), "land_tender", "城区",
+        ("示府土〔2026〕21号", "示范县人民政府"), "城镇住宅用地，出让年限70年，容积率1.0—2.2。起始价2,450万元，价高者得。",
+        **_accepted(-10),
+        notices=(NoticeSpec("land_grant", (-10, 10, 0), "示范县城区2026-21号地块国有建设用地使用权招标出让公告",
+                            {"deadline_at": (12, 9, 30), "opening_at": (12, 9, 30)}, ROOM1),),
+        criteria={"method": "highest_price", "min_price_fen": 24_500_000 * 100,
+                  "rejections": [{"code": "R1", "name": "投标人资格不符合出让公告要求"},
+                                 {"code": "R2", "name": "投标报价低于起始价"}]},
+        parcel={"subject_ref": "CQ2026-21", "location": "城区滨江路北侧、学府路东侧", "area_m2": "15320.00",
+                "land_use": "城镇住宅用地", "term_years": "70", "plot_ratio": "1.0—2.2"},
+        extras_at=(-10, 11, 0)),
     ProjectSpec(
         "sand_mine", "landres", "石桥镇建筑用砂岩矿采矿权挂牌出让", "mining", "gov", "self_raised", 0,
         8_800_000, (("石桥镇建筑用砂岩矿采矿权", 8_800_000),), "mining_listing", "石桥镇",

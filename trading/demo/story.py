@@ -112,6 +112,8 @@ class Story:
         for i, notice in enumerate(spec.notices):
             self.at(notice.published, spec.key, f"发布「{notice.title}」",
                     lambda ns=notice, i=i: self._notice(spec, ns, i))
+        if spec.extras_at and (spec.criteria or spec.parcel):
+            self.at(spec.extras_at, spec.key, f"填写评标办法与宗地信息「{spec.name}」", lambda: self._extras(spec))
 
     def _register(self, spec: ProjectSpec) -> None:
         from trading.projects import services as projects
@@ -161,6 +163,17 @@ class Story:
         notices.publish_notice(ctx, notice.id)
         self.notices[(spec.key, i)] = notice
 
+    def _extras(self, spec: ProjectSpec) -> None:
+        """招标出让: the owner sets the lot's criteria and records its parcel (after the grant notice)."""
+        from trading.evaluation.criteria.services import set_criteria
+        from trading.procedures.land_tender import services as land_tender
+
+        ctx, code = self.as_user(spec.by), self.projects[spec.key].lots[0].code
+        if spec.criteria:
+            set_criteria(ctx, code, spec.criteria)
+        if spec.parcel:
+            land_tender.set_parcel(ctx, code, spec.parcel)
+
     # --- notice text ---------------------------------------------------------------------------
     def body(self, spec: ProjectSpec, ns: NoticeSpec, dates: dict[str, datetime]) -> str:
         """A plain-text notice in the usual county layout, numbered sections separated by blank lines
@@ -194,7 +207,7 @@ class Story:
                 f"{date_label(f, family)}：{b.year}年{b.month}月{b.day}日{b.hour}时{b.minute:02d}分"
                 for f, b in ((f, to_beijing(v)) for f, v in sorted(dates.items(), key=lambda kv: kv[1]))]))
         if ns.kind in ("announcement", "land_grant", "disclosure"):
-            hint = _FAMILY_HINT.get(family, "竞买（受让）申请")
+            hint = "投标" if project.procedure in ("land_tender", "mining_tender") else _FAMILY_HINT.get(family, "竞买（受让）申请")
             sections.append(("获取文件与递交方式", [
                 f"本项目实行全流程电子化交易。请登录示范县公共资源交易平台免费获取文件，无需报名；{hint}文件须在截止时间前"
                 "通过平台递交，逾期送达的，平台不予接收。"]))
