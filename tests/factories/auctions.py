@@ -52,10 +52,17 @@ class AuctionWorld:
     buyers: list[Buyer] = field(default_factory=list)
 
 
+#: the day (from now) a land or mining auction is held: a mining-right notice needs 20 working days
+AUCTION_DAY = {"mining_auction": 35}
+
+
 def _dates(procedure: str, now):
     if CATEGORY[procedure] == "state_asset":
         return dict(kind="disclosure", deadline_at=bj_at(now, 29, 17, 0), opening_at=bj_at(now, 30, 9, 0),
                     closing_at=bj_at(now, 30, 15, 0))
+    if procedure == "mining_auction":  # notice ≥ 20 WD (period.mining_notice_wd): applications close the evening before
+        return dict(kind="land_grant", deadline_at=bj_at(now, AUCTION_DAY[procedure] - 1, 17, 0),
+                    opening_at=bj_at(now, AUCTION_DAY[procedure], 9, 0))
     if procedure.endswith("_auction"):  # one day of sale: applications close the evening before
         return dict(kind="land_grant", deadline_at=bj_at(now, 24, 17, 0), opening_at=bj_at(now, 25, 9, 0))
     if procedure.startswith("mining"):  # notice ≥ 20 WD (period.mining_notice_wd), listing ≥ 10 WD
@@ -96,7 +103,7 @@ def auction_lot(ctx: ServiceContext, *, procedure: str = "land_listing", buyers:
     if deposit_fen is None:
         deposit_fen = starting_fen * 20 // 100 if CATEGORY[procedure] != "state_asset" else starting_fen // 10
     if procedure.endswith("_auction") and "free_until" not in terms:  # one hour of free bidding
-        terms["free_until"] = bj_at(ctx.now(), 25, 10, 0)
+        terms["free_until"] = bj_at(ctx.now(), AUCTION_DAY.get(procedure, 25), 10, 0)
     a = services.configure_listing(c_owner, code, starting_fen=starting_fen, increment_fen=increment_fen,
                                    deposit_fen=deposit_fen, countdown_s=countdown_s, **terms)
     op = make_user(ctx, "operator", totp=True)

@@ -657,3 +657,28 @@ def test_a_mining_right_listing_runs_to_a_deal(ctx, session, clock):
     assert get_trade(ctx, w.code).status == "awarded"
     sold = session.execute(select(AuditEntry).where(AuditEntry.action == "auction.sold")).scalar_one()
     assert b'"basis":"sold_no_reserve"' in bytes(sold.body)
+
+
+def test_a_mining_right_auction_notice_needs_twenty_working_days(ctx, session, clock):
+    """A mining auction's grant notice is checked as a mining notice (20 WD), not land's 20 CD: 25
+    calendar days ahead (18 working days) is refused at publication; the factory's 35 days pass."""
+    from tests.factories.auctions import CATEGORY
+    from tests.factories.notices import bj_at, make_notice, notice_project
+    from trading.core.clock import beijing
+    from trading.procedures.common import services as notices
+
+    clock.set(beijing(2026, 6, 1, 9))
+    owner = make_user(ctx, "owner")
+    octx = actor_ctx(session, clock, owner)
+    project = notice_project(ctx, owner, category=CATEGORY["mining_auction"], owner_type="gov",
+                             procedure="mining_auction", total_investment_fen=START,
+                             lots=[{"name": "采矿权", "budget_fen": START}])
+    notice = make_notice(octx, project, kind="land_grant", deadline_at=bj_at(clock.now(), 24, 17, 0),
+                         opening_at=bj_at(clock.now(), 25, 9, 0))
+    with pytest.raises(DomainError) as early:
+        notices.publish_notice(octx, notice.id)
+    assert early.value.code == "period.mining_notice"
+    [v] = early.value.details["violations"]
+    assert (v["needed"], v["actual"], v["unit"]) == (20, 18, "WD")
+    w = auction_lot(ctx, procedure="mining_auction", buyers=1)
+    assert w.auction.procedure == "mining_auction" and w.auction.method == "auction"
