@@ -149,7 +149,9 @@ def test_demo_county_report_matches_the_raw_rows(county, ctx, session):
     assert dec.average_participants == Decimal("1.50") and dec.failure_rate == Decimal("50.00")
     assert {g.label_zh for g in dec.by_region} == {"龙泉镇", "石桥镇"}
     oct_ = services.monthly_report(ctx, rules.Month(2026, 10))
-    assert oct_.announced == 9 and oct_.deals == 0 and oct_.purchases.rate is None
+    # October: nine procurement and sale notices, the mining listing (its 20 working days' notice) and
+    # the 招标出让 grant notice
+    assert oct_.announced == 11 and oct_.deals == 0 and oct_.purchases.rate is None
 
 
 def test_only_the_centre_and_supervisors_read_the_report(county, ctx, session, clock):
