@@ -349,7 +349,7 @@ def award_award(lot_code, body):
 
 @operation(bp, "POST", "/lots/<lot_code>/awards/contract", summary="登记合同签订 / record the contract", tag=TAG,
            body=ContractIn, response=LotAwardsSchema, status=201, errors=(404, 409), roles=PROJECT,
-           description="定标后 30 日内；首次登记开始退还保证金的计时，再次登记为更正。质疑未答复时暂停（422）。")
+           description="在签约期限内（采购与比选：通知书发出后 30 日；招标出让：成交后 award.land_contract_wd 个工作日）；首次登记开始退还保证金的计时，再次登记为更正。质疑未答复时暂停（422）。")
 def award_contract(lot_code, body):
     c = ctx()
     result.record_contract(c, lot_code, body["signed_on"], body["amount_fen"], body["note"])
