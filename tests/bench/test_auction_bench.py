@@ -26,7 +26,8 @@ def test_auction_benchmark_keeps_the_order(monkeypatch):
     assert d["bidders"]["5xx"] == 0 and not d["bidders"]["errors"] and d["bidders"]["other"] == 0
     assert d["check"]["violations"] == 0 and figures["ordering violations"].value == 0
     assert d["check"]["accepted_rows"] == d["bidders"]["accepted"] > 0
-    assert d["check"]["refused_rows"] == d["bidders"]["refused"]
+    # refusals decided under the lot lock are stored; answers to a price already beaten are not
+    assert 0 <= d["check"]["refused_rows"] <= d["bidders"]["refused"]
     # the baseline ran the same race (8 racers over the pooled connections) without a break of order
     b = d["baseline"]
     assert b["accepted"] > 0 and b["attempts"] >= b["accepted"] and b["racers"] == 8 and not d["baseline_errors"]
