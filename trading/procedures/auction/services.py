@@ -429,7 +429,8 @@ def place_bid(ctx: ServiceContext, lot_code: str, *, answers_price: object, amou
     """One bid, in ONE transaction: lock the lot, read the server time, check the rules, store the
     attempt, advance price / leader / countdown, audit an accepted bid and publish it. A retry with
     the same client_bid_id returns the first attempt's result and writes nothing. A refused attempt is
-    stored and returned (accepted False); the caller commits it like an accepted one."""
+    stored and returned (accepted False); the caller commits it like an accepted one. A bid naming a
+    price already beaten is answered before the lock and not stored (_superseded_before_lock)."""
     cid = _check_bid_input(answers_price, amount_fen, client_bid_id)
     if answers_increment is not None and (isinstance(answers_increment, bool) or not isinstance(answers_increment, int)
                                           or answers_increment <= 0):
