@@ -122,6 +122,22 @@ def test_the_background_evaluator_raises_the_alert_after_the_commit(app, ctx, se
     assert session.get(AlertCursor, 1).next_seq > registered
 
 
+def test_the_background_evaluator_folds_a_burst_of_commits_into_one_pass(app, monkeypatch):
+    """A burst of offers to one lot must not cost one pass (every bidder act of the lot) per offer:
+    the wake-ups of the debounce window share a pass; a later wake-up gets its own."""
+    passes = []
+    monkeypatch.setattr(evaluator, "evaluate_now", lambda bind, clock, **kw: passes.append(kw))
+    app.config["ALERTS_DEBOUNCE_S"] = 0.3
+    background = evaluator.BackgroundEvaluator()
+    for _ in range(5):
+        background.wake(app, None)
+    assert background.drain(timeout=10)
+    assert len(passes) == 1
+    background.wake(app, None)
+    assert background.drain(timeout=10)
+    assert len(passes) == 2
+
+
 @pytest.mark.parametrize("value, testing, mode", [
     (None, False, "background"), (None, True, "off"), (True, True, "inline"), ("inline", False, "inline"),
     ("background", True, "background"), (False, False, "off"), (0, False, "off"), ("off", False, "off"),
