@@ -28,7 +28,11 @@ accepted submission per bidder and every receipt must verify with the platform's
 
 Baseline, in the same run, same server, same 200 clients and the same 1 MiB payload bytes: POST to
 /bench/bare-upload, which only stores the body in the blob store (hash, write, fsync, rename).
-Target: throughput ≥ 0.5× the bare endpoint's; zero lost; zero 5xx."""
+Target: throughput ≥ 0.5× the bare endpoint's; zero lost; zero 5xx.
+
+A rung between the two, reported beside them: PUT /api/bench/accountable-upload (bench/wsgi.py) with
+the same clients and bytes — the bearer-token log-in, the same store, one audit entry and the commit:
+the floor any accountable upload pays before a single sealed-offer check."""
 
 from __future__ import annotations
 
@@ -243,6 +247,7 @@ class Client:
     #: seconds of each request of phase 2: manifest, chunk, complete
     steps: list[float] = field(default_factory=list)
     bare_s: float = 0.0
+    accountable_s: float = 0.0
     receipt: dict | None = None
     error: str = ""
 
@@ -333,6 +338,17 @@ def _bare(c: Client, conn) -> None:
     c.statuses.append(status)
     if status != 201:
         c.error = f"bare {status} {answer[:200]!r}"
+
+
+def _accountable(c: Client, conn) -> None:
+    """The floor of an accountable upload (bench/wsgi.py): token log-in, store, one audit entry, commit."""
+    t0 = time.perf_counter()
+    status, answer = request(0, "PUT", "/api/bench/accountable-upload", c.payload, token=c.bidder.token,
+                             content_type="application/octet-stream", conn=conn)
+    c.accountable_s = time.perf_counter() - t0
+    c.statuses.append(status)
+    if status != 201:
+        c.error = f"accountable {status} {answer[:200]!r}"
 
 
 def documents_zip(i: int, size: int) -> bytes:
@@ -427,6 +443,7 @@ def _run(scale: float, blobs: Path) -> list[Figure]:
         _concurrently(warmers[:half], _upload)
         _concurrently(warmers[half:], _envelope)
         _concurrently(warmers, _bare)
+        _concurrently(warmers, _accountable)
         if any(c.error for c in warmers):
             raise RuntimeError(f"warm-up upload failed: {next(c.error for c in warmers if c.error)}")
         with app.app_context():
@@ -456,6 +473,9 @@ def _run(scale: float, blobs: Path) -> list[Figure]:
         with sampler:
             wall_bare = _concurrently(clients, _bare)
         machine["bare"] = sampler.summary(n)
+        with sampler:
+            wall_accountable = _concurrently(clients, _accountable)
+        machine["accountable"] = sampler.summary(n)
         sampler.engine.dispose()
     finally:
         server.stop()
@@ -483,10 +503,14 @@ def _run(scale: float, blobs: Path) -> list[Figure]:
     chunked_throughput = chunked_receipts / wall_chunked if chunked else float("nan")
     chunked_lat = _latencies([c.start_s + c.upload_s for c in chunked if c.receipt])
     bare_throughput = n / wall_bare
+    accountable_throughput = n / wall_accountable
+    envelope_throughput = receipts / wall_upload
     ok = lost == 0 and five_xx == 0 and not errors and throughput >= TARGET_RATIO * bare_throughput
     details = {"bidders": n, "payload_bytes": PAYLOAD_BYTES, "workers": WORKERS, "threads": THREADS,
                "wall_start_s": round(wall_start, 3), "wall_upload_s": round(wall_upload, 3),
-               "wall_bare_s": round(wall_bare, 3), "latency": lat, "bare_latency": bare_lat,
+               "wall_bare_s": round(wall_bare, 3), "wall_accountable_s": round(wall_accountable, 3),
+               "envelope_only_throughput": round(envelope_throughput, 2),
+               "accountable_throughput": round(accountable_throughput, 2), "latency": lat, "bare_latency": bare_lat,
                "start_latency": _latencies([c.start_s for c in clients if c.sid]),
                "envelope_latency": _latencies([c.steps[0] for c in clients if c.steps]),
                "chunked": {"bidders": len(chunked), "receipts": chunked_receipts,
@@ -520,6 +544,13 @@ def _run(scale: float, blobs: Path) -> list[Figure]:
                     f"bare p50 {bare_lat.get('p50_ms')} ms; all {n} clients at once; p50 by step: "
                     + ", ".join(f"{step} {details[step + '_latency'].get('p50_ms')} ms" for step in ("start", "envelope")),
                details={"upload": lat, "bare": bare_lat}),
+        Figure(name="accountable store (floor)", value=round(accountable_throughput, 2), unit="puts/s",
+               baseline=round(bare_throughput, 2), baseline_name="bare store endpoint", baseline_unit="posts/s",
+               note=f"the same {n} clients and bytes: bearer-token log-in + store + one audit entry + commit, no "
+                    f"envelope checks, no submission, no receipt — what any accountable upload pays; the envelope "
+                    f"request alone (without the start) ran at {envelope_throughput:.1f}/s "
+                    f"({envelope_throughput / bare_throughput:.2f}x of bare)",
+               details={"wall_s": round(wall_accountable, 3)}),
     ] + ([Figure(
         name=f"chunked protocol {len(chunked)} x 1 MiB", value=round(chunked_throughput, 2), unit="uploads/s",
         baseline=round(bare_throughput, 2), baseline_name="bare store endpoint", baseline_unit="posts/s",

@@ -48,3 +48,4 @@ def test_upload_benchmark_loses_nothing():
     assert d["receipts"] == d["receipts_verified"] == d["accepted_in_db"] == d["bidders"] == 10
     chunked = d["chunked"]  # the chunked protocol, measured beside the one-request upload
     assert chunked["receipts"] == chunked["bidders"] == 10 and chunked["http_5xx"] == 0 and not chunked["errors"]
+    assert figures["accountable store (floor)"].value > 0  # the rung between bare and the protocol answered 201s
