@@ -144,7 +144,7 @@ def zip_folder(path: Path) -> bytes:
 
 def plaintext_for(part: str, *, source: Path | None = None, price_yuan: str | None = None,
                   duration_days: int | None = None, quality: str = "", remarks: str = "") -> bytes:
-    if part == "reserve":  # the owner's sealed 底价 (auction lots): {"v": 1, "reserve_fen": N}
+    if part == "reserve":  # the owner's sealed 底价 (auction and 招标出让 lots): {"v": 1, "reserve_fen": N}
         if price_yuan is None:
             raise ToolError("the reserve part needs --price-yuan (the reserve price in yuan)")
         return json.dumps({"v": 1, "reserve_fen": yuan_to_fen(price_yuan)}, separators=(",", ":")).encode("ascii")

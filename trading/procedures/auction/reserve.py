@@ -18,12 +18,13 @@ compares the highest bid with it.
   checked against Q, the envelope opened, the share values wiped, the reserve audited and the outcome
   settled (rules.settle) when it waited for the reserve.
 
-Imports: core, audit, sealing, accounts, projects, procedures.common (lots, opening), this package."""
+The envelope checks and the opening are shared with 招标出让's reserve (procedures.common.reserve).
+
+Imports: core, audit, sealing, accounts, projects, procedures.common (lots, opening, reserve), this package."""
 
 from __future__ import annotations
 
 import dataclasses
-import secrets
 
 from sqlalchemy import func, select, update
 
@@ -31,12 +32,11 @@ from trading.accounts.models import Organisation
 from trading.accounts.rules import roles_for
 from trading.audit.services import record
 from trading.core.context import SYSTEM, ServiceContext
-from trading.core.errors import Conflict, Forbidden, InvalidInput, not_found
+from trading.core.errors import Conflict, Forbidden, not_found
 from trading.projects.models import Project
 from trading.sealing import envelope as env
-from trading.sealing import shamir
-from trading.sealing.failures import EnvelopeError, Failure
 
+from ..common import reserve as sealed
 from ..common.lots import get_trade
 from ..common.opening.ceremony import get_opening_key, run_ceremony
 from ..common.opening.models import CustodianShare, OpeningKey, ShareAttempt
@@ -44,18 +44,17 @@ from ..common.opening.shares import (
     ShareRefused,
     accept_share,
     check_throttle,
+    rebuild_key,
     submitting_custodian,
     unseal_verified,
     wrong_since,
 )
-from ..common.participation.base import EnvelopeRefused
 from . import rules
 from .models import Auction, AuctionReserve
 from .rules import Phase
 
-PART = "reserve"
-#: a reserve sheet is a few dozen bytes; its envelope (13-byte header, one chunk, tag) stays tiny
-MAX_RESERVE_BYTES = 4096
+PART = sealed.PART
+MAX_RESERVE_BYTES = sealed.MAX_RESERVE_BYTES
 
 
 def _owner_side(ctx: ServiceContext, a: Auction) -> Organisation:
@@ -104,7 +103,7 @@ def start_reserve(ctx: ServiceContext, lot_code: str) -> dict:
         r = AuctionReserve(lot_id=a.lot_id, sealer_code=org.credit_code, status="uploading",
                            submission_id="", started_by=ctx.actor.user_id, started_at=now)
         ctx.session.add(r)
-    r.submission_id, r.sealer_code = "rsv-" + secrets.token_urlsafe(18), org.credit_code
+    r.submission_id, r.sealer_code = sealed.new_submission_id(), org.credit_code
     r.started_by, r.started_at = ctx.actor.user_id, now
     ctx.session.flush()
     record(ctx, "auction.reserve_started", "lot", a.lot_id, project_id=a.project_id,
@@ -114,9 +113,7 @@ def start_reserve(ctx: ServiceContext, lot_code: str) -> dict:
 
 def sealing_info(a: Auction, r: AuctionReserve, key: OpeningKey) -> dict:
     """What the sealer needs (browser or offline tool): the context and the lot's opening public key."""
-    return {"lot_id": a.lot_code, "bidder_id": r.sealer_code, "part": PART, "submission_id": r.submission_id,
-            "opening_key": {"public": env.b64(bytes(key.public_raw)), "kid": env.b64(bytes(key.kid))},
-            "free_until": a.free_until, "max_payload_len": MAX_RESERVE_BYTES}
+    return {**sealed.sealing_info(a.lot_code, r.sealer_code, r.submission_id, key), "free_until": a.free_until}
 
 
 def put_reserve(ctx: ServiceContext, lot_code: str, *, submission_id: str, manifest_raw, payload: bytes,
@@ -136,33 +133,18 @@ def put_reserve(ctx: ServiceContext, lot_code: str, *, submission_id: str, manif
     if r.status != "uploading":
         raise Conflict("auction.reserve_set", "底价已密封录入，不能修改", "The reserve is sealed and cannot change")
     _open_for_entry(a, now)
-    if not isinstance(payload, (bytes, bytearray)) or not isinstance(signer_public, (bytes, bytearray)):
-        raise InvalidInput("auction.reserve_envelope", "须提交密封底价的 manifest、payload 与签名公钥",
-                           "Send the sealed reserve's manifest, payload and signing public key")
     key = get_opening_key(ctx, a.lot_id)
-    expected = env.Context(lot_code, org.credit_code, PART, r.submission_id)
-    try:
-        try:
-            signer = env.load_public(bytes(signer_public))
-        except ValueError:
-            raise EnvelopeError(Failure.SIGNER_MISMATCH, "the signing public key is not a raw P-256 point") from None
-        m = env.parse_manifest(manifest_raw)
-        env.check(m, payload[:env.HEADER_LEN], expected=expected, opening_kid=bytes(key.kid))
-        if m.sig_kid != env.kid(signer):
-            raise EnvelopeError(Failure.SIGNER_MISMATCH, "sig.kid is not the presented signing key's kid")
-        env.check(m, payload[:env.HEADER_LEN], payload_len=len(payload), expected=expected,
-                  opening_kid=bytes(key.kid), signer_pub=signer, max_payload_len=MAX_RESERVE_BYTES)
-        env.verify_signature(m, env.sha256_of(payload), signer)
-    except EnvelopeError as err:
-        raise EnvelopeRefused(err) from None
-    sha = env.sha256_of(payload).hex()
-    r.manifest, r.payload, r.payload_sha256 = m.to_json(), bytes(payload), sha
-    r.signer_public, r.status, r.sealed_by, r.sealed_at = bytes(signer_public), "sealed", ctx.actor.user_id, now
+    checked = sealed.check_envelope(manifest_raw, payload, signer_public, code="auction.reserve_envelope",
+                                    expected=env.Context(lot_code, org.credit_code, PART, r.submission_id),
+                                    opening_kid=bytes(key.kid))
+    sha = checked.payload_sha256
+    r.manifest, r.payload, r.payload_sha256 = checked.manifest, checked.payload, sha
+    r.signer_public, r.status, r.sealed_by, r.sealed_at = checked.signer_public, "sealed", ctx.actor.user_id, now
     a.reserve_set_at = now
     a.version += 1
     record(ctx, "auction.reserve_sealed", "lot", a.lot_id, project_id=a.project_id,
            payload={"lot_code": lot_code, "submission_id": r.submission_id, "payload_sha256": sha,
-                    "payload_len": len(payload), "signer_kid": env.kid(signer).hex(),
+                    "payload_len": len(payload), "signer_kid": checked.signer_kid,
                     "opening_kid": bytes(key.kid).hex()})
     ctx.session.flush()
     return r
@@ -284,28 +266,10 @@ def open_reserve(ctx: ServiceContext, a: Auction, r: AuctionReserve, key: Openin
     opened reserve (or the failure kind), and settle the outcome if it waited for the reserve."""
     from .services import auction_finished, state_of, store_state
 
-    shares = list(ctx.session.execute(select(CustodianShare).where(CustodianShare.opening_key_id == key.id)
-                                      .order_by(CustodianShare.x)).scalars())
-    accepted = sorted((s for s in shares if s.status == "accepted" and s.accepted_y),
-                      key=lambda s: (s.accepted_at, s.x))[:key.k]
-    try:
-        private = shamir.rebuild_private_key(
-            [(s.x, shamir.Share(s.x, int.from_bytes(s.accepted_y, "big"))) for s in accepted],
-            [bytes(s.commitment) for s in shares], key.k, bytes(key.public_raw))
-    except shamir.ShamirError as exc:  # pragma: no cover - accepted shares were checked one by one
-        raise Conflict("opening.key_mismatch", "重建的开标密钥与公布的公钥不符", "The rebuilt key is not the lot's key") from exc
+    private, accepted = rebuild_key(ctx, key)
     now = ctx.now()
-    fen, kind = None, None
-    try:
-        plain = env.open_envelope(r.manifest, bytes(r.payload), private, signer_pub=env.load_public(bytes(r.signer_public)),
-                                  opening_kid=bytes(key.kid),
-                                  expected=env.Context(a.lot_code, r.sealer_code, PART, r.submission_id),
-                                  max_payload_len=MAX_RESERVE_BYTES)
-        fen = rules.parse_reserve_sheet(plain)
-    except EnvelopeError as exc:
-        kind = exc.kind.value
-    except ValueError:
-        kind = "reserve.bad_sheet"
+    fen, kind = sealed.open_envelope(r.manifest, r.payload, r.signer_public, private, opening_kid=bytes(key.kid),
+                                     expected=env.Context(a.lot_code, r.sealer_code, PART, r.submission_id))
     del private
     ctx.session.execute(update(CustodianShare).where(CustodianShare.opening_key_id == key.id).values(accepted_y=None))
     r.status, r.opened_at, r.failure_kind = ("failed" if kind else "opened"), now, kind

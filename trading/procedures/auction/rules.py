@@ -35,6 +35,7 @@ from enum import StrEnum
 from trading.core.money import format_yuan
 from trading.procedures.common.deposits.rules import DepositRefused, check_deposit
 from trading.procedures.common.flow import Machine, Transition, register
+from trading.procedures.common.opening.rules import parse_reserve_sheet, reserve_sheet  # noqa: F401 (shared sheet)
 from trading.procedures.common.periods import check_periods  # also defines period.mining_*_wd
 from trading.procedures.common.phases import HOST, PROJECT, RUNNERS, SYSTEM, failure_paths
 from trading.reference.settings import SettingDef, define, definition
@@ -486,31 +487,6 @@ def settle(state: State, reserve_fen: int | None) -> State:
     if reserve_fen is None:
         return _ended(state, Outcome.NO_SALE, "reserve_failed")
     return decide(replace(state, basis=None), reserve_fen)
-
-
-def parse_reserve_sheet(plain: bytes) -> int:
-    """The plaintext of a reserve envelope: UTF-8 JSON {"v": 1, "reserve_fen": <positive integer>},
-    exactly these keys. Anything else raises ValueError with a short reason."""
-    import json
-
-    try:
-        data = json.loads(plain.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ValueError("reserve sheet is not UTF-8 JSON") from None
-    if not isinstance(data, dict) or set(data) != {"v", "reserve_fen"}:
-        raise ValueError("reserve sheet needs exactly the keys v and reserve_fen")
-    fen, v = data["reserve_fen"], data["v"]
-    if type(v) is not int or v != 1:
-        raise ValueError("reserve sheet version is not 1")
-    if type(fen) is not int or fen <= 0:
-        raise ValueError("reserve_fen is not a positive integer")
-    return fen
-
-
-def reserve_sheet(reserve_fen: int) -> bytes:
-    import json
-
-    return json.dumps({"v": 1, "reserve_fen": reserve_fen}, separators=(",", ":")).encode("ascii")
 
 
 def _ended(state: State, outcome: Outcome, basis: str) -> State:

@@ -1,6 +1,7 @@
 """Opening rules, pure: the ceremony's choice of custodians, the price sheet (唱标 sheet) parser, the
 cause category and Art. 31 consequence of a failed envelope, the count of valid offers, the next steps of
-a failed lot (流标), and the response window of the opening record. No Flask, no SQLAlchemy."""
+a failed lot (流标), the reserve-price sheet (底价), and the response window of the opening record. No
+Flask, no SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -255,6 +256,29 @@ NEXT_STEPS: dict[str, tuple[NextStep, ...]] = {
 
 def next_steps(procedure: str) -> tuple[NextStep, ...]:
     return NEXT_STEPS.get(procedure, (_RESELECT,))
+
+
+# --- the sealed reserve price (底价): auction lots and 招标出让 lots -----------------------------------
+
+def parse_reserve_sheet(plain: bytes) -> int:
+    """The plaintext of a reserve envelope (part "reserve"): UTF-8 JSON {"v": 1, "reserve_fen":
+    <positive integer>}, exactly these keys. Anything else raises ValueError with a short reason."""
+    try:
+        data = json.loads(plain.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ValueError("reserve sheet is not UTF-8 JSON") from None
+    if not isinstance(data, dict) or set(data) != {"v", "reserve_fen"}:
+        raise ValueError("reserve sheet needs exactly the keys v and reserve_fen")
+    fen, v = data["reserve_fen"], data["v"]
+    if type(v) is not int or v != 1:
+        raise ValueError("reserve sheet version is not 1")
+    if type(fen) is not int or fen <= 0:
+        raise ValueError("reserve_fen is not a positive integer")
+    return fen
+
+
+def reserve_sheet(reserve_fen: int) -> bytes:
+    return json.dumps({"v": 1, "reserve_fen": reserve_fen}, separators=(",", ":")).encode("ascii")
 
 
 # --- the record ---------------------------------------------------------------------------------------

@@ -123,6 +123,26 @@ def accept_share(share, value: shamir.Share, now) -> None:
     share.accepted_y = value.y.to_bytes(32, "big")
 
 
+def rebuild_key(ctx: ServiceContext, key) -> tuple[object, list[CustodianShare]]:
+    """(private key, the shares used) from the first k accepted shares of `key` (an OpeningKey),
+    checked against Q. The caller uses the key, drops it and wipes the share values."""
+    shares = list(ctx.session.execute(select(CustodianShare).where(CustodianShare.opening_key_id == key.id)
+                                      .order_by(CustodianShare.x)).scalars())
+    accepted = sorted((s for s in shares if s.status == "accepted" and s.accepted_y),
+                      key=lambda s: (s.accepted_at, s.x))[:key.k]
+    if len(accepted) < key.k:
+        raise RuleViolation("opening.not_enough_shares", f"已接受 {len(accepted)} 份密钥份额，需要 {key.k} 份",
+                            f"{len(accepted)} shares accepted, {key.k} needed")
+    try:
+        private = shamir.rebuild_private_key(
+            [(s.x, shamir.Share(s.x, int.from_bytes(s.accepted_y, "big"))) for s in accepted],
+            [bytes(s.commitment) for s in shares], key.k, bytes(key.public_raw))
+    except shamir.ShamirError as exc:  # pragma: no cover - accepted shares were checked one by one
+        raise Conflict("opening.key_mismatch", "重建的开标密钥与公布的公钥不符",
+                       "The rebuilt key is not the lot's key") from exc
+    return private, accepted
+
+
 # --- share submission ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
