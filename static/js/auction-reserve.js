@@ -1,6 +1,8 @@
-// The owner's sealed 底价 (templates/auctions/setup.html): sealed in this browser to the lot's opening
-// key (static/js/sealing/envelope.js, part "reserve"), signed by a one-time key made here, and sent
-// through /api/v1/auctions/<lot>/reserve. The amount never leaves the browser in plain text.
+// The owner's sealed 底价 (templates/auctions/setup.html; 招标出让: templates/land_tender/parcel.html):
+// sealed in this browser to the lot's opening key (static/js/sealing/envelope.js, part "reserve"), signed
+// by a one-time key made here, and sent through the form's data-start-url / data-put-url
+// (/api/v1/auctions/<lot>/reserve or /api/v1/land-tender/<lot>/reserve). The amount never leaves the
+// browser in plain text.
 import { hpke } from "../vendor/sealing-deps.js";
 import { b64, seal, unb64 } from "./sealing/envelope.js";
 

@@ -105,6 +105,37 @@ def _land_lot(w) -> dict:
     return {"lot_code": w["land_code"]}
 
 
+def _land_reserve_lot(w, step: str = "") -> dict:
+    """A new published 招标出让 lot of the owner organisation for each call (the reserve choice is
+    write-once); with step "started" its owner has started sealing the reserve (context kept in w)."""
+    from sqlalchemy import select
+
+    from tests.factories.notices import bj_at, published_notice
+    from tests.factories.projects import accepted_project
+    from trading.procedures.common.models import LotTrade
+    from trading.procedures.land_tender import reserve
+
+    project = accepted_project(w["as"]["agency"], w["as"]["operator"], owner_org_id=w["owner_org"],
+                               procedure="land_tender", category="land", owner_type="gov",
+                               funding_source="self_raised", fiscal_share_bp=0)
+    at = bj_at(w["as"]["owner"].now(), 25, 9, 0)
+    published_notice(w["as"]["owner"], project, deadline_at=at, opening_at=at, closing_at=None)
+    code = db.session.execute(select(LotTrade.lot_code).where(LotTrade.project_id == project.id)).scalar_one()
+    if step == "started":
+        w["land_reserve_info"] = reserve.start_reserve(w["as"]["owner"], code)
+    return {"lot_code": code}
+
+
+def _land_reserve_body(w) -> dict:
+    import base64
+
+    from tests.factories.auctions import seal_reserve_envelope
+
+    manifest, payload, signer = seal_reserve_envelope(w["land_reserve_info"], 1_200_000_000)
+    return {"submission_id": w["land_reserve_info"]["submission_id"], "manifest": manifest,
+            "payload": base64.b64encode(payload).decode(), "signer_public": base64.b64encode(signer).decode()}
+
+
 def _parcel_body() -> dict:
     return {"subject_ref": "城区2026-21号", "location": "城区滨江路北侧", "area_m2": "12345.67"}
 
@@ -484,6 +515,16 @@ CASES = [
     Case("GET", "/land-tender/{lot_code}/parcel", every(OK), fresh=_land_lot),
     Case("PUT", "/land-tender/{lot_code}/parcel", row(401, OK, OK, 403, 403, 403, 403, 403, 403),
          body=lambda w: _parcel_body(), fresh=_land_lot),
+    # 招标出让 sealed reserve (底价): whether one exists is public (never the amount before the opening);
+    # the project side records its choice once before the deadline. The envelope the owner sealed names
+    # the owner's organisation, so the agency submitting it is refused as a context mismatch (422).
+    Case("GET", "/land-tender/{lot_code}/reserve", every(OK), fresh=_land_lot),
+    Case("POST", "/land-tender/{lot_code}/reserve/start", row(401, CREATED, CREATED, 403, 403, 403, 403, 403, 403),
+         body={}, fresh=_land_reserve_lot),
+    Case("PUT", "/land-tender/{lot_code}/reserve", row(401, OK, 422, 403, 403, 403, 403, 403, 403),
+         body=_land_reserve_body, fresh=lambda w: _land_reserve_lot(w, "started")),
+    Case("POST", "/land-tender/{lot_code}/reserve/none", row(401, OK, OK, 403, 403, 403, 403, 403, 403),
+         body={}, fresh=_land_reserve_lot),
     # 竞争性谈判 round quotes (after the opening: the suppliers are known to the team, the prices are not)
     Case("GET", "/negotiation/lots/{round_code}/sealing", every(OK, anonymous=401), fresh=_negotiation_round),
     # suppliers come from the opening, they do not register: the call only answers whether one is still in

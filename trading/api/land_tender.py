@@ -7,7 +7,16 @@ tender lot grants — thin adapters over procedures.land_tender.services.
                                        (409 land_tender.parcel_locked after); every version is audited
 
 The area is a decimal string of square metres ("12345.67"); a JSON float is refused (parcel.area_m2),
-so no rounding hides. A lot of another procedure is 404, as on the page."""
+so no rounding hides. A lot of another procedure is 404, as on the page.
+
+The sealed reserve price (底价), thin adapters over procedures.land_tender.reserve (the envelope is the
+auction reserve's: the same body schema):
+- GET  /land-tender/{lot_code}/reserve        public: undecided | none | sealed | opened | failed; the
+                                              amount after the opening, to the owner side, centre, supervisors
+- POST /land-tender/{lot_code}/reserve/start  owner/agency before the deadline: context + the lot's opening key
+- PUT  /land-tender/{lot_code}/reserve        the sealed envelope, once
+- POST /land-tender/{lot_code}/reserve/none   the lot has no reserve, once
+The reserve opens at the opening with the offers (no share endpoint of its own)."""
 
 from __future__ import annotations
 
@@ -15,10 +24,11 @@ from decimal import Decimal
 
 from marshmallow import Schema, fields
 
-from trading.procedures.land_tender import rules, services
+from trading.procedures.land_tender import reserve, rules, services
 
 from . import bp
-from .fields import BeijingDateTime
+from .auction_reserve import OpeningKeyOut, ReserveIn, _b64
+from .fields import BeijingDateTime, Fen, capitals_of
 from .framework import PUBLIC, ctx, operation
 
 CENT = Decimal("0.01")
@@ -89,3 +99,71 @@ def land_tender_set_parcel(lot_code, body):
     services.set_parcel(c, lot_code, body)
     trade, _project, parcel = services.parcel_of(c, lot_code)
     return _dump(trade, parcel)
+
+
+# --- the sealed reserve price (底价) ------------------------------------------------------------------
+RESERVE = "/land-tender/<lot_code>/reserve"
+
+
+class LandReserveStartOut(Schema):
+    lot_id = fields.String(required=True, metadata={"description": "信封 context 的 lot_id（标段交易编号）"})
+    bidder_id = fields.String(required=True, metadata={"description": "信封 context 的 bidder_id（本单位统一社会信用代码）"})
+    part = fields.String(required=True, metadata={"description": "reserve"})
+    submission_id = fields.String(required=True)
+    opening_key = fields.Nested(OpeningKeyOut, required=True,
+                                metadata={"description": "本标段的开标公钥（投标文件同样密封于此）"})
+    deadline_at = BeijingDateTime(required=True, metadata={"description": "底价须在投标截止前密封录入 / seal before"})
+    max_payload_len = fields.Integer(required=True)
+    plaintext = fields.String(required=True, metadata={"description": '明文格式 {"v":1,"reserve_fen":N}'})
+
+
+class LandReserveOut(Schema):
+    lot_code = fields.String(required=True)
+    state = fields.String(required=True, metadata={
+        "enum": ["undecided", "none", "sealed", "opened", "failed"],
+        "description": "undecided 尚未确定 | none 不设底价 | sealed 已密封 | opened 已随开标开启 | failed 开启失败"})
+    deadline_at = BeijingDateTime(required=True, allow_none=True)
+    sealed_at = BeijingDateTime(allow_none=True)
+    payload_sha256 = fields.String(allow_none=True)
+    opened_at = BeijingDateTime(allow_none=True)
+    reserve_fen = Fen(allow_none=True, metadata={
+        "description": "开标后仅向本项目出让人/代理机构、交易中心与监督人员显示；开标前任何人为 null"})
+    reserve_capitals = capitals_of("reserve_fen")
+    failure_kind = fields.String(allow_none=True)
+    binding = fields.Boolean(required=True, metadata={
+        "description": "最高价法下底价约束中标（报价低于底价的不得中标）/ the reserve binds under highest_price"})
+    can_manage = fields.Boolean(required=True)
+
+
+@operation(bp, "GET", RESERVE, summary="底价状态 / the reserve's state", tag=TAG, auth=PUBLIC, response=LandReserveOut,
+           errors=(404,), description="是否设有密封底价（可公开）；金额仅在开标时随投标文件开启后，向本项目出让人或代理机构、"
+                                      "交易中心与监督人员显示。")
+def land_tender_reserve(lot_code):
+    return LandReserveOut().dump(reserve.reserve_status(ctx(), lot_code))
+
+
+@operation(bp, "POST", RESERVE + "/start", summary="开始密封录入底价 / start sealing the reserve", tag=TAG,
+           response=LandReserveStartOut, status=201, errors=(403, 404, 409), roles=("owner", "agency"),
+           description="返回密封底价所需的信封 context 与本标段的开标公钥；投标截止前、尚未确定底价设定时可用。")
+def land_tender_reserve_start(lot_code):
+    info = reserve.start_reserve(ctx(), lot_code)
+    return LandReserveStartOut().dump({**info, "plaintext": '{"v":1,"reserve_fen":<分>}'}), 201
+
+
+@operation(bp, "PUT", RESERVE, summary="提交密封底价 / submit the sealed reserve", tag=TAG, body=ReserveIn,
+           response=LandReserveOut, errors=(403, 404, 409, 422), roles=("owner", "agency"),
+           description="密封信封的全部检查（context、开标公钥、签名、摘要）通过后保存，只能一次；服务器不接收也不保存底价明文。")
+def land_tender_reserve_put(lot_code, body):
+    c = ctx()
+    reserve.put_reserve(c, lot_code, submission_id=body["submission_id"], manifest_raw=body["manifest"],
+                        payload=_b64(body["payload"], "payload"), signer_public=_b64(body["signer_public"], "signer_public"))
+    return LandReserveOut().dump(reserve.reserve_status(c, lot_code))
+
+
+@operation(bp, "POST", RESERVE + "/none", summary="声明不设底价 / record that the lot has no reserve", tag=TAG,
+           response=LandReserveOut, errors=(403, 404, 409), roles=("owner", "agency"),
+           description="投标截止前记录本标段不设底价（只能一次，与密封底价二选一），审计留痕。")
+def land_tender_reserve_none(lot_code):
+    c = ctx()
+    reserve.declare_none(c, lot_code)
+    return LandReserveOut().dump(reserve.reserve_status(c, lot_code))

@@ -71,6 +71,9 @@ ACTION_LABELS = {
     "auction.reserve_sealed": _l("底价密封"), "auction.reserve_started": _l("开启底价"),
     "auction.reserve_share_accepted": _l("保管人提交底价密钥份额"), "auction.reserve_share_refused": _l("底价密钥份额被拒"),
     "auction.reserve_opened": _l("底价解密"), "auction.sold": _l("竞价成交"), "auction.no_sale": _l("竞价未成交"),
+    # 招标出让的密封底价
+    "land_tender.reserve_started": _l("开始密封底价"), "land_tender.reserve_sealed": _l("底价密封"),
+    "land_tender.reserve_none": _l("声明不设底价"), "land_tender.reserve_opened": _l("底价随开标开启"),
     # 电子监察
     "alert.raised": _l("预警产生"), "alert.acknowledged": _l("预警签收"), "alert.investigating": _l("预警核查"),
     "alert.closed": _l("预警办结"),

@@ -19,6 +19,7 @@ from trading.core.context import ServiceContext
 from trading.core.errors import Conflict, NotFound, not_found
 from trading.procedures.common.lots import before_deadline, get_trade, on_next_cycle
 from trading.procedures.common.models import LotTrade
+from trading.procedures.land_tender import reserve as land_reserve
 from trading.projects.models import Project
 from trading.reference.settings import catalogue, get_setting
 
@@ -131,3 +132,12 @@ def versions(ctx: ServiceContext, lot_code: str) -> list[LotCriteria]:
     _project_party(ctx, trade)
     return list(ctx.session.execute(select(LotCriteria).where(LotCriteria.lot_id == trade.lot_id)
                                     .order_by(LotCriteria.version)).scalars())
+
+
+def _method_of(session: Session, lot_id: int) -> str | None:
+    """The lot's evaluation method, for 招标出让's reserve price (it binds under highest_price)."""
+    row = latest(session, lot_id)
+    return None if row is None else str(rules.criteria_from_body(row.body).method)
+
+
+land_reserve.set_method_source(_method_of)

@@ -17,6 +17,8 @@ ACT_LABELS = {
 AUTO_REASONS = {
     "over_ceiling": ("报价超过最高限价", "Price above the ceiling"),
     "no_price": ("无有效报价", "No valid price"),
+    "below_minimum": ("报价低于起始价", "Price below the starting price"),
+    "below_reserve": ("报价低于底价", "Price below the reserve price"),
 }
 
 

@@ -196,7 +196,8 @@ def _mean(values: Sequence[Decimal]) -> Decimal | None:
     return round_points(sum((Fraction(v) for v in values), Fraction(0)) / len(values))
 
 
-def _rejection(criteria: Criteria, bidder: BidderIn, judged: Mapping[int, SheetIn]) -> tuple[bool, tuple, tuple]:
+def _rejection(criteria: Criteria, bidder: BidderIn, judged: Mapping[int, SheetIn],
+               rejected_for: Mapping[int, str] | None = None) -> tuple[bool, tuple, tuple]:
     by = tuple(sorted(m for m, s in judged.items() if s.decision == Decision.REJECT))
     reasons = sorted({judged[m].reject_code for m in by if judged[m].reject_code})
     if bidder.price_fen is None:
@@ -205,18 +206,22 @@ def _rejection(criteria: Criteria, bidder: BidderIn, judged: Mapping[int, SheetI
         return True, tuple(["over_ceiling", *reasons]), by
     if criteria.min_price_fen is not None and bidder.price_fen < criteria.min_price_fen:
         return True, tuple(["below_minimum", *reasons]), by
+    if rejected_for and bidder.org_id in rejected_for:
+        return True, tuple([rejected_for[bidder.org_id], *reasons]), by
     majority = bool(judged) and len(by) * 2 > len(judged)
     return majority, tuple(reasons) if majority else (), by
 
 
 def summarise(criteria: Criteria, lot_code: str, bidders: Sequence[BidderIn], members: Sequence[int],
               sheets: Mapping[tuple[int, int], SheetIn], *, deviation_threshold: Decimal,
-              max_candidates: int, sale: bool = False) -> Summary:
+              max_candidates: int, sale: bool = False, rejected_for: Mapping[int, str] | None = None) -> Summary:
     """The panel's summary from every submitted sheet: sheets[(member_id, bidder_org_id)]. `sale`:
-    the procedure sells (招标出让), so the higher price is the better one."""
+    the procedure sells (招标出让), so the higher price is the better one. `rejected_for`: bidder org id →
+    a reason its offer is rejected whatever the sheets say (招标出让: "below_reserve", an offer below
+    the opened 底价 under the highest-price method, land_tender.rules.below_reserve)."""
     members = tuple(members)
     judged = {b.org_id: {m: sheets[(m, b.org_id)] for m in members if (m, b.org_id) in sheets} for b in bidders}
-    verdicts = {b.org_id: _rejection(criteria, b, judged[b.org_id]) for b in bidders}
+    verdicts = {b.org_id: _rejection(criteria, b, judged[b.org_id], rejected_for) for b in bidders}
     valid_prices = [b.price_fen for b in bidders if not verdicts[b.org_id][0] and b.price_fen is not None]
     lowest = min(valid_prices) if valid_prices else None
     highest = max(valid_prices) if valid_prices else None

@@ -24,6 +24,8 @@ from trading.core.errors import Conflict, InvalidInput, not_found
 from trading.core.events import publish
 from trading.procedures.common.lots import get_trade
 from trading.procedures.common.models import LotTrade
+from trading.procedures.land_tender import reserve as land_reserve
+from trading.procedures.land_tender import rules as land_rules
 from trading.reference.settings import get_setting
 
 from ..criteria.rules import SALE_PROCEDURES, Criteria
@@ -318,10 +320,15 @@ def compute_summary(ctx: ServiceContext, trade: LotTrade, panel: Panel) -> tuple
     rows = ctx.session.execute(select(ScoreSheet).where(ScoreSheet.lot_id == trade.lot_id,
                                                         ScoreSheet.status == SheetStatus.SUBMITTED)).scalars()
     sheets = {(s.member_id, s.bidder_org_id): sheet_in(s) for s in rows if s.member_id in ids}
+    floor = {}
+    if land_rules.is_land_tender(trade.procedure):  # 招标出让: an offer below the opened 底价 cannot win
+        reserve_fen = land_reserve.opened_reserve(ctx.session, trade.lot_id)
+        floor = {b.org_id: "below_reserve" for b in bidders
+                 if land_rules.below_reserve(criteria.method, reserve_fen, b.price_fen)}
     summary = summarise(criteria, trade.lot_code, bidders, [m.id for m in members], sheets,
                         deviation_threshold=Decimal(get_setting(ctx, "evaluation.deviation_points")),
                         max_candidates=get_setting(ctx, "evaluation.max_candidates"),
-                        sale=trade.procedure in SALE_PROCEDURES)
+                        sale=trade.procedure in SALE_PROCEDURES, rejected_for=floor)
     return summary, bidders
 
 

@@ -14,6 +14,12 @@ rank only after every higher one was recorded as waived or unable). The result i
 award, due within `award.land_result_wd` (10) working days of the activity's end, the losers' deposits are due back
 within 5 WD of the result (deposit.land_refund_wd), the winner's deposit becomes part of the price.
 
+The sealed reserve price (底价, rules.md G common rules: kept secret until the activity ends): the
+owner's choice, before the bid deadline, of none or a sealed envelope opened with the offers. With the
+`highest_price` method an offer below it cannot win (报价低于底价的不得中标): the evaluation rejects it
+(`below_reserve`), and when no valid offer reaches it — or the sealed reserve cannot be read, so the
+floor is unknown — the lot fails at the opening (流标, the usual next steps). See `reserve_failure`.
+
 Where the other figures live: the notice periods (period.land_notice_cd, period.mining_notice_wd,
 common.periods), the deposit floor ≥ 20 % of the starting price with no cap (deposit.land_floor_bp,
 common.deposits.rules), the refund (deposit.land_refund_wd).
@@ -92,8 +98,9 @@ def is_land_tender(procedure: str) -> bool:
     return procedure in MACHINES
 
 
-__all__ = ["LAND", "LABELS", "MACHINES", "MINING", "PROCEDURES", "TERMS", "Parcel", "is_land_tender", "mu_of",
-           "parse_parcel"]
+__all__ = ["LAND", "LABELS", "MACHINES", "MINING", "PROCEDURES", "RESERVE_FAILURES", "TERMS", "Parcel",
+           "below_reserve", "is_land_tender", "mu_of", "parse_parcel", "reserve_binds", "reserve_failure",
+           "reserve_state"]
 
 
 # --- the parcel (宗地) or mining right announced with the grant notice --------------------------------
@@ -177,3 +184,55 @@ def mu_of(area_m2: Decimal | None) -> Decimal | None:
     if area_m2 is None:
         return None
     return (Decimal(area_m2) * 15 / 10_000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+# --- the sealed reserve price (底价) --------------------------------------------------------------------
+#: evaluation.criteria's Method.HIGHEST_PRICE (that package sits above this one)
+HIGHEST_PRICE = "highest_price"
+
+#: why a lot fails at the opening for its reserve: code → (zh, en)
+RESERVE_FAILURES = {
+    "below_reserve": ("没有有效投标报价达到底价（报价低于底价的不得中标），本次招标出让流标",
+                      "No valid offer reaches the reserve price (an offer below it cannot win): the tender fails"),
+    "reserve_failed": ("密封底价无法开启，底价不明，不能确定中标人，本次招标出让流标",
+                       "The sealed reserve could not be opened: with the floor unknown no offer can win; the "
+                       "tender fails"),
+}
+
+
+def reserve_binds(method: str | None) -> bool:
+    """The reserve decides who may win under the highest-price method; under the comprehensive method it
+    is opened and recorded only (the criteria's scoring decides)."""
+    return method == HIGHEST_PRICE
+
+
+def below_reserve(method: str | None, reserve_fen: int | None, price_fen: int | None) -> bool:
+    """An opened offer below the opened reserve cannot win (报价低于底价的不得中标); an offer equal to it
+    can. No reserve (or not binding): never."""
+    return reserve_binds(method) and reserve_fen is not None and price_fen is not None and price_fen < reserve_fen
+
+
+def reserve_failure(method: str | None, status: str | None, reserve_fen: int | None,
+                    prices: list[int | None]) -> str | None:
+    """At the opening, with the reserve's status after it (opened | failed; anything else: no reserve)
+    and the valid offers' prices: "below_reserve" when none reaches it, "reserve_failed" when the
+    sealed reserve could not be read (the seller's floor is unknown: no grant that may be below it),
+    else None. Only when the reserve binds (reserve_binds)."""
+    if not reserve_binds(method) or status not in ("opened", "failed"):
+        return None
+    if status == "failed" or reserve_fen is None:
+        return "reserve_failed"
+    if not any(p is not None and p >= reserve_fen for p in prices):
+        return "below_reserve"
+    return None
+
+
+def reserve_state(status: str | None, *, before_deadline: bool) -> str:
+    """What the pages and the API say about a lot's reserve, never its amount: "sealed" (a sealed reserve
+    exists; opened or failed after the opening), "none" (the owner recorded none, or nothing was sealed
+    by the deadline), "undecided" (before the deadline, nothing recorded yet or sealing not finished)."""
+    if status in ("sealed", "opened", "failed"):
+        return status
+    if status == "none" or not before_deadline:
+        return "none"
+    return "undecided"

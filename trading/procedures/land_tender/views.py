@@ -3,7 +3,12 @@ opening, evaluation, stages, awards — the same as 比选):
 
 /land-tender/<lot>            the parcel (宗地) or mining right the lot grants, with links to the lot's
                               notice, stage and awards pages; public (the grant notice publishes it)
-/land-tender/<lot>/parcel     POST: the owner or agency records or corrects it before the bid deadline"""
+/land-tender/<lot>/parcel     POST: the owner or agency records or corrects it before the bid deadline
+/land-tender/<lot>/reserve/none  POST: the owner or agency records that the lot has no reserve price
+
+The lot page also says whether the lot has a sealed reserve price (底价) and, for the owner side before
+the deadline, seals one in the browser (static/js/auction-reserve.js through the JSON API, as on the
+auction setup page); its amount shows there after the opening to those reserve.may_see_amount."""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from trading.core.web import flash_error, service_context
 from trading.projects.rules import label
 
 from ..common.lots import before_deadline
-from . import rules, services
+from . import reserve, rules, services
 
 bp = Blueprint("land_tender", __name__)
 
@@ -36,6 +41,7 @@ def _page(lot_code: str, *, status: int = 200, form=None):
                            mu=rules.mu_of(parcel.area_m2) if parcel else None, mining=trade.procedure == rules.MINING,
                            procedure_label=label("procedure", trade.procedure, ctx.locale), manage=manage,
                            editable=manage and before_deadline(trade, ctx.now()),
+                           reserve=reserve.reserve_status(ctx, lot_code),
                            form=form if form is not None else {}), status
 
 
@@ -57,4 +63,19 @@ def set_parcel(lot_code: str):
         flash_error(err)
         return _page(lot_code, status=err.status, form=raw)
     flash(_("宗地信息已保存。"), "success")
+    return redirect(url_for("land_tender.parcel_page", lot_code=lot_code))
+
+
+@bp.route("/<lot_code>/reserve/none", methods=["POST"])
+@role_required("owner", "agency")
+def reserve_none(lot_code: str):
+    ctx = service_context()
+    try:
+        reserve.declare_none(ctx, lot_code)
+    except DomainError as err:
+        if isinstance(err, NotFound):
+            abort(404)
+        flash_error(err)
+        return _page(lot_code, status=err.status)
+    flash(_("已记录：本标段不设底价。"), "success")
     return redirect(url_for("land_tender.parcel_page", lot_code=lot_code))

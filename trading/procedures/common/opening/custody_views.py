@@ -135,7 +135,8 @@ def record(lot_code: str):
     open_window = ctx.now() < rec.respond_until
     return render_template("opening/custody_record.html", rec=rec, body=rec.body, trade=trade, rows=rows,
                            my_no=my_no, responded=responded, open_window=open_window,
-                           can_reply=ctx.actor.has(*roles_for("opening.host")))
+                           can_reply=ctx.actor.has(*roles_for("opening.host")),
+                           extras=opening.record_view_extras(ctx, trade))
 
 
 @bp.route("/<lot_code>/record/respond", methods=["POST"])

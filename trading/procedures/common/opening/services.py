@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,7 +27,7 @@ from trading.core.events import publish
 from trading.core.money import format_yuan, to_capitals
 from trading.projects.models import Lot, Project
 from trading.reference.settings import get_setting
-from trading.sealing import envelope, shamir
+from trading.sealing import envelope
 from trading.sealing.failures import EnvelopeError
 
 from ..lots import LotStatus, get_trade
@@ -55,6 +56,45 @@ def _files_of(plain: bytes) -> list[str] | None:
         return None
 
 
+@dataclass(frozen=True)
+class OpeningExtra:
+    """What an opening hook adds to the record: `public` under body[name] (public like the record, so
+    never an amount that must stay secret), and `failure` ({"code", "zh", "en"}) when the lot fails
+    for it although enough offers are valid (招标出让: no valid offer reaches the reserve price)."""
+    name: str
+    public: dict
+    failure: dict | None = None
+
+
+#: a procedure that sealed more than offers to the lot's key (招标出让's reserve price) opens it inside
+#: open_lot with the same rebuilt key — no second share collection. Called as
+#: hook(ctx, trade, key, private_key, now, valid) with valid = [(bidder org id, price fen)] of the valid
+#: offers; returns an OpeningExtra or None (not its lot). Registered by the procedure package.
+_opening_hooks: list[Callable[..., OpeningExtra | None]] = []
+
+
+def on_opening(fn: Callable[..., OpeningExtra | None]) -> None:
+    if fn not in _opening_hooks:
+        _opening_hooks.append(fn)
+
+
+#: what a procedure adds to the opening record page for the viewer: fn(ctx, trade) → dict or None, merged
+#: (招标出让: the opened reserve price's amount, only to those who may see it; the record itself is public)
+_record_view_hooks: list[Callable[[ServiceContext, LotTrade], dict | None]] = []
+
+
+def on_record_view(fn: Callable[[ServiceContext, LotTrade], dict | None]) -> None:
+    if fn not in _record_view_hooks:
+        _record_view_hooks.append(fn)
+
+
+def record_view_extras(ctx: ServiceContext, trade: LotTrade) -> dict:
+    out: dict = {}
+    for fn in _record_view_hooks:
+        out.update(fn(ctx, trade) or {})
+    return out
+
+
 def open_lot(ctx: ServiceContext, lot_code: str) -> OpeningRecord:
     """Rebuild d from k accepted shares, check it against Q, open every accepted envelope (price parts
     first), write the results and the opening record, count valid offers (流标 below the minimum),
@@ -64,20 +104,9 @@ def open_lot(ctx: ServiceContext, lot_code: str) -> OpeningRecord:
     if trade.status != LotStatus.OPENING:
         raise Conflict("opening.not_open", "该标段不在开标阶段", "The lot is not being opened")
     key = get_opening_key(ctx, trade.lot_id)
-    shares = list(ctx.session.execute(select(CustodianShare).where(CustodianShare.opening_key_id == key.id)
-                                      .order_by(CustodianShare.x)).scalars())
-    accepted = sorted((s for s in shares if s.status == "accepted" and s.accepted_y),
-                      key=lambda s: (s.accepted_at, s.x))[:key.k]
-    if len(accepted) < key.k:
-        raise RuleViolation("opening.not_enough_shares", f"已接受 {len(accepted)} 份密钥份额，需要 {key.k} 份",
-                            f"{len(accepted)} shares accepted, {key.k} needed")
-    commitments = [bytes(s.commitment) for s in shares]
-    try:
-        private = shamir.rebuild_private_key(
-            [(s.x, shamir.Share(s.x, int.from_bytes(s.accepted_y, "big"))) for s in accepted], commitments, key.k,
-            bytes(key.public_raw))
-    except shamir.ShamirError as exc:  # pragma: no cover - accepted shares were checked one by one
-        raise Conflict("opening.key_mismatch", "重建的开标密钥与公布的公钥不符", "The rebuilt key is not the lot's key") from exc
+    from .shares import rebuild_key  # shares imports this module lazily (submit_share → open_lot)
+
+    private, accepted = rebuild_key(ctx, key)
     now = ctx.now()
     chan = channel(lot_code)
     publish(ctx, chan, "opening:stage", {"stage": "decrypting"})
@@ -145,6 +174,10 @@ def open_lot(ctx: ServiceContext, lot_code: str) -> OpeningRecord:
         if bidder.first_at is None or (sub.accepted_at and sub.accepted_at < bidder.first_at):
             bidder.first_at = sub.accepted_at
         bidder.parts[sub.part] = row
+    # what else the owner sealed to this key (招标出让's reserve price) opens with the same key, now
+    offers = [(b.org_id, (b.parts.get("price") or {}).get("price_fen")) for b in bidders.values()
+              if rules.is_valid_offer({p: r["outcome"] for p, r in b.parts.items()})]
+    extras = [x for x in (hook(ctx, trade, key, private, now, offers) for hook in _opening_hooks) if x is not None]
     del private
     if results:
         ctx.session.execute(insert(OpeningResult), results)
@@ -155,9 +188,8 @@ def open_lot(ctx: ServiceContext, lot_code: str) -> OpeningRecord:
     # wipe the share values: the key cannot be rebuilt again from the database
     ctx.session.execute(update(CustodianShare).where(CustodianShare.opening_key_id == key.id)
                         .values(accepted_y=None))
-    body = _record_body(ctx, trade, key, accepted, bidders, now)
-    valid = body["valid_offers"]
-    outcome = body["outcome"]
+    body = _record_body(ctx, trade, key, accepted, bidders, now, extras)
+    valid, outcome = body["valid_offers"], body["outcome"]
     audit_opened = record(ctx, "opening.opened", "lot", trade.lot_id, project_id=trade.project_id, payload={
         "lot_code": lot_code, "kid": opening_kid.hex(), "shares": [s.x for s in accepted],
         "custodians": [s.custodian_user_id for s in accepted], "envelopes": total, "opened": opened_count,
@@ -176,6 +208,7 @@ def open_lot(ctx: ServiceContext, lot_code: str) -> OpeningRecord:
     if outcome == "failed":
         record(ctx, "lot.failed", "lot", trade.lot_id, project_id=trade.project_id,
                payload={"lot_code": lot_code, "valid_offers": valid, "min_valid_offers": trade.min_valid_offers,
+                        "reason": (body.get("failure") or {}).get("code", "too_few_valid_offers"),
                         "next_steps": [s["code"] for s in body["next_steps"]]})
     ctx.session.flush()
     publish(ctx, chan, "opening:record", {"record_id": rec.id})
@@ -184,7 +217,7 @@ def open_lot(ctx: ServiceContext, lot_code: str) -> OpeningRecord:
 
 
 def _record_body(ctx: ServiceContext, trade: LotTrade, key: OpeningKey, accepted: list[CustodianShare],
-                 bidders: dict[int, _Bidder], now: datetime) -> dict:
+                 bidders: dict[int, _Bidder], now: datetime, extras: list[OpeningExtra] = ()) -> dict:
     lot = ctx.session.get(Lot, trade.lot_id)
     project = ctx.session.get(Project, trade.project_id)
     ordered = sorted(bidders.values(), key=lambda b: (b.first_at or now, b.credit_code))
@@ -210,7 +243,10 @@ def _record_body(ctx: ServiceContext, trade: LotTrade, key: OpeningKey, accepted
                       for p, r in sorted(b.parts.items(), key=lambda i: 0 if i[0] == "price" else 1)],
         })
     outcome = "opened" if valid >= trade.min_valid_offers else "failed"
-    return {
+    failure = next((x.failure for x in extras if x.failure is not None), None) if outcome == "opened" else None
+    if failure is not None:
+        outcome = "failed"
+    body = {
         "v": 1, "lot_code": trade.lot_code, "lot_name": lot.name, "project_code": project.trade_code,
         "project_name": project.name, "procedure": trade.procedure,
         "deadline_at": rfc3339(trade.deadline_at) if trade.deadline_at else None,
@@ -221,6 +257,11 @@ def _record_body(ctx: ServiceContext, trade: LotTrade, key: OpeningKey, accepted
         "next_steps": [] if outcome == "opened" else [
             {"code": s.code, "zh": s.zh, "en": s.en, "basis": s.basis} for s in rules.next_steps(trade.procedure)],
     }
+    for x in extras:
+        body[x.name] = x.public
+    if failure is not None:
+        body["failure"] = failure
+    return body
 
 
 # --- the record ---------------------------------------------------------------------------------------
