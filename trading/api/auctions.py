@@ -185,8 +185,11 @@ class PauseOutSchema(Schema):
     version = fields.Integer(required=True)
 
 
+_BID_OUT = BidOutSchema()  # made once: the bid answer is the busiest dump of the room
+
+
 def _bid_out(r: services.BidResult) -> dict:
-    return BidOutSchema().dump({
+    return _BID_OUT.dump({
         "accepted": r.accepted, "replay": r.replay, "seq": r.seq, "answers_fen": r.answers_fen,
         "amount_fen": r.amount_fen, "received_at": r.received_at, "reason": r.reason, "price_fen": r.price_fen,
         "deadline_at": r.deadline, "deadline_ms": queries._ms(r.deadline), "phase": r.phase, "version": r.version})
