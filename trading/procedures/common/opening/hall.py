@@ -43,7 +43,7 @@ STAGE_LABELS = {
     "decrypting": ("解密中", "Decrypting"),
     "record": ("开标记录确认", "Record under confirmation"),
     "completed": ("开标完成", "Opening completed"),
-    "failed": ("流标", "Failed (too few valid offers)"),
+    "failed": ("流标", "Failed (the tender did not succeed)"),  # too few valid offers, or none reaching a reserve
     "terminated": ("已终止", "Terminated"),
 }
 #: the stage names the opening services announce ("opening:stage"), as the hall's stages
