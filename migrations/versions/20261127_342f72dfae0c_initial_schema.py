@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ddab51a9bc63
+Revision ID: 342f72dfae0c
 Revises: 
-Create Date: 2026-11-27 10:15:41.548982
+Create Date: 2026-11-27 12:52:48.527416
 
 """
 from alembic import op
@@ -17,7 +17,7 @@ from trading.audit.models import (
 )
 
 # revision identifiers, used by Alembic.
-revision = 'ddab51a9bc63'
+revision = '342f72dfae0c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -788,6 +788,33 @@ def upgrade():
     )
     with op.batch_alter_table('tender_parcel', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tender_parcel_project_id'), ['project_id'], unique=False)
+
+    op.create_table('tender_reserve',
+    sa.Column('lot_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('decided_by', sa.Integer(), nullable=False),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('submission_id', sa.String(length=40), nullable=True),
+    sa.Column('sealer_code', sa.String(length=40), nullable=False),
+    sa.Column('manifest', sa.JSON(), nullable=True),
+    sa.Column('payload', sa.LargeBinary(), nullable=True),
+    sa.Column('payload_sha256', sa.String(length=64), nullable=True),
+    sa.Column('signer_public', sa.LargeBinary(length=65), nullable=True),
+    sa.Column('sealed_by', sa.Integer(), nullable=True),
+    sa.Column('sealed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reserve_fen', sa.BigInteger(), nullable=True),
+    sa.Column('failure_kind', sa.String(length=40), nullable=True),
+    sa.ForeignKeyConstraint(['decided_by'], ['user_account.id'], name=op.f('fk_tender_reserve_decided_by_user_account')),
+    sa.ForeignKeyConstraint(['lot_id'], ['lot_trade.lot_id'], name=op.f('fk_tender_reserve_lot_id_lot_trade')),
+    sa.ForeignKeyConstraint(['project_id'], ['project.id'], name=op.f('fk_tender_reserve_project_id_project')),
+    sa.ForeignKeyConstraint(['sealed_by'], ['user_account.id'], name=op.f('fk_tender_reserve_sealed_by_user_account')),
+    sa.PrimaryKeyConstraint('lot_id', name=op.f('pk_tender_reserve')),
+    sa.UniqueConstraint('submission_id', name=op.f('uq_tender_reserve_submission_id'))
+    )
+    with op.batch_alter_table('tender_reserve', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tender_reserve_project_id'), ['project_id'], unique=False)
 
     op.create_table('auction_application',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -1629,6 +1656,10 @@ def downgrade():
 
     op.drop_table('award')
     op.drop_table('auction_application')
+    with op.batch_alter_table('tender_reserve', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tender_reserve_project_id'))
+
+    op.drop_table('tender_reserve')
     with op.batch_alter_table('tender_parcel', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tender_parcel_project_id'))
 
