@@ -110,7 +110,7 @@ def test_many_chunks_out_of_order_duplicates_conflicts_and_resume(ctx, lot, bidd
     _, n = services.put_chunk(bidder.ctx, sid, 1, chunks[1])  # the same bytes again: fine
     assert n == 1
     with pytest.raises(Conflict) as err:
-        services.put_chunk(bidder.ctx, sid, 1, b"y" + chunks[1][1:])
+        services.put_chunk(bidder.ctx, sid, 1, bytes([chunks[1][0] ^ 1]) + chunks[1][1:])  # other bytes, always
     assert err.value.code == "upload.chunk_conflict"
     with pytest.raises(Conflict) as err:
         completion.complete_submission(bidder.ctx, sid)
