@@ -5,6 +5,7 @@ refused with nothing changed, and who reads which alert."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -127,9 +128,11 @@ def test_the_background_evaluator_folds_a_burst_of_commits_into_one_pass(app, mo
     the wake-ups of the debounce window share a pass; a later wake-up gets its own."""
     passes = []
     monkeypatch.setattr(evaluator, "evaluate_now", lambda bind, clock, **kw: passes.append(kw))
-    app.config["ALERTS_DEBOUNCE_S"] = 0.3
+    app.config["ALERTS_DEBOUNCE_S"] = 1.0
     background = evaluator.BackgroundEvaluator()
-    for _ in range(5):
+    background.wake(app, None)
+    time.sleep(0.1)  # without the wait the first pass would have run by now, and a second would follow
+    for _ in range(4):
         background.wake(app, None)
     assert background.drain(timeout=10)
     assert len(passes) == 1
